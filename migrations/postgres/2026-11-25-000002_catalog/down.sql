@@ -1,0 +1,10 @@
+DROP TABLE scenario_standard_items;
+DROP TABLE scenario_recognition_items;
+DROP TABLE scenarios;
+DROP TABLE standard_local_parts;
+DROP TABLE standard_items;
+DROP TABLE arrangements;
+DROP TABLE recognition_local_parts;
+DROP TABLE recognition_items;
+DROP TABLE batches;
+DROP TABLE sectors;

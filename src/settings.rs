@@ -1,0 +1,379 @@
+//! Typed settings, layered defaults → optional config file → environment.
+//!
+//! Every setting is declared once in [`SETTINGS`]: its key (the same name in the
+//! environment and in the config file), its default and its description. The README
+//! table and `.env.example` are checked against that list by tests, so a new setting
+//! cannot go undocumented.
+//!
+//! The config file uses the same `KEY=value` lines as the environment (blank lines and
+//! `#` comments allowed), so `.env.example` is itself a valid config file.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::storage::DatabaseUrl;
+
+/// One documented setting.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingSpec {
+    /// Name in the environment and in the config file.
+    pub key: &'static str,
+    /// Value used when neither the file nor the environment sets it (empty: unset).
+    pub default: &'static str,
+    /// One-line description, as it appears in the README.
+    pub description: &'static str,
+}
+
+/// The environment variable naming an optional config file (also `--config`).
+pub const CONFIG_FILE_KEY: &str = "REGISTRY_CONFIG";
+
+/// Every setting the registry reads, in the order the README documents them.
+pub const SETTINGS: &[SettingSpec] = &[
+    SettingSpec {
+        key: "DATABASE_URL",
+        default: "sqlite://data/jjj-registry.db",
+        description: "Database to use. `sqlite://<path>` (embedded, file created on first run) or `postgres://user:password@host:port/db`.",
+    },
+    SettingSpec {
+        key: "REGISTRY_BIND",
+        default: "127.0.0.1:8080",
+        description: "Address and port the HTTP server listens on (`0.0.0.0:8080` in containers).",
+    },
+    SettingSpec {
+        key: "REGISTRY_WORKERS",
+        default: "",
+        description: "Number of HTTP worker threads; unset means one per CPU core.",
+    },
+    SettingSpec {
+        key: "REGISTRY_DB_POOL_SIZE",
+        default: "8",
+        description: "Maximum number of pooled database connections per instance.",
+    },
+    SettingSpec {
+        key: "REGISTRY_DB_TIMEOUT_MS",
+        default: "3000",
+        description: "How long to wait for a database connection before answering 503 (milliseconds).",
+    },
+    SettingSpec {
+        key: "REGISTRY_SAMPLE_CATALOG",
+        default: "auto",
+        description: "Load the bundled sample catalog into an empty database: `auto` (embedded SQLite only), `always` (any backend, only when empty) or `never`.",
+    },
+    SettingSpec {
+        key: "REGISTRY_MAX_BODY_BYTES",
+        default: "1048576",
+        description: "Largest accepted request body in bytes; larger bodies get 413.",
+    },
+    SettingSpec {
+        key: "REGISTRY_LOG_FORMAT",
+        default: "compact",
+        description: "Log line format: `compact` (human-readable) or `json` (one object per line, for production).",
+    },
+    SettingSpec {
+        key: "RUST_LOG",
+        default: "info",
+        description: "Log filter in `tracing` syntax, e.g. `info,jjj_registry=debug`.",
+    },
+];
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable single lines.
+    Compact,
+    /// One JSON object per line.
+    Json,
+}
+
+/// When the bundled sample catalog is loaded at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleCatalogPolicy {
+    /// Into an empty embedded SQLite database only (the zero-set-up default).
+    Auto,
+    /// Into any empty database.
+    Always,
+    /// Never at start-up (the `load-sample` command still can).
+    Never,
+}
+
+/// The registry's complete, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Which database to use.
+    pub database_url: DatabaseUrl,
+    /// Where the HTTP server listens.
+    pub bind: SocketAddr,
+    /// HTTP worker threads (`None`: one per core).
+    pub workers: Option<usize>,
+    /// Maximum pooled connections.
+    pub db_pool_size: u32,
+    /// Wait for a pooled connection at most this long.
+    pub db_timeout: Duration,
+    /// When to load the sample catalog.
+    pub sample_catalog: SampleCatalogPolicy,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// `tracing` filter directives.
+    pub log_filter: String,
+}
+
+/// A setting that could not be read or understood.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A config-file line is not `KEY=value`.
+    #[error("config file {path}, line {line}: expected KEY=value")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+    },
+    /// A config file sets a key the registry does not know (a typo would otherwise be silently ignored).
+    #[error("config file {path}, line {line}: unknown setting `{key}`")]
+    UnknownKey {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The key.
+        key: String,
+    },
+    /// A value has the wrong form.
+    #[error("setting {key}={value:?} is invalid: {reason}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// What was expected.
+        reason: String,
+    },
+}
+
+impl Settings {
+    /// Reads settings from the process environment and the optional config file
+    /// (`config_file` argument, else `REGISTRY_CONFIG`).
+    pub fn load(config_file: Option<&Path>) -> Result<Self, SettingsError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let file = config_file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get(CONFIG_FILE_KEY).filter(|p| !p.is_empty()).map(PathBuf::from));
+        let file_values = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| SettingsError::ReadFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                parse_config_file(&path, &text)?
+            }
+            None => HashMap::new(),
+        };
+        Self::from_layers(&file_values, &env)
+    }
+
+    /// Builds settings from explicit layers: defaults, then `file`, then `env`.
+    pub fn from_layers(
+        file: &HashMap<String, String>,
+        env: &HashMap<String, String>,
+    ) -> Result<Self, SettingsError> {
+        let mut values: HashMap<&'static str, String> = HashMap::new();
+        for spec in SETTINGS {
+            let value = env
+                .get(spec.key)
+                .or_else(|| file.get(spec.key))
+                .cloned()
+                .unwrap_or_else(|| spec.default.to_owned());
+            values.insert(spec.key, value);
+        }
+        let get = |key: &'static str| values.get(key).map(String::as_str).unwrap_or_default();
+
+        let database_url = DatabaseUrl::parse(get("DATABASE_URL")).map_err(|reason| invalid("DATABASE_URL", get("DATABASE_URL"), reason))?;
+        let bind = parse_with("REGISTRY_BIND", get("REGISTRY_BIND"), "an address such as 127.0.0.1:8080")?;
+        let workers = match get("REGISTRY_WORKERS").trim() {
+            "" => None,
+            value => Some(parse_positive("REGISTRY_WORKERS", value)?),
+        };
+        let db_pool_size = parse_positive("REGISTRY_DB_POOL_SIZE", get("REGISTRY_DB_POOL_SIZE"))? as u32;
+        let db_timeout = Duration::from_millis(parse_positive("REGISTRY_DB_TIMEOUT_MS", get("REGISTRY_DB_TIMEOUT_MS"))? as u64);
+        let sample_catalog = match get("REGISTRY_SAMPLE_CATALOG").trim() {
+            "auto" => SampleCatalogPolicy::Auto,
+            "always" => SampleCatalogPolicy::Always,
+            "never" => SampleCatalogPolicy::Never,
+            other => return Err(invalid("REGISTRY_SAMPLE_CATALOG", other, "expected auto, always or never".into())),
+        };
+        let max_body_bytes = parse_positive("REGISTRY_MAX_BODY_BYTES", get("REGISTRY_MAX_BODY_BYTES"))?;
+        let log_format = match get("REGISTRY_LOG_FORMAT").trim() {
+            "compact" => LogFormat::Compact,
+            "json" => LogFormat::Json,
+            other => return Err(invalid("REGISTRY_LOG_FORMAT", other, "expected compact or json".into())),
+        };
+        let log_filter = get("RUST_LOG").to_owned();
+
+        Ok(Self {
+            database_url,
+            bind,
+            workers,
+            db_pool_size,
+            db_timeout,
+            sample_catalog,
+            max_body_bytes,
+            log_format,
+            log_filter,
+        })
+    }
+}
+
+/// Parses `KEY=value` lines; rejects keys that are not settings.
+pub fn parse_config_file(path: &Path, text: &str) -> Result<HashMap<String, String>, SettingsError> {
+    let mut values = HashMap::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line_no = index + 1;
+        let (key, value) = line.split_once('=').ok_or_else(|| SettingsError::Syntax {
+            path: path.to_path_buf(),
+            line: line_no,
+        })?;
+        let key = key.trim().trim_start_matches("export ").trim();
+        if !SETTINGS.iter().any(|spec| spec.key == key) {
+            return Err(SettingsError::UnknownKey {
+                path: path.to_path_buf(),
+                line: line_no,
+                key: key.to_owned(),
+            });
+        }
+        values.insert(key.to_owned(), unquote(value.trim()).to_owned());
+    }
+    Ok(values)
+}
+
+fn unquote(value: &str) -> &str {
+    for quote in ['"', '\''] {
+        if let Some(inner) = value.strip_prefix(quote).and_then(|v| v.strip_suffix(quote)) {
+            return inner;
+        }
+    }
+    value
+}
+
+fn invalid(key: &'static str, value: &str, reason: String) -> SettingsError {
+    SettingsError::Invalid {
+        key,
+        value: value.to_owned(),
+        reason,
+    }
+}
+
+fn parse_with<T: std::str::FromStr>(key: &'static str, value: &str, expected: &str) -> Result<T, SettingsError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| invalid(key, value, format!("expected {expected}")))
+}
+
+fn parse_positive(key: &'static str, value: &str) -> Result<usize, SettingsError> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(invalid(key, value, "expected a whole number greater than 0".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_give_the_embedded_sqlite_database_on_localhost() {
+        let settings = Settings::from_layers(&HashMap::new(), &HashMap::new()).unwrap();
+        assert!(settings.database_url.is_sqlite());
+        assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.workers, None);
+        assert_eq!(settings.sample_catalog, SampleCatalogPolicy::Auto);
+        assert_eq!(settings.log_format, LogFormat::Compact);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let file = map(&[("REGISTRY_BIND", "0.0.0.0:9000"), ("REGISTRY_DB_POOL_SIZE", "3")]);
+        let env = map(&[("REGISTRY_BIND", "127.0.0.1:7000")]);
+        let settings = Settings::from_layers(&file, &env).unwrap();
+        assert_eq!(settings.bind.to_string(), "127.0.0.1:7000");
+        assert_eq!(settings.db_pool_size, 3);
+    }
+
+    #[test]
+    fn a_postgres_url_selects_postgres() {
+        let env = map(&[("DATABASE_URL", "postgres://u:secret@db:5432/registry")]);
+        let settings = Settings::from_layers(&HashMap::new(), &env).unwrap();
+        assert!(!settings.database_url.is_sqlite());
+        assert!(!settings.database_url.redacted().contains("secret"));
+    }
+
+    #[test]
+    fn invalid_values_name_the_setting() {
+        for (key, value) in [
+            ("REGISTRY_BIND", "localhost"),
+            ("REGISTRY_WORKERS", "0"),
+            ("REGISTRY_DB_POOL_SIZE", "-1"),
+            ("REGISTRY_SAMPLE_CATALOG", "sometimes"),
+            ("REGISTRY_LOG_FORMAT", "xml"),
+            ("DATABASE_URL", "mysql://x/y"),
+        ] {
+            let err = Settings::from_layers(&HashMap::new(), &map(&[(key, value)])).unwrap_err();
+            assert!(err.to_string().contains(key), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn config_file_lines_are_parsed_with_comments_quotes_and_export() {
+        let text = "# comment\n\nexport REGISTRY_BIND=\"0.0.0.0:8080\"\nRUST_LOG='warn'\n";
+        let values = parse_config_file(Path::new("x.env"), text).unwrap();
+        assert_eq!(values["REGISTRY_BIND"], "0.0.0.0:8080");
+        assert_eq!(values["RUST_LOG"], "warn");
+    }
+
+    #[test]
+    fn config_file_rejects_unknown_keys_and_bad_lines() {
+        let err = parse_config_file(Path::new("x.env"), "REGISTRY_BINDD=1\n").unwrap_err();
+        assert!(matches!(err, SettingsError::UnknownKey { line: 1, .. }), "{err}");
+        let err = parse_config_file(Path::new("x.env"), "\nno equals sign\n").unwrap_err();
+        assert!(matches!(err, SettingsError::Syntax { line: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn the_sample_env_file_documents_every_setting_and_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".env.example");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let values = parse_config_file(&path, &text).unwrap();
+        for spec in SETTINGS {
+            assert!(text.contains(spec.key), ".env.example does not mention {}", spec.key);
+        }
+        Settings::from_layers(&values, &HashMap::new()).unwrap();
+    }
+
+    #[test]
+    fn the_readme_documents_every_setting() {
+        let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+        for spec in SETTINGS {
+            assert!(readme.contains(&format!("`{}`", spec.key)), "README.md does not document {}", spec.key);
+        }
+    }
+}

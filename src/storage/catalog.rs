@@ -1,0 +1,542 @@
+//! Catalog rows: loading the whole catalog for the read model and inserting a
+//! complete catalog (the sample, later bulk imports) in one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::regions::list_regions;
+use super::schema::{
+    arrangements, batches, recognition_items, recognition_local_parts, scenario_recognition_items, scenario_standard_items, scenarios, sectors,
+    standard_items, standard_local_parts,
+};
+use super::{DbConnection, StorageError};
+use crate::domain::catalog::{
+    Arrangement, ArrangementStatus, Batch, CatalogContent, EntryStatus, ImplementationStatus, ItemKind, RecognitionItem, RecognitionLocalPart,
+    RecognitionMode, Scenario, Sector, StandardItem, StandardItemType, StandardLocalPart,
+};
+use crate::domain::region::RegionCode;
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = sectors)]
+struct SectorRow {
+    code: String,
+    name_zh: String,
+    name_en: String,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = batches)]
+struct BatchRow {
+    code: String,
+    document_no: String,
+    title_zh: String,
+    title_en: String,
+    published_on: NaiveDate,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = recognition_items)]
+struct RecognitionItemRow {
+    code: String,
+    version: i64,
+    name_zh: String,
+    name_en: String,
+    aliases: String,
+    kind: String,
+    sector_code: String,
+    legal_basis: String,
+    status: String,
+    batch_code: String,
+    last_verified_on: NaiveDate,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = recognition_local_parts)]
+struct RecognitionLocalPartRow {
+    item_code: String,
+    region_code: String,
+    local_code: Option<String>,
+    issuing_department: Option<String>,
+    accepting_department: Option<String>,
+    contact: Option<String>,
+    online_url: Option<String>,
+    notes: Option<String>,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = arrangements)]
+struct ArrangementRow {
+    item_code: String,
+    issuer_region: String,
+    acceptor_region: String,
+    effective_from: NaiveDate,
+    effective_to: Option<NaiveDate>,
+    mode: String,
+    conditions_zh: Option<String>,
+    conditions_en: Option<String>,
+    status: String,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = standard_items)]
+struct StandardItemRow {
+    code: String,
+    version: i64,
+    national_code: Option<String>,
+    name_zh: String,
+    name_en: String,
+    aliases: String,
+    item_type: String,
+    sector_code: String,
+    conditions_zh: String,
+    conditions_en: String,
+    materials: String,
+    time_limit_days: i32,
+    statutory_time_limit_days: Option<i32>,
+    fee_zh: String,
+    fee_en: String,
+    legal_basis: String,
+    process_steps: String,
+    result_document_zh: String,
+    result_document_en: String,
+    status: String,
+    batch_code: String,
+    last_verified_on: NaiveDate,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = standard_local_parts)]
+struct StandardLocalPartRow {
+    item_code: String,
+    region_code: String,
+    local_code: Option<String>,
+    department: Option<String>,
+    online_url: Option<String>,
+    service_hall: Option<String>,
+    pilot_zones: String,
+    implementation_status: String,
+    name_zh: Option<String>,
+    conditions_zh: Option<String>,
+    materials: Option<String>,
+    time_limit_days: Option<i32>,
+    result_recognised: bool,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scenarios)]
+struct ScenarioRow {
+    code: String,
+    version: i64,
+    name_zh: String,
+    name_en: String,
+    description_zh: String,
+    description_en: String,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scenario_recognition_items)]
+struct ScenarioRecognitionItemRow {
+    scenario_code: String,
+    item_code: String,
+    position: i32,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scenario_standard_items)]
+struct ScenarioStandardItemRow {
+    scenario_code: String,
+    item_code: String,
+    position: i32,
+}
+
+/// Whether the catalog holds no entries yet.
+pub fn catalog_is_empty(conn: &mut DbConnection) -> Result<bool, StorageError> {
+    let items: i64 = recognition_items::table.count().get_result(conn)?;
+    let standards: i64 = standard_items::table.count().get_result(conn)?;
+    let scenario_count: i64 = scenarios::table.count().get_result(conn)?;
+    Ok(items + standards + scenario_count == 0)
+}
+
+/// Reads the whole catalog (it is small: thousands of entries, not millions).
+pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageError> {
+    let regions = list_regions(conn)?;
+    let sectors = sectors::table
+        .order((sectors::sort_order, sectors::code))
+        .select(SectorRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| Sector {
+            code: row.code,
+            name_zh: row.name_zh,
+            name_en: row.name_en,
+        })
+        .collect();
+    let batches = batches::table
+        .order(batches::code)
+        .select(BatchRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| Batch {
+            code: row.code,
+            document_no: row.document_no,
+            title_zh: row.title_zh,
+            title_en: row.title_en,
+            published_on: row.published_on,
+        })
+        .collect();
+
+    let mut local_parts: HashMap<String, Vec<RecognitionLocalPart>> = HashMap::new();
+    for row in recognition_local_parts::table
+        .order((recognition_local_parts::item_code, recognition_local_parts::region_code))
+        .select(RecognitionLocalPartRow::as_select())
+        .load(conn)?
+    {
+        local_parts.entry(row.item_code).or_default().push(RecognitionLocalPart {
+            region: region_code(&row.region_code)?,
+            local_code: row.local_code,
+            issuing_department: row.issuing_department,
+            accepting_department: row.accepting_department,
+            contact: row.contact,
+            online_url: row.online_url,
+            notes: row.notes,
+        });
+    }
+    let mut arrangement_rows: HashMap<String, Vec<Arrangement>> = HashMap::new();
+    for row in arrangements::table
+        .order((arrangements::item_code, arrangements::issuer_region, arrangements::acceptor_region, arrangements::effective_from))
+        .select(ArrangementRow::as_select())
+        .load(conn)?
+    {
+        arrangement_rows.entry(row.item_code).or_default().push(Arrangement {
+            issued_in: region_code(&row.issuer_region)?,
+            used_in: region_code(&row.acceptor_region)?,
+            mode: parse_enum(&row.mode, RecognitionMode::parse)?,
+            conditions_zh: row.conditions_zh,
+            conditions_en: row.conditions_en,
+            effective_from: row.effective_from,
+            effective_to: row.effective_to,
+            status: parse_enum(&row.status, ArrangementStatus::parse)?,
+        });
+    }
+    let recognition_items = recognition_items::table
+        .order(recognition_items::code)
+        .select(RecognitionItemRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| {
+            let local_parts = local_parts.remove(&row.code).unwrap_or_default();
+            Ok(RecognitionItem {
+                regions: local_parts.iter().map(|p| p.region.clone()).collect(),
+                arrangements: arrangement_rows.remove(&row.code).unwrap_or_default(),
+                local_parts,
+                version: row.version,
+                name_zh: row.name_zh,
+                name_en: row.name_en,
+                aliases: from_json(&row.aliases)?,
+                kind: parse_enum(&row.kind, ItemKind::parse)?,
+                sector: row.sector_code,
+                legal_basis: row.legal_basis,
+                status: parse_enum(&row.status, EntryStatus::parse)?,
+                batch: row.batch_code,
+                last_verified_on: row.last_verified_on,
+                updated_at: row.updated_at.and_utc(),
+                code: row.code,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+
+    let mut standard_parts: HashMap<String, Vec<StandardLocalPart>> = HashMap::new();
+    for row in standard_local_parts::table
+        .order((standard_local_parts::item_code, standard_local_parts::region_code))
+        .select(StandardLocalPartRow::as_select())
+        .load(conn)?
+    {
+        standard_parts.entry(row.item_code).or_default().push(StandardLocalPart {
+            region: region_code(&row.region_code)?,
+            local_code: row.local_code,
+            department: row.department,
+            online_url: row.online_url,
+            service_hall: row.service_hall,
+            pilot_zones: from_json(&row.pilot_zones)?,
+            implementation_status: parse_enum(&row.implementation_status, ImplementationStatus::parse)?,
+            name_zh: row.name_zh,
+            conditions_zh: row.conditions_zh,
+            materials: row.materials.as_deref().map(from_json).transpose()?,
+            time_limit_days: row.time_limit_days.map(to_days).transpose()?,
+            result_recognised: row.result_recognised,
+        });
+    }
+    let standard_items = standard_items::table
+        .order(standard_items::code)
+        .select(StandardItemRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| {
+            Ok(StandardItem {
+                local_parts: standard_parts.remove(&row.code).unwrap_or_default(),
+                version: row.version,
+                national_code: row.national_code,
+                name_zh: row.name_zh,
+                name_en: row.name_en,
+                aliases: from_json(&row.aliases)?,
+                item_type: parse_enum(&row.item_type, StandardItemType::parse)?,
+                sector: row.sector_code,
+                conditions_zh: row.conditions_zh,
+                conditions_en: row.conditions_en,
+                materials: from_json(&row.materials)?,
+                time_limit_days: to_days(row.time_limit_days)?,
+                statutory_time_limit_days: row.statutory_time_limit_days.map(to_days).transpose()?,
+                fee_zh: row.fee_zh,
+                fee_en: row.fee_en,
+                legal_basis: row.legal_basis,
+                process_steps: from_json(&row.process_steps)?,
+                result_document_zh: row.result_document_zh,
+                result_document_en: row.result_document_en,
+                status: parse_enum(&row.status, EntryStatus::parse)?,
+                batch: row.batch_code,
+                last_verified_on: row.last_verified_on,
+                updated_at: row.updated_at.and_utc(),
+                code: row.code,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+
+    let mut scenario_items: HashMap<String, Vec<String>> = HashMap::new();
+    for row in scenario_recognition_items::table
+        .order((scenario_recognition_items::scenario_code, scenario_recognition_items::position))
+        .select(ScenarioRecognitionItemRow::as_select())
+        .load(conn)?
+    {
+        scenario_items.entry(row.scenario_code).or_default().push(row.item_code);
+    }
+    let mut scenario_standards: HashMap<String, Vec<String>> = HashMap::new();
+    for row in scenario_standard_items::table
+        .order((scenario_standard_items::scenario_code, scenario_standard_items::position))
+        .select(ScenarioStandardItemRow::as_select())
+        .load(conn)?
+    {
+        scenario_standards.entry(row.scenario_code).or_default().push(row.item_code);
+    }
+    let scenarios = scenarios::table
+        .order(scenarios::code)
+        .select(ScenarioRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| Scenario {
+            recognition_items: scenario_items.remove(&row.code).unwrap_or_default(),
+            standard_items: scenario_standards.remove(&row.code).unwrap_or_default(),
+            version: row.version,
+            name_zh: row.name_zh,
+            name_en: row.name_en,
+            description_zh: row.description_zh,
+            description_en: row.description_en,
+            updated_at: row.updated_at.and_utc(),
+            code: row.code,
+        })
+        .collect();
+
+    Ok(CatalogContent {
+        regions,
+        sectors,
+        batches,
+        recognition_items,
+        standard_items,
+        scenarios,
+    })
+}
+
+/// Inserts batches, items and scenarios (not regions or sectors, which migrations own)
+/// in one transaction, as version 1 recorded at `now`. Fails whole if any row does.
+pub fn insert_catalog(conn: &mut DbConnection, content: &CatalogContent, now: DateTime<Utc>) -> Result<(), StorageError> {
+    let now = now.naive_utc();
+    conn.transaction(|conn| {
+        for batch in &content.batches {
+            diesel::insert_into(batches::table)
+                .values(BatchRow {
+                    code: batch.code.clone(),
+                    document_no: batch.document_no.clone(),
+                    title_zh: batch.title_zh.clone(),
+                    title_en: batch.title_en.clone(),
+                    published_on: batch.published_on,
+                })
+                .execute(conn)?;
+        }
+        for item in &content.recognition_items {
+            insert_recognition_item(conn, item, now)?;
+        }
+        for item in &content.standard_items {
+            insert_standard_item(conn, item, now)?;
+        }
+        for scenario in &content.scenarios {
+            insert_scenario(conn, scenario, now)?;
+        }
+        Ok(())
+    })
+}
+
+fn insert_recognition_item(conn: &mut DbConnection, item: &RecognitionItem, now: NaiveDateTime) -> Result<(), StorageError> {
+    diesel::insert_into(recognition_items::table)
+        .values(RecognitionItemRow {
+            code: item.code.clone(),
+            version: 1,
+            name_zh: item.name_zh.clone(),
+            name_en: item.name_en.clone(),
+            aliases: to_json(&item.aliases)?,
+            kind: item.kind.as_str().to_owned(),
+            sector_code: item.sector.clone(),
+            legal_basis: item.legal_basis.clone(),
+            status: item.status.as_str().to_owned(),
+            batch_code: item.batch.clone(),
+            last_verified_on: item.last_verified_on,
+            updated_at: now,
+        })
+        .execute(conn)?;
+    for part in &item.local_parts {
+        diesel::insert_into(recognition_local_parts::table)
+            .values(RecognitionLocalPartRow {
+                item_code: item.code.clone(),
+                region_code: part.region.to_string(),
+                local_code: part.local_code.clone(),
+                issuing_department: part.issuing_department.clone(),
+                accepting_department: part.accepting_department.clone(),
+                contact: part.contact.clone(),
+                online_url: part.online_url.clone(),
+                notes: part.notes.clone(),
+                updated_at: now,
+            })
+            .execute(conn)?;
+    }
+    for arrangement in &item.arrangements {
+        diesel::insert_into(arrangements::table)
+            .values(ArrangementRow {
+                item_code: item.code.clone(),
+                issuer_region: arrangement.issued_in.to_string(),
+                acceptor_region: arrangement.used_in.to_string(),
+                effective_from: arrangement.effective_from,
+                effective_to: arrangement.effective_to,
+                mode: arrangement.mode.as_str().to_owned(),
+                conditions_zh: arrangement.conditions_zh.clone(),
+                conditions_en: arrangement.conditions_en.clone(),
+                status: arrangement.status.as_str().to_owned(),
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn insert_standard_item(conn: &mut DbConnection, item: &StandardItem, now: NaiveDateTime) -> Result<(), StorageError> {
+    diesel::insert_into(standard_items::table)
+        .values(StandardItemRow {
+            code: item.code.clone(),
+            version: 1,
+            national_code: item.national_code.clone(),
+            name_zh: item.name_zh.clone(),
+            name_en: item.name_en.clone(),
+            aliases: to_json(&item.aliases)?,
+            item_type: item.item_type.as_str().to_owned(),
+            sector_code: item.sector.clone(),
+            conditions_zh: item.conditions_zh.clone(),
+            conditions_en: item.conditions_en.clone(),
+            materials: to_json(&item.materials)?,
+            time_limit_days: from_days(item.time_limit_days)?,
+            statutory_time_limit_days: item.statutory_time_limit_days.map(from_days).transpose()?,
+            fee_zh: item.fee_zh.clone(),
+            fee_en: item.fee_en.clone(),
+            legal_basis: item.legal_basis.clone(),
+            process_steps: to_json(&item.process_steps)?,
+            result_document_zh: item.result_document_zh.clone(),
+            result_document_en: item.result_document_en.clone(),
+            status: item.status.as_str().to_owned(),
+            batch_code: item.batch.clone(),
+            last_verified_on: item.last_verified_on,
+            updated_at: now,
+        })
+        .execute(conn)?;
+    for part in &item.local_parts {
+        diesel::insert_into(standard_local_parts::table)
+            .values(StandardLocalPartRow {
+                item_code: item.code.clone(),
+                region_code: part.region.to_string(),
+                local_code: part.local_code.clone(),
+                department: part.department.clone(),
+                online_url: part.online_url.clone(),
+                service_hall: part.service_hall.clone(),
+                pilot_zones: to_json(&part.pilot_zones)?,
+                implementation_status: part.implementation_status.as_str().to_owned(),
+                name_zh: part.name_zh.clone(),
+                conditions_zh: part.conditions_zh.clone(),
+                materials: part.materials.as_ref().map(to_json).transpose()?,
+                time_limit_days: part.time_limit_days.map(from_days).transpose()?,
+                result_recognised: part.result_recognised,
+                updated_at: now,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn insert_scenario(conn: &mut DbConnection, scenario: &Scenario, now: NaiveDateTime) -> Result<(), StorageError> {
+    diesel::insert_into(scenarios::table)
+        .values(ScenarioRow {
+            code: scenario.code.clone(),
+            version: 1,
+            name_zh: scenario.name_zh.clone(),
+            name_en: scenario.name_en.clone(),
+            description_zh: scenario.description_zh.clone(),
+            description_en: scenario.description_en.clone(),
+            updated_at: now,
+        })
+        .execute(conn)?;
+    for (position, code) in (0..).zip(&scenario.recognition_items) {
+        diesel::insert_into(scenario_recognition_items::table)
+            .values(ScenarioRecognitionItemRow {
+                scenario_code: scenario.code.clone(),
+                item_code: code.clone(),
+                position,
+            })
+            .execute(conn)?;
+    }
+    for (position, code) in (0..).zip(&scenario.standard_items) {
+        diesel::insert_into(scenario_standard_items::table)
+            .values(ScenarioStandardItemRow {
+                scenario_code: scenario.code.clone(),
+                item_code: code.clone(),
+                position,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn region_code(text: &str) -> Result<RegionCode, StorageError> {
+    RegionCode::parse(text).map_err(StorageError::Corrupt)
+}
+
+fn parse_enum<T>(text: &str, parse: fn(&str) -> Option<T>) -> Result<T, StorageError> {
+    parse(text).ok_or_else(|| StorageError::Corrupt(format!("unexpected stored value `{text}`")))
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, StorageError> {
+    serde_json::to_string(value).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StorageError> {
+    serde_json::from_str(text).map_err(|e| StorageError::Corrupt(format!("stored JSON does not parse: {e}")))
+}
+
+fn to_days(value: i32) -> Result<u32, StorageError> {
+    u32::try_from(value).map_err(|_| StorageError::Corrupt(format!("negative day count {value}")))
+}
+
+fn from_days(value: u32) -> Result<i32, StorageError> {
+    i32::try_from(value).map_err(|_| StorageError::Corrupt(format!("day count {value} is too large")))
+}

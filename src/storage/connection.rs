@@ -1,0 +1,316 @@
+//! Connections, the pool, migrations and the bridge to the blocking thread pool.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Key of the PostgreSQL advisory lock held while migrating, so that instances starting
+/// together apply migrations one after the other instead of racing.
+const MIGRATION_LOCK_KEY: i64 = 0x4a4a_4a5f_7265_6731; // "JJJ_reg1"
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// PostgreSQL (production, shared by many instances).
+    Postgresql(PgConnection),
+    /// Embedded SQLite (the zero-set-up default).
+    Sqlite(SqliteConnection),
+}
+
+/// Where the database is; the backend follows from the URL scheme.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://<path>` or `sqlite:<path>`.
+    Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…`, kept verbatim for libpq.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses a database URL, choosing the backend by scheme.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err("the sqlite URL names no file".into());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        Err("expected a URL starting with sqlite:// or postgres://".into())
+    }
+
+    /// Whether this is the embedded SQLite backend.
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Self::Sqlite(_))
+    }
+
+    /// The URL with any password replaced, safe to log and to show in errors.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Everything that can go wrong below the domain.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database could not be reached or opened; the message names the real cause.
+    #[error("cannot connect to the database at {url}: {source}")]
+    Connect {
+        /// Redacted URL.
+        url: String,
+        /// The backend's own error.
+        source: diesel::ConnectionError,
+    },
+    /// The SQLite file's folder could not be created.
+    #[error("cannot create the folder {path} for the SQLite database: {source}")]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No pooled connection became free in time (the database is down or overloaded).
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// Applying migrations failed.
+    #[error("applying migrations failed: {0}")]
+    Migration(String),
+    /// The blocking task was cancelled or panicked.
+    #[error("database task failed: {0}")]
+    Blocking(String),
+    /// Stored data does not form a valid catalog (a bug or a hand edit).
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl StorageError {
+    /// Whether this error means "the database is unavailable" (503) rather than a bug (500).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Connect { .. } | Self::Pool(_))
+    }
+}
+
+/// Opens one connection to the backend the URL names, configured for use.
+pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, StorageError> {
+    let connect_error = |source| StorageError::Connect {
+        url: url.redacted(),
+        source,
+    };
+    match url {
+        DatabaseUrl::Postgres(raw) => Ok(DbConnection::Postgresql(PgConnection::establish(raw).map_err(connect_error)?)),
+        DatabaseUrl::Sqlite(path) => {
+            let path_str = path.to_str().ok_or_else(|| {
+                connect_error(diesel::ConnectionError::InvalidConnectionUrl("the path is not UTF-8".into()))
+            })?;
+            let mut conn = SqliteConnection::establish(path_str).map_err(connect_error)?;
+            // busy_timeout first, so the following statements wait instead of failing
+            // when another connection holds the lock.
+            conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                .map_err(|e| connect_error(diesel::ConnectionError::CouldntSetupConfiguration(e)))?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+/// r2d2 manager that connects by URL scheme (diesel's own would try every backend and
+/// hide the real error behind "invalid connection url").
+struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = StorageError;
+
+    fn connect(&self) -> Result<DbConnection, StorageError> {
+        establish(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StorageError> {
+        conn.batch_execute("SELECT 1").map_err(StorageError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The pool plus the knowledge of which backend it talks to.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<Manager>,
+    url: DatabaseUrl,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database").field("url", &self.url).finish()
+    }
+}
+
+impl Database {
+    /// Connects once directly (so an unreachable database gives its real error), prepares
+    /// SQLite's journal mode, applies pending migrations, then builds the pool.
+    pub fn open(url: &DatabaseUrl, pool_size: u32, timeout: Duration) -> Result<Self, StorageError> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            create_parent_dir(path)?;
+        }
+        let mut conn = establish(url)?;
+        if let DbConnection::Sqlite(sqlite) = &mut conn {
+            // WAL needs an exclusive lock: switch once, before connections open in parallel.
+            sqlite.batch_execute("PRAGMA journal_mode = WAL;")?;
+        }
+        run_migrations(&mut conn)?;
+        drop(conn);
+
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(timeout)
+            // A checkout ping costs a round trip per request; broken connections surface as
+            // query errors instead and are replaced by r2d2.
+            .test_on_check_out(false)
+            .build(Manager { url: url.clone() })
+            .map_err(|e| StorageError::Migration(format!("building the pool failed: {e}")))?;
+        Ok(Self { pool, url: url.clone() })
+    }
+
+    /// The URL this database was opened with.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// Runs blocking database work on actix's blocking pool with a pooled connection,
+    /// carrying the caller's tracing span.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        actix_web::web::block(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(StorageError::from)?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(StorageError::Blocking(e.to_string())))?
+    }
+
+    /// Runs blocking work on the current thread (CLI commands and start-up only).
+    pub fn run_here<T, E: From<StorageError>>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E> {
+        let mut conn = self.pool.get().map_err(StorageError::from)?;
+        work(&mut conn)
+    }
+}
+
+/// Checks that the database answers a trivial query.
+pub fn ping(conn: &mut DbConnection) -> Result<(), StorageError> {
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    Ok(())
+}
+
+fn create_parent_dir(path: &Path) -> Result<(), StorageError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Applies pending migrations for the connection's backend.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> {
+    let migration_error = |e: Box<dyn std::error::Error + Send + Sync>| StorageError::Migration(e.to_string());
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            let applied = sqlite.run_pending_migrations(SQLITE_MIGRATIONS).map_err(migration_error)?;
+            Ok(applied.iter().map(ToString::to_string).collect())
+        }
+        DbConnection::Postgresql(pg) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(pg)?;
+            let result = pg.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(migration_error).map(|applied| applied.iter().map(ToString::to_string).collect());
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(pg)?;
+            result
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_backend_by_scheme() {
+        assert_eq!(DatabaseUrl::parse("sqlite://data/x.db").unwrap(), DatabaseUrl::Sqlite("data/x.db".into()));
+        assert_eq!(DatabaseUrl::parse("sqlite:/tmp/x.db").unwrap(), DatabaseUrl::Sqlite("/tmp/x.db".into()));
+        assert!(matches!(DatabaseUrl::parse("postgresql://h/db").unwrap(), DatabaseUrl::Postgres(_)));
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+        assert!(DatabaseUrl::parse("data/x.db").is_err());
+    }
+
+    #[test]
+    fn passwords_never_appear_in_redacted_urls() {
+        let url = DatabaseUrl::parse("postgres://registry:s3cr3t@db:5432/jjj?sslmode=require").unwrap();
+        assert_eq!(url.redacted(), "postgres://registry:***@db:5432/jjj?sslmode=require");
+        assert_eq!(format!("{url:?}"), url.redacted());
+        let no_password = DatabaseUrl::parse("postgres://registry@db/jjj").unwrap();
+        assert_eq!(no_password.redacted(), "postgres://registry@db/jjj");
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        use diesel::migration::MigrationSource;
+        let names = |source: &EmbeddedMigrations| -> Vec<String> {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(source)
+                .unwrap()
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect()
+        };
+        assert_eq!(names(&SQLITE_MIGRATIONS), names(&POSTGRES_MIGRATIONS));
+    }
+}

@@ -1,0 +1,153 @@
+//! Diesel table definitions, written by hand to match both migration folders
+//! (`migrations/sqlite`, `migrations/postgres`); `tests/api/schema.rs` checks that the
+//! two backends define the same columns.
+
+diesel::table! {
+    regions (code) {
+        code -> Text,
+        gb_code -> Text,
+        name_zh -> Text,
+        name_en -> Text,
+        short_name_zh -> Text,
+        sort_order -> Integer,
+    }
+}
+
+diesel::table! {
+    sectors (code) {
+        code -> Text,
+        name_zh -> Text,
+        name_en -> Text,
+        sort_order -> Integer,
+    }
+}
+
+diesel::table! {
+    batches (code) {
+        code -> Text,
+        document_no -> Text,
+        title_zh -> Text,
+        title_en -> Text,
+        published_on -> Date,
+    }
+}
+
+diesel::table! {
+    recognition_items (code) {
+        code -> Text,
+        version -> BigInt,
+        name_zh -> Text,
+        name_en -> Text,
+        aliases -> Text,
+        kind -> Text,
+        sector_code -> Text,
+        legal_basis -> Text,
+        status -> Text,
+        batch_code -> Text,
+        last_verified_on -> Date,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recognition_local_parts (item_code, region_code) {
+        item_code -> Text,
+        region_code -> Text,
+        local_code -> Nullable<Text>,
+        issuing_department -> Nullable<Text>,
+        accepting_department -> Nullable<Text>,
+        contact -> Nullable<Text>,
+        online_url -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    arrangements (item_code, issuer_region, acceptor_region, effective_from) {
+        item_code -> Text,
+        issuer_region -> Text,
+        acceptor_region -> Text,
+        effective_from -> Date,
+        effective_to -> Nullable<Date>,
+        mode -> Text,
+        conditions_zh -> Nullable<Text>,
+        conditions_en -> Nullable<Text>,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    standard_items (code) {
+        code -> Text,
+        version -> BigInt,
+        national_code -> Nullable<Text>,
+        name_zh -> Text,
+        name_en -> Text,
+        aliases -> Text,
+        item_type -> Text,
+        sector_code -> Text,
+        conditions_zh -> Text,
+        conditions_en -> Text,
+        materials -> Text,
+        time_limit_days -> Integer,
+        statutory_time_limit_days -> Nullable<Integer>,
+        fee_zh -> Text,
+        fee_en -> Text,
+        legal_basis -> Text,
+        process_steps -> Text,
+        result_document_zh -> Text,
+        result_document_en -> Text,
+        status -> Text,
+        batch_code -> Text,
+        last_verified_on -> Date,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    standard_local_parts (item_code, region_code) {
+        item_code -> Text,
+        region_code -> Text,
+        local_code -> Nullable<Text>,
+        department -> Nullable<Text>,
+        online_url -> Nullable<Text>,
+        service_hall -> Nullable<Text>,
+        pilot_zones -> Text,
+        implementation_status -> Text,
+        name_zh -> Nullable<Text>,
+        conditions_zh -> Nullable<Text>,
+        materials -> Nullable<Text>,
+        time_limit_days -> Nullable<Integer>,
+        result_recognised -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scenarios (code) {
+        code -> Text,
+        version -> BigInt,
+        name_zh -> Text,
+        name_en -> Text,
+        description_zh -> Text,
+        description_en -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scenario_recognition_items (scenario_code, item_code) {
+        scenario_code -> Text,
+        item_code -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    scenario_standard_items (scenario_code, item_code) {
+        scenario_code -> Text,
+        item_code -> Text,
+        position -> Integer,
+    }
+}
