@@ -1,0 +1,547 @@
+//! Catalog entries: recognition items (互认事项) with their arrangements (互认安排) and
+//! local parts (本地实施信息), standard items (同事同标事项) with local implementations,
+//! scenarios (互认场景), and the reference data they point to.
+//!
+//! The same types describe an entry in the API and in import files (the sample
+//! catalog is one); [`validate_catalog`] checks what the types alone cannot.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::region::{Region, RegionCode};
+use super::text_enum;
+
+text_enum! {
+    /// What kind of credential a recognition item is.
+    pub enum ItemKind {
+        /// 个人资格: a person's qualification (e.g. registered constructor).
+        PersonalQualification = "personal_qualification",
+        /// 企业资质: an enterprise qualification.
+        EnterpriseQualification = "enterprise_qualification",
+        /// 证照: a licence or certificate.
+        LicenceCertificate = "licence_certificate",
+        /// 检验检测/检查结果: a test, inspection or examination result.
+        TestResult = "test_result",
+    }
+}
+
+text_enum! {
+    /// Life-cycle status of an entry.
+    pub enum EntryStatus {
+        /// In the catalog and in effect.
+        Active = "active",
+        /// Temporarily suspended by joint decision.
+        Suspended = "suspended",
+        /// Retired (withdrawn from the programme); kept for history.
+        Retired = "retired",
+    }
+}
+
+text_enum! {
+    /// How an accepting region recognises another region's credential (互认方式).
+    pub enum RecognitionMode {
+        /// 直接认可: accepted as is.
+        Direct = "direct",
+        /// 备案认可: accepted after filing with the accepting department.
+        Filing = "filing",
+        /// 换证: exchanged for the accepting region's own certificate.
+        Exchange = "exchange",
+        /// 附条件认可: accepted when the stated conditions are met.
+        Conditional = "conditional",
+    }
+}
+
+text_enum! {
+    /// Status of one arrangement period.
+    pub enum ArrangementStatus {
+        /// In force during its effective period.
+        Active = "active",
+        /// Suspended: recognition is paused.
+        Suspended = "suspended",
+        /// Revoked: recognition was withdrawn.
+        Revoked = "revoked",
+    }
+}
+
+text_enum! {
+    /// Type of a government service item (事项类型).
+    pub enum StandardItemType {
+        /// 行政许可
+        AdministrativeLicensing = "administrative_licensing",
+        /// 行政确认
+        AdministrativeConfirmation = "administrative_confirmation",
+        /// 行政备案
+        AdministrativeFiling = "administrative_filing",
+        /// 公共服务
+        PublicService = "public_service",
+        /// 行政给付
+        AdministrativePayment = "administrative_payment",
+        /// 其他行政权力
+        OtherPower = "other_power",
+    }
+}
+
+text_enum! {
+    /// The form in which an application material is submitted.
+    pub enum MaterialForm {
+        /// 原件
+        Original = "original",
+        /// 复印件
+        Copy = "copy",
+        /// 电子材料
+        Electronic = "electronic",
+        /// 原件和复印件
+        OriginalAndCopy = "original_and_copy",
+    }
+}
+
+text_enum! {
+    /// How far a region has implemented a standard item.
+    pub enum ImplementationStatus {
+        /// Implemented and available.
+        Implemented = "implemented",
+        /// Being implemented.
+        InProgress = "in_progress",
+        /// Not started.
+        NotStarted = "not_started",
+        /// Suspended in this region.
+        Suspended = "suspended",
+    }
+}
+
+/// A sector (领域), e.g. construction or health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"code": "construction", "name_zh": "住房城乡建设", "name_en": "Housing and construction"}))]
+pub struct Sector {
+    /// Stable code used in filters.
+    pub code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+}
+
+/// A published batch (批次) under an official document (文号).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Batch code.
+    #[schema(example = "JJJ-2024-01")]
+    pub code: String,
+    /// Official document number (文号).
+    #[schema(example = "京津冀政服〔2024〕1号（示例）")]
+    pub document_no: String,
+    /// Title in Chinese.
+    pub title_zh: String,
+    /// Title in English.
+    pub title_en: String,
+    /// Publication date.
+    pub published_on: NaiveDate,
+}
+
+/// Recognition of one issuer region's credential by one accepting region over a
+/// valid-time period; `effective_from` and `effective_to` are both inclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Arrangement {
+    /// Region that issued the credential.
+    pub issued_in: RegionCode,
+    /// Region where it is used (the accepting region).
+    pub used_in: RegionCode,
+    /// Recognition mode.
+    pub mode: RecognitionMode,
+    /// Conditions in Chinese (required for conditional and filing modes).
+    pub conditions_zh: Option<String>,
+    /// Conditions in English.
+    pub conditions_en: Option<String>,
+    /// First day in force.
+    pub effective_from: NaiveDate,
+    /// Last day in force; `null` means open-ended.
+    pub effective_to: Option<NaiveDate>,
+    /// Status of this period.
+    pub status: ArrangementStatus,
+}
+
+impl Arrangement {
+    /// Whether `day` falls inside the effective period.
+    pub fn covers(&self, day: NaiveDate) -> bool {
+        self.effective_from <= day && self.effective_to.is_none_or(|to| day <= to)
+    }
+
+    fn overlaps(&self, other: &Arrangement) -> bool {
+        let ends_before = |a: &Arrangement, b: &Arrangement| a.effective_to.is_some_and(|to| to < b.effective_from);
+        !(ends_before(self, other) || ends_before(other, self))
+    }
+}
+
+/// A region's own data for a recognition item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecognitionLocalPart {
+    /// The region.
+    pub region: RegionCode,
+    /// The region's own code for this credential type.
+    pub local_code: Option<String>,
+    /// Department that issues the credential in this region.
+    pub issuing_department: Option<String>,
+    /// Department that accepts other regions' credentials here.
+    pub accepting_department: Option<String>,
+    /// Local contact (telephone).
+    pub contact: Option<String>,
+    /// Online service channel.
+    pub online_url: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+/// A credential type the regions agree to recognise (资质资格互认事项).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecognitionItem {
+    /// Stable registry code.
+    #[schema(example = "RI-CON-002")]
+    pub code: String,
+    /// Entry version; every accepted change makes a new one.
+    #[serde(default)]
+    pub version: i64,
+    /// Chinese name.
+    #[schema(example = "二级建造师注册证书")]
+    pub name_zh: String,
+    /// English name.
+    #[schema(example = "Grade II Registered Constructor Certificate")]
+    pub name_en: String,
+    /// Other names people search by.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Kind of credential.
+    pub kind: ItemKind,
+    /// Sector code (see `/api/v1/stats` for the list).
+    #[schema(example = "construction")]
+    pub sector: String,
+    /// Legal basis (设定依据).
+    pub legal_basis: String,
+    /// Status of the whole item.
+    pub status: EntryStatus,
+    /// Code of the batch the entry was published in.
+    pub batch: String,
+    /// When the entry was last checked against its sources.
+    pub last_verified_on: NaiveDate,
+    /// Participating regions.
+    pub regions: Vec<RegionCode>,
+    /// Recognition arrangements, per ordered pair and period.
+    pub arrangements: Vec<Arrangement>,
+    /// Each participating region's own data.
+    pub local_parts: Vec<RecognitionLocalPart>,
+    /// When the registry last recorded a change to this entry.
+    #[serde(default = "unix_epoch")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One application material (申请材料).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Material {
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Form of submission.
+    pub form: MaterialForm,
+    /// Number of copies.
+    pub copies: u32,
+    /// Whether the material is required.
+    pub mandatory: bool,
+}
+
+/// One step of the process (办理流程).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessStep {
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+}
+
+/// A region's implementation of a standard item. The `name_zh`, `conditions_zh`,
+/// `materials` and `time_limit_days` fields are set only where the region departs
+/// from the shared standard (a deviation, 差异).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StandardLocalPart {
+    /// The region.
+    pub region: RegionCode,
+    /// Local item code.
+    pub local_code: Option<String>,
+    /// Implementing department.
+    pub department: Option<String>,
+    /// Online channel.
+    pub online_url: Option<String>,
+    /// Service hall.
+    pub service_hall: Option<String>,
+    /// Pilot zones (e.g. free-trade-zone areas, 片区).
+    #[serde(default)]
+    pub pilot_zones: Vec<String>,
+    /// Implementation status.
+    pub implementation_status: ImplementationStatus,
+    /// The region's own name, where it differs.
+    pub name_zh: Option<String>,
+    /// The region's own acceptance conditions, where they differ.
+    pub conditions_zh: Option<String>,
+    /// The region's own full materials list, where it differs.
+    pub materials: Option<Vec<Material>>,
+    /// The region's own time limit in working days, where it differs.
+    pub time_limit_days: Option<u32>,
+    /// Whether this region recognises results issued by the other regions (一互).
+    pub result_recognised: bool,
+}
+
+/// A government service done to one joint standard (同事同标事项).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StandardItem {
+    /// Stable registry code.
+    #[schema(example = "SS-MR-001")]
+    pub code: String,
+    /// Entry version.
+    #[serde(default)]
+    pub version: i64,
+    /// National basic item code (GB/T 39554.1-2020), where one exists.
+    pub national_code: Option<String>,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Other names.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Item type.
+    pub item_type: StandardItemType,
+    /// Sector code.
+    pub sector: String,
+    /// Acceptance conditions (受理条件), Chinese.
+    pub conditions_zh: String,
+    /// Acceptance conditions, English.
+    pub conditions_en: String,
+    /// Required materials (申请材料).
+    pub materials: Vec<Material>,
+    /// Promised time limit in working days (承诺时限); 0 means on the spot.
+    pub time_limit_days: u32,
+    /// Statutory time limit in working days (法定时限).
+    pub statutory_time_limit_days: Option<u32>,
+    /// Fee (收费), Chinese.
+    pub fee_zh: String,
+    /// Fee, English.
+    pub fee_en: String,
+    /// Legal basis (设定依据).
+    pub legal_basis: String,
+    /// Process steps.
+    pub process_steps: Vec<ProcessStep>,
+    /// Result document, Chinese.
+    pub result_document_zh: String,
+    /// Result document, English.
+    pub result_document_en: String,
+    /// Status.
+    pub status: EntryStatus,
+    /// Code of the batch the entry was published in.
+    pub batch: String,
+    /// When the entry was last checked against its sources.
+    pub last_verified_on: NaiveDate,
+    /// Each region's implementation.
+    pub local_parts: Vec<StandardLocalPart>,
+    /// When the registry last recorded a change to this entry.
+    #[serde(default = "unix_epoch")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A named use case bundling entries (互认场景).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Stable code.
+    #[schema(example = "SC-001")]
+    pub code: String,
+    /// Entry version.
+    #[serde(default)]
+    pub version: i64,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Description, Chinese.
+    pub description_zh: String,
+    /// Description, English.
+    pub description_en: String,
+    /// Codes of the recognition items in the scenario.
+    pub recognition_items: Vec<String>,
+    /// Codes of the standard items in the scenario.
+    pub standard_items: Vec<String>,
+    /// When the registry last recorded a change to this entry.
+    #[serde(default = "unix_epoch")]
+    pub updated_at: DateTime<Utc>,
+}
+
+fn unix_epoch() -> DateTime<Utc> {
+    DateTime::UNIX_EPOCH
+}
+
+/// Everything in the catalog, as stored or as imported.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogContent {
+    /// Member regions.
+    pub regions: Vec<Region>,
+    /// Sectors.
+    pub sectors: Vec<Sector>,
+    /// Published batches.
+    pub batches: Vec<Batch>,
+    /// Recognition items.
+    pub recognition_items: Vec<RecognitionItem>,
+    /// Standard items.
+    pub standard_items: Vec<StandardItem>,
+    /// Scenarios.
+    pub scenarios: Vec<Scenario>,
+}
+
+/// Checks the rules the types cannot express; returns every problem found, each
+/// prefixed with the entry it concerns.
+pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    let regions: HashSet<&RegionCode> = content.regions.iter().map(|r| &r.code).collect();
+    let sectors: HashSet<&str> = content.sectors.iter().map(|s| s.code.as_str()).collect();
+    let batches: HashSet<&str> = content.batches.iter().map(|b| b.code.as_str()).collect();
+
+    let mut item_codes = HashSet::new();
+    let mut local_codes: HashSet<(&RegionCode, &str)> = HashSet::new();
+    for item in &content.recognition_items {
+        let mut report = |problem: String| problems.push(format!("recognition item {}: {problem}", item.code));
+        if !item_codes.insert(item.code.as_str()) {
+            report("duplicate code".into());
+        }
+        check_common(&item.code, &item.name_zh, &item.name_en, &item.sector, &item.batch, &sectors, &batches, &mut report);
+        let participants: BTreeSet<&RegionCode> = item.regions.iter().collect();
+        if participants.len() != item.regions.len() {
+            report("a region is listed twice".into());
+        }
+        if participants.len() < 2 {
+            report("at least two regions must participate".into());
+        }
+        for region in &participants {
+            if !regions.contains(region) {
+                report(format!("unknown region {region}"));
+            }
+        }
+        let local_regions: BTreeSet<&RegionCode> = item.local_parts.iter().map(|p| &p.region).collect();
+        if local_regions.len() != item.local_parts.len() || local_regions != participants {
+            report("there must be exactly one local part per participating region".into());
+        }
+        for part in &item.local_parts {
+            if let Some(code) = &part.local_code
+                && !local_codes.insert((&part.region, code.as_str()))
+            {
+                report(format!("local code {code} is used twice in {}", part.region));
+            }
+        }
+        for (index, arrangement) in item.arrangements.iter().enumerate() {
+            if arrangement.issued_in == arrangement.used_in {
+                report(format!("arrangement {index}: issuer and accepting region are the same"));
+            }
+            if !participants.contains(&arrangement.issued_in) || !participants.contains(&arrangement.used_in) {
+                report(format!("arrangement {index}: both regions must participate"));
+            }
+            if arrangement.effective_to.is_some_and(|to| to < arrangement.effective_from) {
+                report(format!("arrangement {index}: effective_to is before effective_from"));
+            }
+            if matches!(arrangement.mode, RecognitionMode::Conditional) && arrangement.conditions_zh.as_deref().is_none_or(str::is_empty) {
+                report(format!("arrangement {index}: a conditional arrangement needs conditions_zh"));
+            }
+            let overlapping = item.arrangements[..index]
+                .iter()
+                .any(|earlier| earlier.issued_in == arrangement.issued_in && earlier.used_in == arrangement.used_in && earlier.overlaps(arrangement));
+            if overlapping {
+                report(format!("arrangement {index}: overlaps another period of the same pair"));
+            }
+        }
+    }
+
+    let mut standard_codes = HashSet::new();
+    for item in &content.standard_items {
+        let mut report = |problem: String| problems.push(format!("standard item {}: {problem}", item.code));
+        if !standard_codes.insert(item.code.as_str()) {
+            report("duplicate code".into());
+        }
+        check_common(&item.code, &item.name_zh, &item.name_en, &item.sector, &item.batch, &sectors, &batches, &mut report);
+        if item.materials.is_empty() {
+            report("the materials list is empty".into());
+        }
+        let mut seen = HashSet::new();
+        for part in &item.local_parts {
+            if !regions.contains(&part.region) {
+                report(format!("unknown region {}", part.region));
+            }
+            if !seen.insert(&part.region) {
+                report(format!("two local parts for {}", part.region));
+            }
+        }
+    }
+
+    let mut scenario_codes = HashSet::new();
+    for scenario in &content.scenarios {
+        let mut report = |problem: String| problems.push(format!("scenario {}: {problem}", scenario.code));
+        if !scenario_codes.insert(scenario.code.as_str()) {
+            report("duplicate code".into());
+        }
+        for code in &scenario.recognition_items {
+            if !item_codes.contains(code.as_str()) {
+                report(format!("unknown recognition item {code}"));
+            }
+        }
+        for code in &scenario.standard_items {
+            if !standard_codes.contains(code.as_str()) {
+                report(format!("unknown standard item {code}"));
+            }
+        }
+    }
+
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
+}
+
+#[expect(clippy::too_many_arguments, reason = "one shared check over fields both entry kinds have")]
+fn check_common(
+    code: &str,
+    name_zh: &str,
+    name_en: &str,
+    sector: &str,
+    batch: &str,
+    sectors: &HashSet<&str>,
+    batches: &HashSet<&str>,
+    report: &mut impl FnMut(String),
+) {
+    let code_ok = !code.is_empty() && code.len() <= 64 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if !code_ok {
+        report("the code must be 1–64 ASCII letters, digits, '-', '_' or '.'".into());
+    }
+    if name_zh.trim().is_empty() || name_en.trim().is_empty() {
+        report("both names are required".into());
+    }
+    if !sectors.contains(sector) {
+        report(format!("unknown sector {sector}"));
+    }
+    if !batches.contains(batch) {
+        report(format!("unknown batch {batch}"));
+    }
+}
+
+/// Index of arrangements by ordered pair, used by decisions and statistics.
+pub fn arrangements_by_pair(item: &RecognitionItem) -> HashMap<(&RegionCode, &RegionCode), Vec<&Arrangement>> {
+    let mut pairs: HashMap<(&RegionCode, &RegionCode), Vec<&Arrangement>> = HashMap::new();
+    for arrangement in &item.arrangements {
+        pairs.entry((&arrangement.issued_in, &arrangement.used_in)).or_default().push(arrangement);
+    }
+    for periods in pairs.values_mut() {
+        periods.sort_by_key(|a| a.effective_from);
+    }
+    pairs
+}

@@ -1,0 +1,447 @@
+//! The in-process read model of the current catalog: every entry plus the indexes the
+//! read API needs (by code, by a region's local code, search keys, precomputed 四同一互
+//! conformity). Built whole from stored content; the database remains the truth.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::catalog::{Batch, CatalogContent, EntryStatus, ItemKind, RecognitionItem, Scenario, Sector, StandardItem, StandardItemType, validate_catalog};
+use super::deviation::{Aspect, RegionConformity, check_item};
+use super::recognition::{Decision, decide};
+use super::region::{Region, RegionCode};
+use super::search::{SearchKeys, fold, fold_for_search};
+
+/// Something entries can be listed by: a code, kept in ascending order.
+trait Coded {
+    fn code(&self) -> &str;
+}
+
+impl Coded for RecognitionItem {
+    fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+impl Coded for StandardItem {
+    fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+impl Coded for Scenario {
+    fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+/// A filter value that names nothing in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    /// No such region.
+    #[error("unknown region `{0}`")]
+    UnknownRegion(String),
+    /// No such sector.
+    #[error("unknown sector `{0}`")]
+    UnknownSector(String),
+    /// No such scenario.
+    #[error("unknown scenario `{0}`")]
+    UnknownScenario(String),
+}
+
+/// Which page to return: entries with codes after `after`, at most `limit` of them.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    /// Code of the last entry of the previous page.
+    pub after: Option<String>,
+    /// Page size.
+    pub limit: usize,
+}
+
+/// One page of entries, in code order.
+#[derive(Debug)]
+pub struct Page<'a, T> {
+    /// The entries.
+    pub items: Vec<&'a T>,
+    /// Whether entries follow this page.
+    pub has_more: bool,
+}
+
+/// Filters shared by entry lists; each is optional.
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    /// Entries in which this region participates.
+    pub region: Option<RegionCode>,
+    /// Entries of this sector.
+    pub sector: Option<String>,
+    /// Entries with this status.
+    pub status: Option<EntryStatus>,
+    /// Entries in this scenario.
+    pub scenario: Option<String>,
+    /// Free text over code, names and aliases (zh, en, pinyin, initials).
+    pub text: Option<String>,
+}
+
+/// The current catalog with its indexes.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    regions: Vec<Region>,
+    sectors: Vec<Sector>,
+    batches: HashMap<String, Batch>,
+    recognition_items: Vec<RecognitionItem>,
+    recognition_keys: Vec<SearchKeys>,
+    recognition_by_code: HashMap<String, usize>,
+    recognition_by_local_code: HashMap<(RegionCode, String), usize>,
+    standard_items: Vec<StandardItem>,
+    standard_keys: Vec<SearchKeys>,
+    standard_by_code: HashMap<String, usize>,
+    conformity: Vec<Vec<RegionConformity>>,
+    scenarios: Vec<Scenario>,
+    scenario_keys: Vec<SearchKeys>,
+    scenario_by_code: HashMap<String, usize>,
+    digest: String,
+}
+
+impl Catalog {
+    /// Validates `content` and builds the indexes.
+    pub fn build(mut content: CatalogContent) -> Result<Self, Vec<String>> {
+        validate_catalog(&content)?;
+        content.recognition_items.sort_by(|a, b| a.code.cmp(&b.code));
+        content.standard_items.sort_by(|a, b| a.code.cmp(&b.code));
+        content.scenarios.sort_by(|a, b| a.code.cmp(&b.code));
+
+        let digest = digest_of(&content);
+        let recognition_keys = content.recognition_items.iter().map(|i| keys_for(&i.code, &i.name_zh, &i.name_en, &i.aliases)).collect();
+        let standard_keys = content.standard_items.iter().map(|i| keys_for(&i.code, &i.name_zh, &i.name_en, &i.aliases)).collect();
+        let scenario_keys = content.scenarios.iter().map(|s| keys_for(&s.code, &s.name_zh, &s.name_en, &[])).collect();
+        let mut recognition_by_local_code = HashMap::new();
+        for (index, item) in content.recognition_items.iter().enumerate() {
+            for part in &item.local_parts {
+                if let Some(code) = &part.local_code {
+                    recognition_by_local_code.insert((part.region.clone(), fold(code.trim())), index);
+                }
+            }
+        }
+        Ok(Self {
+            conformity: content.standard_items.iter().map(check_item).collect(),
+            recognition_by_code: index_by_code(&content.recognition_items),
+            standard_by_code: index_by_code(&content.standard_items),
+            scenario_by_code: index_by_code(&content.scenarios),
+            batches: content.batches.into_iter().map(|b| (b.code.clone(), b)).collect(),
+            regions: content.regions,
+            sectors: content.sectors,
+            recognition_items: content.recognition_items,
+            recognition_keys,
+            recognition_by_local_code,
+            standard_items: content.standard_items,
+            standard_keys,
+            scenarios: content.scenarios,
+            scenario_keys,
+            digest,
+        })
+    }
+
+    /// A digest of the whole content: equal catalogs give equal digests on every
+    /// instance, so it can key caches and list `ETag`s.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Member regions in their display order.
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    /// Whether `code` is a member region.
+    pub fn has_region(&self, code: &RegionCode) -> bool {
+        self.regions.iter().any(|r| &r.code == code)
+    }
+
+    /// Sectors in display order.
+    pub fn sectors(&self) -> &[Sector] {
+        &self.sectors
+    }
+
+    /// A batch by code.
+    pub fn batch(&self, code: &str) -> Option<&Batch> {
+        self.batches.get(code)
+    }
+
+    /// A recognition item by code.
+    pub fn recognition_item(&self, code: &str) -> Option<&RecognitionItem> {
+        self.recognition_by_code.get(code).map(|&i| &self.recognition_items[i])
+    }
+
+    /// The recognition item a region knows by its own `local_code`.
+    pub fn recognition_item_by_local_code(&self, region: &RegionCode, local_code: &str) -> Option<&RecognitionItem> {
+        self.recognition_by_local_code
+            .get(&(region.clone(), fold(local_code.trim())))
+            .map(|&i| &self.recognition_items[i])
+    }
+
+    /// A standard item by code.
+    pub fn standard_item(&self, code: &str) -> Option<&StandardItem> {
+        self.standard_by_code.get(code).map(|&i| &self.standard_items[i])
+    }
+
+    /// Per-region 四同一互 conformity of a standard item.
+    pub fn conformity(&self, code: &str) -> Option<&[RegionConformity]> {
+        self.standard_by_code.get(code).map(|&i| self.conformity[i].as_slice())
+    }
+
+    /// A scenario by code.
+    pub fn scenario(&self, code: &str) -> Option<&Scenario> {
+        self.scenario_by_code.get(code).map(|&i| &self.scenarios[i])
+    }
+
+    fn check_filter(&self, filter: &EntryFilter) -> Result<Option<&Scenario>, FilterError> {
+        if let Some(region) = &filter.region
+            && !self.has_region(region)
+        {
+            return Err(FilterError::UnknownRegion(region.to_string()));
+        }
+        if let Some(sector) = &filter.sector
+            && !self.sectors.iter().any(|s| &s.code == sector)
+        {
+            return Err(FilterError::UnknownSector(sector.clone()));
+        }
+        filter
+            .scenario
+            .as_deref()
+            .map(|code| self.scenario(code).ok_or_else(|| FilterError::UnknownScenario(code.to_owned())))
+            .transpose()
+    }
+
+    /// Lists recognition items matching `filter` (and `kind`), in code order.
+    pub fn list_recognition_items(&self, filter: &EntryFilter, kind: Option<ItemKind>, page: &PageRequest) -> Result<Page<'_, RecognitionItem>, FilterError> {
+        let scenario = self.check_filter(filter)?;
+        let in_scenario: Option<HashSet<&str>> = scenario.map(|s| s.recognition_items.iter().map(String::as_str).collect());
+        let query = filter.text.as_deref().map(fold_for_search);
+        Ok(paginate(&self.recognition_items, page, |index, item| {
+            filter.region.as_ref().is_none_or(|r| item.regions.contains(r))
+                && kind.is_none_or(|k| item.kind == k)
+                && filter.sector.as_ref().is_none_or(|s| &item.sector == s)
+                && filter.status.is_none_or(|s| item.status == s)
+                && in_scenario.as_ref().is_none_or(|codes| codes.contains(item.code.as_str()))
+                && query.as_deref().is_none_or(|q| self.recognition_keys[index].matches(q))
+        }))
+    }
+
+    /// Lists standard items matching `filter` (and `item_type`), in code order.
+    pub fn list_standard_items(
+        &self,
+        filter: &EntryFilter,
+        item_type: Option<StandardItemType>,
+        page: &PageRequest,
+    ) -> Result<Page<'_, StandardItem>, FilterError> {
+        let scenario = self.check_filter(filter)?;
+        let in_scenario: Option<HashSet<&str>> = scenario.map(|s| s.standard_items.iter().map(String::as_str).collect());
+        let query = filter.text.as_deref().map(fold_for_search);
+        Ok(paginate(&self.standard_items, page, |index, item| {
+            filter.region.as_ref().is_none_or(|r| item.local_parts.iter().any(|p| &p.region == r))
+                && item_type.is_none_or(|t| item.item_type == t)
+                && filter.sector.as_ref().is_none_or(|s| &item.sector == s)
+                && filter.status.is_none_or(|s| item.status == s)
+                && in_scenario.as_ref().is_none_or(|codes| codes.contains(item.code.as_str()))
+                && query.as_deref().is_none_or(|q| self.standard_keys[index].matches(q))
+        }))
+    }
+
+    /// Lists scenarios whose name matches `text`, and that include entries of `region`.
+    pub fn list_scenarios(&self, region: Option<&RegionCode>, text: Option<&str>, page: &PageRequest) -> Result<Page<'_, Scenario>, FilterError> {
+        if let Some(region) = region
+            && !self.has_region(region)
+        {
+            return Err(FilterError::UnknownRegion(region.to_string()));
+        }
+        let query = text.map(fold_for_search);
+        Ok(paginate(&self.scenarios, page, |index, scenario| {
+            region.is_none_or(|r| {
+                scenario
+                    .recognition_items
+                    .iter()
+                    .filter_map(|code| self.recognition_item(code))
+                    .any(|item| item.regions.contains(r))
+            }) && query.as_deref().is_none_or(|q| self.scenario_keys[index].matches(q))
+        }))
+    }
+
+    /// Standard items with at least one deviating region (optionally only `region`,
+    /// only `aspect`), with their conformity reports.
+    pub fn deviations(&self, region: Option<&RegionCode>, aspect: Option<Aspect>) -> Result<Vec<(&StandardItem, Vec<&RegionConformity>)>, FilterError> {
+        if let Some(region) = region
+            && !self.has_region(region)
+        {
+            return Err(FilterError::UnknownRegion(region.to_string()));
+        }
+        Ok(self
+            .standard_items
+            .iter()
+            .zip(&self.conformity)
+            .filter_map(|(item, report)| {
+                let deviating: Vec<&RegionConformity> = report
+                    .iter()
+                    .filter(|c| region.is_none_or(|r| &c.region == r))
+                    .filter(|c| match aspect {
+                        Some(aspect) => c.differences.iter().any(|d| d.aspect() == aspect),
+                        None => !c.conforms,
+                    })
+                    .collect();
+                (!deviating.is_empty()).then_some((item, deviating))
+            })
+            .collect())
+    }
+
+    /// Catalog statistics as of `today`.
+    pub fn stats(&self, today: NaiveDate) -> Stats {
+        let mut stats = Stats {
+            as_of: today,
+            catalog_digest: self.digest.clone(),
+            recognition_items: self.recognition_items.len(),
+            standard_items: self.standard_items.len(),
+            scenarios: self.scenarios.len(),
+            ..Stats::default()
+        };
+        for item in &self.recognition_items {
+            *stats.recognition_items_by_kind.entry(item.kind.as_str().to_owned()).or_default() += 1;
+            *stats.recognition_items_by_sector.entry(item.sector.clone()).or_default() += 1;
+            *stats.recognition_items_by_status.entry(item.status.as_str().to_owned()).or_default() += 1;
+            for region in &item.regions {
+                stats.by_region.entry(region.to_string()).or_default().recognition_items += 1;
+            }
+        }
+        for region in &self.regions {
+            for acceptor in &self.regions {
+                if region.code == acceptor.code {
+                    continue;
+                }
+                let recognised = self
+                    .recognition_items
+                    .iter()
+                    .filter(|item| decide(item, &region.code, &acceptor.code, today).is_ok_and(|o| o.decision == Decision::Recognised))
+                    .count();
+                stats.recognised_pairs.push(PairCount {
+                    issued_in: region.code.clone(),
+                    used_in: acceptor.code.clone(),
+                    recognised_items: recognised,
+                });
+            }
+        }
+        for (item, report) in self.standard_items.iter().zip(&self.conformity) {
+            *stats.standard_items_by_type.entry(item.item_type.as_str().to_owned()).or_default() += 1;
+            *stats.standard_items_by_sector.entry(item.sector.clone()).or_default() += 1;
+            *stats.standard_items_by_status.entry(item.status.as_str().to_owned()).or_default() += 1;
+            if report.iter().any(|c| !c.conforms) {
+                stats.standard_items_with_deviations += 1;
+            }
+            for conformity in report {
+                let counts = stats.by_region.entry(conformity.region.to_string()).or_default();
+                counts.standard_items += 1;
+                if !conformity.conforms {
+                    counts.standard_items_with_deviations += 1;
+                }
+            }
+        }
+        stats
+    }
+}
+
+/// Counts for one region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RegionCounts {
+    /// Recognition items the region participates in.
+    pub recognition_items: usize,
+    /// Standard items the region implements.
+    pub standard_items: usize,
+    /// Of those, items where the region deviates from the standard.
+    pub standard_items_with_deviations: usize,
+}
+
+/// How many items one ordered pair recognises today.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PairCount {
+    /// Issuing region.
+    pub issued_in: RegionCode,
+    /// Accepting region.
+    pub used_in: RegionCode,
+    /// Items whose decision is `recognised` on `as_of`.
+    pub recognised_items: usize,
+}
+
+/// Catalog statistics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Stats {
+    /// The day decisions were taken for (China Standard Time).
+    pub as_of: NaiveDate,
+    /// Digest of the catalog content the figures come from.
+    pub catalog_digest: String,
+    /// Number of recognition items.
+    pub recognition_items: usize,
+    /// Number of standard items.
+    pub standard_items: usize,
+    /// Number of scenarios.
+    pub scenarios: usize,
+    /// Per region.
+    pub by_region: BTreeMap<String, RegionCounts>,
+    /// Recognition items per kind.
+    pub recognition_items_by_kind: BTreeMap<String, usize>,
+    /// Recognition items per sector.
+    pub recognition_items_by_sector: BTreeMap<String, usize>,
+    /// Recognition items per status.
+    pub recognition_items_by_status: BTreeMap<String, usize>,
+    /// Items recognised per ordered pair on `as_of`.
+    pub recognised_pairs: Vec<PairCount>,
+    /// Standard items per item type.
+    pub standard_items_by_type: BTreeMap<String, usize>,
+    /// Standard items per sector.
+    pub standard_items_by_sector: BTreeMap<String, usize>,
+    /// Standard items per status.
+    pub standard_items_by_status: BTreeMap<String, usize>,
+    /// Standard items where at least one region deviates.
+    pub standard_items_with_deviations: usize,
+}
+
+fn keys_for(code: &str, name_zh: &str, name_en: &str, aliases: &[String]) -> SearchKeys {
+    SearchKeys::new([code, name_zh, name_en].into_iter().chain(aliases.iter().map(String::as_str)))
+}
+
+fn index_by_code<T: Coded>(entries: &[T]) -> HashMap<String, usize> {
+    entries.iter().enumerate().map(|(i, e)| (e.code().to_owned(), i)).collect()
+}
+
+/// Entries after `page.after` that satisfy `keep`, at most `page.limit`.
+fn paginate<'a, T: Coded>(entries: &'a [T], page: &PageRequest, keep: impl Fn(usize, &T) -> bool) -> Page<'a, T> {
+    let start = match &page.after {
+        Some(after) => entries.partition_point(|e| e.code() <= after.as_str()),
+        None => 0,
+    };
+    let mut items = Vec::with_capacity(page.limit.min(entries.len()));
+    let mut has_more = false;
+    for (index, entry) in entries.iter().enumerate().skip(start) {
+        if keep(index, entry) {
+            if items.len() == page.limit {
+                has_more = true;
+                break;
+            }
+            items.push(entry);
+        }
+    }
+    Page { items, has_more }
+}
+
+fn digest_of(content: &CatalogContent) -> String {
+    let everything = (
+        &content.regions,
+        &content.sectors,
+        &content.batches,
+        &content.recognition_items,
+        &content.standard_items,
+        &content.scenarios,
+    );
+    // Serialising plain data to JSON cannot fail; an empty digest input would still be stable.
+    let bytes = serde_json::to_vec(&everything).unwrap_or_default();
+    Sha256::digest(&bytes).iter().take(12).map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,220 @@
+//! The recognition decision: is a credential of item X issued in region A recognised
+//! in region B on day D?
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::catalog::{Arrangement, ArrangementStatus, EntryStatus, RecognitionItem};
+use super::region::RegionCode;
+use super::text_enum;
+
+text_enum! {
+    /// The answer to a recognition-status question.
+    pub enum Decision {
+        /// An arrangement is in force on the day: the credential is recognised (see mode and conditions).
+        Recognised = "recognised",
+        /// Recognition was revoked, or the item is retired.
+        NotRecognised = "not_recognised",
+        /// An arrangement exists but starts after the day.
+        NotYetInForce = "not_yet_in_force",
+        /// The last arrangement ended before the day.
+        Expired = "expired",
+        /// Recognition is suspended on the day (the arrangement or the whole item).
+        Suspended = "suspended",
+        /// No arrangement exists for this issuer → acceptor pair.
+        NoArrangement = "no_arrangement",
+    }
+}
+
+/// A decision together with the arrangement period it rests on, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome<'a> {
+    /// The decision.
+    pub decision: Decision,
+    /// The period that decided it: the one in force, the next one, or the last one.
+    pub arrangement: Option<&'a Arrangement>,
+    /// A one-sentence explanation in English.
+    pub explanation: &'static str,
+}
+
+/// A question that cannot be answered as asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub enum QuestionError {
+    /// Issuer and accepting region are the same region.
+    SameRegion,
+}
+
+/// Decides recognition of `item` issued in `issued_in` and used in `used_in` on `on`.
+///
+/// Periods are inclusive at both ends. Where no period covers the day, the most recent
+/// past period makes the answer `expired`; failing that, the next future period makes it
+/// `not_yet_in_force`.
+pub fn decide<'a>(item: &'a RecognitionItem, issued_in: &RegionCode, used_in: &RegionCode, on: NaiveDate) -> Result<Outcome<'a>, QuestionError> {
+    if issued_in == used_in {
+        return Err(QuestionError::SameRegion);
+    }
+    let mut periods: Vec<&Arrangement> = item
+        .arrangements
+        .iter()
+        .filter(|a| &a.issued_in == issued_in && &a.used_in == used_in)
+        .collect();
+    periods.sort_by_key(|a| a.effective_from);
+
+    let outcome = |decision, arrangement, explanation| Outcome {
+        decision,
+        arrangement,
+        explanation,
+    };
+    let current = periods.iter().copied().find(|a| a.covers(on));
+
+    if item.status == EntryStatus::Retired {
+        return Ok(outcome(Decision::NotRecognised, current, "The item has been retired from the mutual-recognition catalog."));
+    }
+    if periods.is_empty() {
+        return Ok(outcome(Decision::NoArrangement, None, "There is no recognition arrangement for this issuer and accepting region."));
+    }
+    if let Some(arrangement) = current {
+        return Ok(match (arrangement.status, item.status) {
+            (ArrangementStatus::Revoked, _) => outcome(Decision::NotRecognised, current, "Recognition under this arrangement has been revoked."),
+            (ArrangementStatus::Suspended, _) => outcome(Decision::Suspended, current, "Recognition under this arrangement is suspended."),
+            (ArrangementStatus::Active, EntryStatus::Suspended) => outcome(Decision::Suspended, current, "The whole item is suspended."),
+            (ArrangementStatus::Active, _) => outcome(Decision::Recognised, current, "An arrangement is in force on this date."),
+        });
+    }
+    if let Some(last_past) = periods.iter().rev().copied().find(|a| a.effective_to.is_some_and(|to| to < on)) {
+        return Ok(outcome(Decision::Expired, Some(last_past), "The most recent arrangement ended before this date."));
+    }
+    let next = periods.iter().copied().find(|a| a.effective_from > on);
+    Ok(outcome(Decision::NotYetInForce, next, "An arrangement exists but is not yet in force on this date."))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::domain::catalog::{ItemKind, RecognitionLocalPart, RecognitionMode};
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn region(code: &str) -> RegionCode {
+        RegionCode::parse(code).unwrap()
+    }
+
+    fn period(from: &str, to: Option<&str>, mode: RecognitionMode, status: ArrangementStatus) -> Arrangement {
+        Arrangement {
+            issued_in: region("HE"),
+            used_in: region("TJ"),
+            mode,
+            conditions_zh: None,
+            conditions_en: None,
+            effective_from: day(from),
+            effective_to: to.map(day),
+            status,
+        }
+    }
+
+    fn item(arrangements: Vec<Arrangement>) -> RecognitionItem {
+        RecognitionItem {
+            code: "RI-T-001".into(),
+            version: 1,
+            name_zh: "测试".into(),
+            name_en: "Test".into(),
+            aliases: vec![],
+            kind: ItemKind::PersonalQualification,
+            sector: "construction".into(),
+            legal_basis: "x".into(),
+            status: EntryStatus::Active,
+            batch: "B".into(),
+            last_verified_on: day("2025-01-01"),
+            regions: vec![region("HE"), region("TJ")],
+            arrangements,
+            local_parts: ["HE", "TJ"]
+                .into_iter()
+                .map(|r| RecognitionLocalPart {
+                    region: region(r),
+                    local_code: None,
+                    issuing_department: None,
+                    accepting_department: None,
+                    contact: None,
+                    online_url: None,
+                    notes: None,
+                })
+                .collect(),
+            updated_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn decision_on(item: &RecognitionItem, on: &str) -> Decision {
+        decide(item, &region("HE"), &region("TJ"), day(on)).unwrap().decision
+    }
+
+    #[test]
+    fn effective_dates_are_inclusive_at_both_ends() {
+        let item = item(vec![period("2024-03-01", Some("2024-12-31"), RecognitionMode::Direct, ArrangementStatus::Active)]);
+        assert_eq!(decision_on(&item, "2024-02-29"), Decision::NotYetInForce);
+        assert_eq!(decision_on(&item, "2024-03-01"), Decision::Recognised);
+        assert_eq!(decision_on(&item, "2024-12-31"), Decision::Recognised);
+        assert_eq!(decision_on(&item, "2025-01-01"), Decision::Expired);
+    }
+
+    #[test]
+    fn a_follow_up_period_takes_over_from_an_expired_one() {
+        let item = item(vec![
+            period("2025-01-01", None, RecognitionMode::Direct, ArrangementStatus::Active),
+            period("2022-01-01", Some("2024-12-31"), RecognitionMode::Conditional, ArrangementStatus::Active),
+        ]);
+        let before = decide(&item, &region("HE"), &region("TJ"), day("2024-12-31")).unwrap();
+        assert_eq!(before.arrangement.unwrap().mode, RecognitionMode::Conditional);
+        let after = decide(&item, &region("HE"), &region("TJ"), day("2025-01-01")).unwrap();
+        assert_eq!(after.decision, Decision::Recognised);
+        assert_eq!(after.arrangement.unwrap().mode, RecognitionMode::Direct);
+    }
+
+    #[test]
+    fn a_gap_between_periods_reports_the_expired_one() {
+        let item = item(vec![
+            period("2022-01-01", Some("2023-12-31"), RecognitionMode::Direct, ArrangementStatus::Active),
+            period("2027-01-01", None, RecognitionMode::Direct, ArrangementStatus::Active),
+        ]);
+        let outcome = decide(&item, &region("HE"), &region("TJ"), day("2025-06-01")).unwrap();
+        assert_eq!(outcome.decision, Decision::Expired);
+        assert_eq!(outcome.arrangement.unwrap().effective_to, Some(day("2023-12-31")));
+        assert_eq!(decision_on(&item, "2021-12-31"), Decision::NotYetInForce);
+    }
+
+    #[test]
+    fn suspended_and_revoked_periods_decide_accordingly() {
+        let suspended = item(vec![period("2024-01-01", None, RecognitionMode::Direct, ArrangementStatus::Suspended)]);
+        assert_eq!(decision_on(&suspended, "2025-01-01"), Decision::Suspended);
+        let revoked = item(vec![period("2024-01-01", None, RecognitionMode::Direct, ArrangementStatus::Revoked)]);
+        assert_eq!(decision_on(&revoked, "2025-01-01"), Decision::NotRecognised);
+    }
+
+    #[test]
+    fn item_status_overrides_an_active_arrangement() {
+        let mut suspended = item(vec![period("2024-01-01", None, RecognitionMode::Direct, ArrangementStatus::Active)]);
+        suspended.status = EntryStatus::Suspended;
+        assert_eq!(decision_on(&suspended, "2025-01-01"), Decision::Suspended);
+        let mut retired = suspended.clone();
+        retired.status = EntryStatus::Retired;
+        assert_eq!(decision_on(&retired, "2025-01-01"), Decision::NotRecognised);
+    }
+
+    #[test]
+    fn recognition_is_directional() {
+        let item = item(vec![period("2024-01-01", None, RecognitionMode::Direct, ArrangementStatus::Active)]);
+        let reverse = decide(&item, &region("TJ"), &region("HE"), day("2025-01-01")).unwrap();
+        assert_eq!(reverse.decision, Decision::NoArrangement);
+        assert!(reverse.arrangement.is_none());
+    }
+
+    #[test]
+    fn the_same_region_on_both_sides_is_not_a_question() {
+        let item = item(vec![]);
+        assert_eq!(decide(&item, &region("TJ"), &region("TJ"), day("2025-01-01")), Err(QuestionError::SameRegion));
+    }
+}
