@@ -1,0 +1,528 @@
+//! Public reads of the catalog: recognition items, standard items, scenarios, the
+//! 四同一互 deviation report and statistics. All are served from the read model.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::conditional::{etag_of, json_response, respond, to_json};
+use super::pagination::{encode_cursor, fingerprint, page_request};
+use super::problem::ApiError;
+use crate::domain::catalog::{Batch, EntryStatus, ItemKind, RecognitionItem, Scenario, StandardItem, StandardItemType};
+use crate::domain::deviation::{Aspect, RegionConformity};
+use crate::domain::read_model::{Catalog, EntryFilter, FilterError, Page, PageRequest, Stats};
+use crate::domain::region::RegionCode;
+use crate::registry::Registry;
+
+/// Longest accepted search text, in characters.
+const MAX_QUERY_CHARS: usize = 100;
+
+/// A recognition item with the batch it was published in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecognitionItemResponse {
+    /// The entry.
+    #[serde(flatten)]
+    pub item: RecognitionItem,
+    /// The published batch and official document the entry came from.
+    pub provenance: Option<Batch>,
+}
+
+/// A standard item with the batch it was published in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StandardItemResponse {
+    /// The entry.
+    #[serde(flatten)]
+    pub item: StandardItem,
+    /// The published batch and official document the entry came from.
+    pub provenance: Option<Batch>,
+}
+
+/// One page of recognition items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecognitionItemList {
+    /// Entries in code order.
+    pub items: Vec<RecognitionItemResponse>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One page of standard items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StandardItemList {
+    /// Entries in code order.
+    pub items: Vec<StandardItemResponse>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One page of scenarios.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScenarioList {
+    /// Scenarios in code order.
+    pub items: Vec<Scenario>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters of the recognition-item list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RecognitionItemQuery {
+    /// Only items in which this region participates.
+    #[param(example = "TJ")]
+    pub region: Option<String>,
+    /// Only items of this kind.
+    #[param(value_type = Option<ItemKind>)]
+    pub kind: Option<String>,
+    /// Only items of this sector (see `/api/v1/sectors`).
+    #[param(example = "construction")]
+    pub sector: Option<String>,
+    /// Only items with this status.
+    #[param(value_type = Option<EntryStatus>)]
+    pub status: Option<String>,
+    /// Only items in this scenario.
+    #[param(example = "SC-001")]
+    pub scenario: Option<String>,
+    /// Text search over code, Chinese and English names and aliases; also matches pinyin
+    /// (`erjijianzaoshi`) and pinyin initials (`ejjzs`); case and full/half width are ignored.
+    #[param(example = "建造师")]
+    pub q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+    /// Opaque cursor from the previous page's `next_cursor`; use it with the same filters.
+    pub cursor: Option<String>,
+}
+
+/// Filters of the standard-item list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StandardItemQuery {
+    /// Only items implemented (fully or partly) in this region.
+    #[param(example = "HE")]
+    pub region: Option<String>,
+    /// Only items of this type.
+    #[param(value_type = Option<StandardItemType>)]
+    pub item_type: Option<String>,
+    /// Only items of this sector.
+    #[param(example = "market_regulation")]
+    pub sector: Option<String>,
+    /// Only items with this status.
+    #[param(value_type = Option<EntryStatus>)]
+    pub status: Option<String>,
+    /// Only items in this scenario.
+    pub scenario: Option<String>,
+    /// Text search (as for recognition items).
+    #[param(example = "食品经营")]
+    pub q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// Filters of the scenario list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ScenarioQuery {
+    /// Only scenarios with recognition items in which this region participates.
+    pub region: Option<String>,
+    /// Text search over code and names.
+    pub q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// Filters of the deviation report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeviationQuery {
+    /// Only this region's deviations.
+    pub region: Option<String>,
+    /// Only deviations in this aspect.
+    #[param(value_type = Option<Aspect>)]
+    pub aspect: Option<String>,
+}
+
+/// Per-region 四同一互 conformity of one standard item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StandardItemDeviations {
+    /// Standard item code.
+    pub code: String,
+    /// Entry version the check ran on.
+    pub version: i64,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// One report per implementing region.
+    pub regions: Vec<RegionConformity>,
+}
+
+/// How many items deviate, per region and aspect.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviationSummary {
+    /// The region.
+    pub region: RegionCode,
+    /// Standard items in which the region deviates.
+    pub items_with_deviations: usize,
+    /// Items per deviating aspect (`name`, `conditions`, `materials`, `time_limit`, `result_recognition`).
+    pub by_aspect: std::collections::BTreeMap<String, usize>,
+}
+
+/// The catalog-wide deviation report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviationReport {
+    /// Per-region totals.
+    pub summary: Vec<DeviationSummary>,
+    /// Items with at least one matching deviation, in code order; only deviating regions are listed.
+    pub items: Vec<StandardItemDeviations>,
+}
+
+fn filter_error(error: FilterError) -> ApiError {
+    let field = match error {
+        FilterError::UnknownRegion(_) => "region",
+        FilterError::UnknownSector(_) => "sector",
+        FilterError::UnknownScenario(_) => "scenario",
+    };
+    ApiError::parameter(field, error.to_string())
+}
+
+/// Parses an optional value of a closed vocabulary, naming the parameter on error.
+pub fn parse_choice<T>(field: &str, raw: Option<&str>, parse: fn(&str) -> Option<T>, expected: fn() -> String) -> Result<Option<T>, ApiError> {
+    raw.map(|text| parse(text.trim()).ok_or_else(|| ApiError::parameter(field, format!("`{text}` is not one of: {}", expected()))))
+        .transpose()
+}
+
+/// Parses an optional region code (existence is checked against the catalog later).
+pub fn parse_region(field: &str, raw: Option<&str>) -> Result<Option<RegionCode>, ApiError> {
+    raw.map(|text| RegionCode::parse(text).map_err(|message| ApiError::parameter(field, message)))
+        .transpose()
+}
+
+fn parse_text(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) if text.chars().count() > MAX_QUERY_CHARS => Err(ApiError::parameter("q", format!("at most {MAX_QUERY_CHARS} characters"))),
+        Some(text) => Ok(Some(text.to_owned())),
+    }
+}
+
+fn entry_filter(region: Option<&str>, sector: Option<&str>, status: Option<&str>, scenario: Option<&str>, q: Option<&str>) -> Result<EntryFilter, ApiError> {
+    Ok(EntryFilter {
+        region: parse_region("region", region)?,
+        sector: sector.map(|s| s.trim().to_owned()),
+        status: parse_choice("status", status, EntryStatus::parse, EntryStatus::expected)?,
+        scenario: scenario.map(|s| s.trim().to_owned()),
+        text: parse_text(q)?,
+    })
+}
+
+/// Renders one page as a list response with an `ETag` derived from the catalog digest
+/// and the query, so a 304 costs no serialisation.
+fn list_response<T, R: Serialize>(
+    req: &HttpRequest,
+    catalog: &Catalog,
+    query_fingerprint: &str,
+    page_request: &PageRequest,
+    page: Page<'_, T>,
+    code_of: impl Fn(&T) -> &str,
+    render: impl FnOnce(Vec<&T>, Option<String>) -> R,
+) -> Result<HttpResponse, ApiError> {
+    let etag = etag_of(&[
+        catalog.digest().as_bytes(),
+        query_fingerprint.as_bytes(),
+        page_request.limit.to_string().as_bytes(),
+        page_request.after.as_deref().unwrap_or_default().as_bytes(),
+    ]);
+    respond(req, &etag, || {
+        let next_cursor = if page.has_more {
+            page.items.last().map(|last| encode_cursor(code_of(last), query_fingerprint))
+        } else {
+            None
+        };
+        to_json(&render(page.items, next_cursor))
+    })
+}
+
+/// Lists recognition items (资质资格互认事项), filtered and paginated, in code order.
+#[utoipa::path(
+    tag = "recognition",
+    operation_id = "list_recognition_items",
+    params(RecognitionItemQuery),
+    responses(
+        (status = 200, description = "One page of recognition items.", body = RecognitionItemList, headers(("ETag" = String, description = "Entity tag of this page"))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag."),
+    )
+)]
+#[get("/recognition-items")]
+pub async fn list_recognition_items(req: HttpRequest, query: web::Query<RecognitionItemQuery>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let filter = entry_filter(q.region.as_deref(), q.sector.as_deref(), q.status.as_deref(), q.scenario.as_deref(), q.q.as_deref())?;
+    let kind = parse_choice("kind", q.kind.as_deref(), ItemKind::parse, ItemKind::expected)?;
+    let fp = fingerprint(&[
+        filter.region.as_ref().map(RegionCode::as_str),
+        kind.map(ItemKind::as_str),
+        filter.sector.as_deref(),
+        filter.status.map(EntryStatus::as_str),
+        filter.scenario.as_deref(),
+        filter.text.as_deref(),
+    ]);
+    let page_request = page_request(q.limit.as_deref(), q.cursor.as_deref(), &fp)?;
+    let catalog = registry.catalog();
+    let page = catalog.list_recognition_items(&filter, kind, &page_request).map_err(filter_error)?;
+    list_response(
+        &req,
+        &catalog,
+        &fp,
+        &page_request,
+        page,
+        |item| item.code.as_str(),
+        |items, next_cursor| RecognitionItemList {
+            items: items.into_iter().map(|item| recognition_item_response(&catalog, item)).collect(),
+            next_cursor,
+        },
+    )
+}
+
+fn recognition_item_response(catalog: &Catalog, item: &RecognitionItem) -> RecognitionItemResponse {
+    RecognitionItemResponse {
+        provenance: catalog.batch(&item.batch).cloned(),
+        item: item.clone(),
+    }
+}
+
+fn standard_item_response(catalog: &Catalog, item: &StandardItem) -> StandardItemResponse {
+    StandardItemResponse {
+        provenance: catalog.batch(&item.batch).cloned(),
+        item: item.clone(),
+    }
+}
+
+/// Gets one recognition item with its arrangements and every region's local part.
+#[utoipa::path(
+    tag = "recognition",
+    operation_id = "get_recognition_item",
+    params(("code" = String, Path, description = "Recognition item code", example = "RI-CON-002")),
+    responses(
+        (status = 200, description = "The recognition item.", body = RecognitionItemResponse, headers(("ETag" = String, description = "Entity tag of this entry"))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag."),
+    )
+)]
+#[get("/recognition-items/{code}")]
+pub async fn get_recognition_item(req: HttpRequest, code: web::Path<String>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let catalog = registry.catalog();
+    let item = catalog
+        .recognition_item(&code)
+        .ok_or_else(|| ApiError::NotFound(format!("No recognition item has the code `{code}`.")))?;
+    json_response(&req, &recognition_item_response(&catalog, item))
+}
+
+/// Lists standard items (同事同标事项), filtered and paginated, in code order.
+#[utoipa::path(
+    tag = "standard-items",
+    operation_id = "list_standard_items",
+    params(StandardItemQuery),
+    responses(
+        (status = 200, description = "One page of standard items.", body = StandardItemList, headers(("ETag" = String, description = "Entity tag of this page"))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag."),
+    )
+)]
+#[get("/standard-items")]
+pub async fn list_standard_items(req: HttpRequest, query: web::Query<StandardItemQuery>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let filter = entry_filter(q.region.as_deref(), q.sector.as_deref(), q.status.as_deref(), q.scenario.as_deref(), q.q.as_deref())?;
+    let item_type = parse_choice("item_type", q.item_type.as_deref(), StandardItemType::parse, StandardItemType::expected)?;
+    let fp = fingerprint(&[
+        filter.region.as_ref().map(RegionCode::as_str),
+        item_type.map(StandardItemType::as_str),
+        filter.sector.as_deref(),
+        filter.status.map(EntryStatus::as_str),
+        filter.scenario.as_deref(),
+        filter.text.as_deref(),
+    ]);
+    let page_request = page_request(q.limit.as_deref(), q.cursor.as_deref(), &fp)?;
+    let catalog = registry.catalog();
+    let page = catalog.list_standard_items(&filter, item_type, &page_request).map_err(filter_error)?;
+    list_response(
+        &req,
+        &catalog,
+        &fp,
+        &page_request,
+        page,
+        |item| item.code.as_str(),
+        |items, next_cursor| StandardItemList {
+            items: items.into_iter().map(|item| standard_item_response(&catalog, item)).collect(),
+            next_cursor,
+        },
+    )
+}
+
+/// Gets one standard item: the shared standard and every region's implementation.
+#[utoipa::path(
+    tag = "standard-items",
+    operation_id = "get_standard_item",
+    params(("code" = String, Path, description = "Standard item code", example = "SS-MR-001")),
+    responses(
+        (status = 200, description = "The standard item.", body = StandardItemResponse, headers(("ETag" = String, description = "Entity tag of this entry"))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag."),
+    )
+)]
+#[get("/standard-items/{code}")]
+pub async fn get_standard_item(req: HttpRequest, code: web::Path<String>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let catalog = registry.catalog();
+    let item = catalog.standard_item(&code).ok_or_else(|| standard_item_not_found(&code))?;
+    json_response(&req, &standard_item_response(&catalog, item))
+}
+
+fn standard_item_not_found(code: &str) -> ApiError {
+    ApiError::NotFound(format!("No standard item has the code `{code}`."))
+}
+
+fn deviations_of(item: &StandardItem, regions: Vec<RegionConformity>) -> StandardItemDeviations {
+    StandardItemDeviations {
+        code: item.code.clone(),
+        version: item.version,
+        name_zh: item.name_zh.clone(),
+        name_en: item.name_en.clone(),
+        regions,
+    }
+}
+
+/// Checks one standard item against 四同一互 (same name, conditions, materials, time
+/// limit; results recognised) and reports, per region, what differs and how.
+#[utoipa::path(
+    tag = "standard-items",
+    operation_id = "get_standard_item_deviations",
+    params(("code" = String, Path, description = "Standard item code", example = "SS-MR-001")),
+    responses(
+        (status = 200, description = "Per-region conformity.", body = StandardItemDeviations, headers(("ETag" = String, description = "Entity tag"))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag."),
+    )
+)]
+#[get("/standard-items/{code}/deviations")]
+pub async fn get_standard_item_deviations(req: HttpRequest, code: web::Path<String>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let catalog = registry.catalog();
+    let item = catalog.standard_item(&code).ok_or_else(|| standard_item_not_found(&code))?;
+    let report = catalog.conformity(&code).unwrap_or_default().to_vec();
+    json_response(&req, &deviations_of(item, report))
+}
+
+/// The catalog-wide 四同一互 report: per region, how many standard items deviate in
+/// which aspect, and every deviating item with what differs.
+#[utoipa::path(
+    tag = "standard-items",
+    operation_id = "get_deviation_report",
+    params(DeviationQuery),
+    responses(
+        (status = 200, description = "The deviation report.", body = DeviationReport, headers(("ETag" = String, description = "Entity tag"))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag."),
+    )
+)]
+#[get("/deviations")]
+pub async fn get_deviation_report(req: HttpRequest, query: web::Query<DeviationQuery>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let region = parse_region("region", query.region.as_deref())?;
+    let aspect = parse_choice("aspect", query.aspect.as_deref(), Aspect::parse, Aspect::expected)?;
+    let catalog = registry.catalog();
+    let deviating = catalog.deviations(region.as_ref(), aspect).map_err(filter_error)?;
+    let summary = catalog
+        .regions()
+        .iter()
+        .filter(|r| region.as_ref().is_none_or(|wanted| &r.code == wanted))
+        .map(|r| {
+            let mut summary = DeviationSummary {
+                region: r.code.clone(),
+                items_with_deviations: 0,
+                by_aspect: Default::default(),
+            };
+            for conformity in deviating.iter().flat_map(|(_, regions)| regions).filter(|c| c.region == r.code) {
+                summary.items_with_deviations += 1;
+                for difference in &conformity.differences {
+                    *summary.by_aspect.entry(difference.aspect().as_str().to_owned()).or_default() += 1;
+                }
+            }
+            summary
+        })
+        .collect();
+    let items = deviating
+        .into_iter()
+        .map(|(item, regions)| deviations_of(item, regions.into_iter().cloned().collect()))
+        .collect();
+    json_response(&req, &DeviationReport { summary, items })
+}
+
+/// Lists scenarios (互认场景), paginated, in code order.
+#[utoipa::path(
+    tag = "scenarios",
+    operation_id = "list_scenarios",
+    params(ScenarioQuery),
+    responses(
+        (status = 200, description = "One page of scenarios.", body = ScenarioList, headers(("ETag" = String, description = "Entity tag of this page"))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag."),
+    )
+)]
+#[get("/scenarios")]
+pub async fn list_scenarios(req: HttpRequest, query: web::Query<ScenarioQuery>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let region = parse_region("region", q.region.as_deref())?;
+    let text = parse_text(q.q.as_deref())?;
+    let fp = fingerprint(&[region.as_ref().map(RegionCode::as_str), text.as_deref()]);
+    let page_request = page_request(q.limit.as_deref(), q.cursor.as_deref(), &fp)?;
+    let catalog = registry.catalog();
+    let page = catalog.list_scenarios(region.as_ref(), text.as_deref(), &page_request).map_err(filter_error)?;
+    list_response(
+        &req,
+        &catalog,
+        &fp,
+        &page_request,
+        page,
+        |scenario| scenario.code.as_str(),
+        |items, next_cursor| ScenarioList {
+            items: items.into_iter().cloned().collect(),
+            next_cursor,
+        },
+    )
+}
+
+/// Gets one scenario; list its entries with `?scenario=<code>` on the item lists.
+#[utoipa::path(
+    tag = "scenarios",
+    operation_id = "get_scenario",
+    params(("code" = String, Path, description = "Scenario code", example = "SC-001")),
+    responses(
+        (status = 200, description = "The scenario.", body = Scenario, headers(("ETag" = String, description = "Entity tag of this entry"))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag."),
+    )
+)]
+#[get("/scenarios/{code}")]
+pub async fn get_scenario(req: HttpRequest, code: web::Path<String>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let catalog = registry.catalog();
+    let scenario = catalog
+        .scenario(&code)
+        .ok_or_else(|| ApiError::NotFound(format!("No scenario has the code `{code}`.")))?;
+    json_response(&req, scenario)
+}
+
+/// Catalog statistics: counts by region, kind, sector and status; items recognised
+/// today per ordered region pair; standard items with deviations.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "get_stats",
+    responses(
+        (status = 200, description = "Statistics.", body = Stats, headers(("ETag" = String, description = "Entity tag"))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag."),
+    )
+)]
+#[get("/stats")]
+pub async fn get_stats(req: HttpRequest, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let catalog = registry.catalog();
+    json_response(&req, &catalog.stats(super::recognition_status::today_in_china()))
+}

@@ -1,0 +1,43 @@
+//! Liveness and readiness probes.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::problem::{ApiError, ProblemDetails};
+use crate::registry::Registry;
+
+/// Probe answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
+pub struct HealthStatus {
+    /// Always `ok` when the probe succeeds.
+    pub status: &'static str,
+}
+
+/// Liveness: the process is up and serving HTTP. Does not touch the database.
+#[utoipa::path(
+    tag = "service",
+    operation_id = "healthz",
+    responses((status = 200, description = "The process is up.", body = HealthStatus))
+)]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(HealthStatus { status: "ok" })
+}
+
+/// Readiness: the database answers a query. Load balancers should route traffic only
+/// to instances that answer 200 here.
+#[utoipa::path(
+    tag = "service",
+    operation_id = "readyz",
+    responses(
+        (status = 200, description = "The database is reachable.", body = HealthStatus),
+        (status = 503, description = "The database is not reachable.", body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    registry.check_database().await?;
+    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(HealthStatus { status: "ok" }))
+}

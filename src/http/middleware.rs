@@ -1,0 +1,89 @@
+//! Request ids, structured request logs, and the last line of defence for error
+//! bodies: any error response that is not already problem+json (actix's own 404s,
+//! handler-less failures) is rewritten as one, and every 5xx body is replaced by a
+//! generic problem carrying the request id.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::HttpMessage;
+use tracing::Instrument;
+
+use super::problem::{ApiError, PROBLEM_JSON, problem_response, problem_type};
+
+/// Header carrying the request id, accepted from the client or generated.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served, available from request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// An id supplied by a client is kept when it is short and plain, so that a provincial
+/// system can correlate its own logs with ours; otherwise a new UUID is used.
+fn request_id_for(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Middleware: request id, span, access log, problem+json for every error.
+pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let request_id = request_id_for(&req);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let span = tracing::info_span!("http.request", request_id = %request_id, method = %req.method(), path = %req.path());
+    let started = Instant::now();
+
+    let result = next.call(req).instrument(span.clone()).await;
+    let mut response = match result {
+        Ok(response) => response.map_into_boxed_body(),
+        Err(error) => return Err(error),
+    };
+    let status = response.status();
+    if status.is_server_error() || (status.is_client_error() && !is_problem(&response)) {
+        response = response.map_body(|head, _| {
+            let mut problem = ApiError::Internal("placeholder".into()).problem();
+            problem.status = head.status.as_u16();
+            if head.status.is_client_error() {
+                let reason = head.status.canonical_reason().unwrap_or("Client error");
+                problem.problem_type = problem_type(&reason.to_ascii_lowercase().replace(' ', "-"));
+                problem.title = reason.to_owned();
+                problem.detail = reason.to_owned();
+            } else if head.status == StatusCode::SERVICE_UNAVAILABLE {
+                problem.problem_type = problem_type("service-unavailable");
+                problem.title = "Service unavailable".into();
+                problem.detail = "The registry cannot serve this request right now; try again shortly.".into();
+            }
+            problem.request_id = Some(request_id.clone());
+            let rendered = problem_response(&problem);
+            head.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+            head.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            rendered.into_body()
+        });
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), duration_ms, "request served");
+        } else {
+            tracing::info!(status = status.as_u16(), duration_ms, "request served");
+        }
+    });
+    Ok(response)
+}
+
+fn is_problem(response: &ServiceResponse<BoxBody>) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+}

@@ -1,0 +1,298 @@
+//! Errors as `application/problem+json` (RFC 9457), including actix's own extractor
+//! and routing errors, mapped in one place.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, error, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::storage::StorageError;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error response body (RFC 9457 problem details).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:jjj-registry:problem:invalid-parameter",
+    "title": "Invalid parameter",
+    "status": 400,
+    "detail": "`used_in`: unknown region `SH`",
+    "errors": [{"field": "used_in", "message": "unknown region `SH`"}]
+}))]
+pub struct ProblemDetails {
+    /// A URI naming the problem type; stable, documented in `docs/API.md`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What went wrong in this request, in plain English.
+    pub detail: String,
+    /// Per-field errors for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The request id (also in the `X-Request-Id` header), for server errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// One invalid field or parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The parameter or JSON field (dotted path for nested fields).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// Every error the API answers with; each variant has one status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A query or path parameter is invalid.
+    #[error("{}", describe_fields(.0))]
+    InvalidParameter(Vec<FieldError>),
+    /// The body is not acceptable JSON or fails validation.
+    #[error("{0}")]
+    InvalidBody(String, Vec<FieldError>),
+    /// Nothing is at this address.
+    #[error("{0}")]
+    NotFound(String),
+    /// The path exists but not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The body is larger than the configured limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The body is not `application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The database cannot be reached.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the cause is logged, never sent.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn describe_fields(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| format!("`{}`: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+}
+
+impl ApiError {
+    /// One invalid parameter.
+    pub fn parameter(field: &str, message: impl Into<String>) -> Self {
+        Self::InvalidParameter(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
+    }
+
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::InvalidParameter(_) => ("invalid-parameter", "Invalid parameter"),
+            Self::InvalidBody(..) => ("invalid-body", "Invalid request body"),
+            Self::NotFound(_) => ("not-found", "Not found"),
+            Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
+            Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Self::Unavailable(_) => ("service-unavailable", "Service unavailable"),
+            Self::Internal(_) => ("internal-error", "Internal server error"),
+        }
+    }
+
+    /// The problem body for this error.
+    pub fn problem(&self) -> ProblemDetails {
+        let (slug, title) = self.slug_and_title();
+        let errors = match self {
+            Self::InvalidParameter(errors) | Self::InvalidBody(_, errors) => errors.clone(),
+            _ => Vec::new(),
+        };
+        let detail = match self {
+            Self::Internal(_) => "The server could not complete the request. Quote the request id when reporting it.".to_owned(),
+            other => other.to_string(),
+        };
+        ProblemDetails {
+            problem_type: problem_type(slug),
+            title: title.to_owned(),
+            status: self.status_code().as_u16(),
+            detail,
+            errors,
+            request_id: None,
+        }
+    }
+}
+
+/// The `type` URI of a problem slug.
+pub fn problem_type(slug: &str) -> String {
+    format!("urn:jjj-registry:problem:{slug}")
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidParameter(_) | Self::InvalidBody(..) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => tracing::error!(error = %error_chain(cause.as_ref()), "request failed"),
+            Self::Unavailable(detail) => tracing::warn!(detail, "database unavailable"),
+            _ => {}
+        }
+        problem_response(&self.problem())
+    }
+}
+
+/// Renders a problem body with its status and media type.
+pub fn problem_response(problem: &ProblemDetails) -> HttpResponse {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+    response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    response.json(problem)
+}
+
+/// The error and its sources on one line, for logs.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> Self {
+        if error.is_unavailable() {
+            Self::Unavailable("The database is not reachable right now; try again shortly.".into())
+        } else {
+            Self::Internal(Box::new(error))
+        }
+    }
+}
+
+/// Maps actix's JSON body errors (bad syntax, wrong type, unknown field, too large,
+/// wrong content type) to problems.
+pub fn json_error(err: error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use error::JsonPayloadError as E;
+    let api_error = match &err {
+        E::OverflowKnownLength { length, limit } => ApiError::PayloadTooLarge(format!("The body is {length} bytes; the limit is {limit} bytes.")),
+        E::Overflow { limit } => ApiError::PayloadTooLarge(format!("The body is larger than the limit of {limit} bytes.")),
+        E::ContentType => ApiError::UnsupportedMediaType("The body must be sent as `Content-Type: application/json`.".into()),
+        E::Deserialize(inner) => {
+            let field = serde_field_hint(&inner.to_string());
+            let message = format!("The JSON body is invalid: {inner}");
+            ApiError::InvalidBody(
+                message.clone(),
+                field
+                    .map(|field| FieldError {
+                        field,
+                        message: inner.to_string(),
+                    })
+                    .into_iter()
+                    .collect(),
+            )
+        }
+        E::Payload(error::PayloadError::Overflow) => ApiError::PayloadTooLarge("The body is larger than the limit.".into()),
+        other => ApiError::InvalidBody(format!("The body could not be read: {other}"), Vec::new()),
+    };
+    api_error.into()
+}
+
+/// Maps query-string errors (unknown parameter, wrong type) to 400 problems.
+pub fn query_error(err: error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let message = match &err {
+        error::QueryPayloadError::Deserialize(inner) => inner.to_string(),
+        other => other.to_string(),
+    };
+    let field = serde_field_hint(&message).unwrap_or_else(|| "query".to_owned());
+    ApiError::parameter(&field, message).into()
+}
+
+/// Maps path-segment errors to 400 problems.
+pub fn path_error(err: error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::parameter("path", err.to_string()).into()
+}
+
+/// serde names the offending field in back-quotes ("unknown field `x`", "missing field
+/// `y`"); that is the best field name available from its messages.
+fn serde_field_hint(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let end = start + message[start..].find('`')?;
+    Some(message[start..end].to_owned())
+}
+
+/// Extractor configuration that routes every extractor error through [`ApiError`].
+pub fn extractor_config(max_body_bytes: usize) -> (web::JsonConfig, web::QueryConfig, web::PathConfig, web::PayloadConfig) {
+    (
+        web::JsonConfig::default().limit(max_body_bytes).error_handler(json_error),
+        web::QueryConfig::default().error_handler(query_error),
+        web::PathConfig::default().error_handler(path_error),
+        web::PayloadConfig::default().limit(max_body_bytes),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::to_bytes;
+
+    use super::*;
+
+    async fn body_of(error: ApiError) -> (StatusCode, Option<String>, serde_json::Value) {
+        let response = error.error_response();
+        let status = response.status();
+        let content_type = response.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned());
+        let bytes = to_bytes(response.into_body()).await.unwrap();
+        (status, content_type, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn invalid_parameters_are_400_problems_naming_the_field() {
+        let (status, content_type, body) = body_of(ApiError::parameter("on", "expected a date such as 2025-01-31")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(content_type.as_deref(), Some(PROBLEM_JSON));
+        assert_eq!(body["type"], "urn:jjj-registry:problem:invalid-parameter");
+        assert_eq!(body["status"], 400);
+        assert_eq!(body["errors"][0]["field"], "on");
+        assert!(body["detail"].as_str().unwrap().contains("`on`"));
+    }
+
+    #[actix_web::test]
+    async fn internal_errors_never_reveal_their_cause() {
+        let cause = std::io::Error::other("connection to 10.0.0.5 refused; password=hunter2");
+        let (status, _, body) = body_of(ApiError::Internal(Box::new(cause))).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let text = body.to_string();
+        assert!(!text.contains("hunter2") && !text.contains("10.0.0.5"), "{text}");
+    }
+
+    #[actix_web::test]
+    async fn unavailable_storage_maps_to_503_and_bugs_to_500() {
+        let unavailable = StorageError::Connect {
+            url: "postgres://x".into(),
+            source: diesel::ConnectionError::BadConnection("refused".into()),
+        };
+        assert_eq!(ApiError::from(unavailable).status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let bug = StorageError::Query(diesel::result::Error::NotFound);
+        assert_eq!(ApiError::from(bug).status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn serde_messages_yield_the_field_name() {
+        assert_eq!(serde_field_hint("unknown field `isued_in`, expected one of `item`").as_deref(), Some("isued_in"));
+        assert_eq!(serde_field_hint("expected value at line 1 column 2"), None);
+    }
+}

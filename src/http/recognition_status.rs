@@ -1,0 +1,322 @@
+//! The recognition-status query, singly and in batches: "is a credential of item X
+//! issued in region A recognised in region B on day D?"
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, ResponseError, get, post, web};
+use chrono::{NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::catalog::parse_region;
+use super::conditional::PUBLIC_CACHE;
+use super::problem::{ApiError, FieldError, ProblemDetails};
+use crate::domain::catalog::{ArrangementStatus, RecognitionItem, RecognitionMode};
+use crate::domain::read_model::Catalog;
+use crate::domain::recognition::{Decision, QuestionError, decide};
+use crate::domain::region::RegionCode;
+use crate::registry::Registry;
+
+/// Most questions accepted in one batch request.
+pub const MAX_BATCH_QUESTIONS: usize = 500;
+
+/// Today's date in China Standard Time (UTC+8), the day questions default to.
+pub fn today_in_china() -> NaiveDate {
+    (Utc::now() + TimeDelta::hours(8)).date_naive()
+}
+
+/// One question. Name the item by `item` (registry code) or by `local_code` (the
+/// issuing region's own code for the credential type), not both.
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[schema(example = json!({"item": "RI-CON-002", "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01"}))]
+pub struct StatusQuestion {
+    /// Registry code of the recognition item.
+    #[param(example = "RI-CON-002")]
+    pub item: Option<String>,
+    /// The issuing region's own code for the credential type (instead of `item`).
+    pub local_code: Option<String>,
+    /// Region that issued the credential.
+    #[param(example = "HE")]
+    pub issued_in: Option<String>,
+    /// Region where the credential is to be used.
+    #[param(example = "TJ")]
+    pub used_in: Option<String>,
+    /// Day to decide for, `YYYY-MM-DD`; default: today in China Standard Time.
+    #[param(example = "2025-06-01")]
+    pub on: Option<String>,
+}
+
+/// The answer to one question.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "decision": "recognised", "recognised": true,
+    "item": "RI-CON-002", "item_version": 1, "item_name_zh": "二级建造师注册证书", "item_name_en": "Grade II Registered Constructor Certificate",
+    "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01", "local_code": "130000JS0013",
+    "mode": "direct", "conditions_zh": null, "conditions_en": null,
+    "effective_from": "2024-03-01", "effective_to": null, "arrangement_status": "active",
+    "legal_basis": "《注册建造师管理规定》（建设部令第153号）",
+    "accepting_department": "天津市住房和城乡建设委员会",
+    "explanation": "An arrangement is in force on this date."
+}))]
+pub struct RecognitionStatus {
+    /// The decision.
+    pub decision: Decision,
+    /// Shorthand: `decision == "recognised"`.
+    pub recognised: bool,
+    /// Registry code of the item decided on.
+    pub item: String,
+    /// Version of the item entry the decision was taken from.
+    pub item_version: i64,
+    /// Item name, Chinese.
+    pub item_name_zh: String,
+    /// Item name, English.
+    pub item_name_en: String,
+    /// Issuing region.
+    pub issued_in: RegionCode,
+    /// Accepting region.
+    pub used_in: RegionCode,
+    /// The day decided for.
+    pub on: NaiveDate,
+    /// The issuing region's own code for the credential type.
+    pub local_code: Option<String>,
+    /// Recognition mode of the deciding arrangement.
+    pub mode: Option<RecognitionMode>,
+    /// Conditions, Chinese.
+    pub conditions_zh: Option<String>,
+    /// Conditions, English.
+    pub conditions_en: Option<String>,
+    /// First day of the deciding arrangement.
+    pub effective_from: Option<NaiveDate>,
+    /// Last day of the deciding arrangement (`null`: open-ended).
+    pub effective_to: Option<NaiveDate>,
+    /// Status of the deciding arrangement.
+    pub arrangement_status: Option<ArrangementStatus>,
+    /// Legal basis of the item.
+    pub legal_basis: String,
+    /// Department in the accepting region that handles the credential.
+    pub accepting_department: Option<String>,
+    /// Why, in one English sentence.
+    pub explanation: String,
+}
+
+/// Many questions at once.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchStatusRequest {
+    /// Up to 500 questions; each is answered on its own.
+    #[schema(value_type = Vec<StatusQuestion>, max_items = 500)]
+    pub questions: Vec<serde_json::Value>,
+}
+
+/// The result of one batch question: `answer` on status 200, `problem` otherwise.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchStatusResult {
+    /// Position of the question in the request, from 0.
+    pub index: usize,
+    /// HTTP-style status of this question: 200, 400 or 404.
+    pub status: u16,
+    /// The answer, when status is 200.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<RecognitionStatus>,
+    /// Why the question could not be answered, otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<ProblemDetails>,
+}
+
+/// Results in the order of the questions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchStatusResponse {
+    /// One result per question.
+    pub results: Vec<BatchStatusResult>,
+}
+
+/// Answers one question against the read model.
+pub fn answer(catalog: &Catalog, question: &StatusQuestion, today: NaiveDate) -> Result<RecognitionStatus, ApiError> {
+    let mut errors = Vec::new();
+    let mut require_region = |field: &str, raw: Option<&str>| -> Option<RegionCode> {
+        let Some(raw) = raw else {
+            errors.push(field_error(field, "is required"));
+            return None;
+        };
+        match parse_region(field, Some(raw)) {
+            Ok(Some(code)) if catalog.has_region(&code) => Some(code),
+            Ok(_) => {
+                let known: Vec<&str> = catalog.regions().iter().map(|r| r.code.as_str()).collect();
+                errors.push(field_error(field, &format!("unknown region `{raw}` (known: {})", known.join(", "))));
+                None
+            }
+            Err(ApiError::InvalidParameter(mut field_errors)) => {
+                errors.append(&mut field_errors);
+                None
+            }
+            Err(_) => None,
+        }
+    };
+    let issued_in = require_region("issued_in", question.issued_in.as_deref());
+    let used_in = require_region("used_in", question.used_in.as_deref());
+    let on = match question.on.as_deref().map(str::trim) {
+        None => Some(today),
+        Some(text) => match parse_day(text) {
+            Some(day) => Some(day),
+            None => {
+                errors.push(field_error("on", &format!("`{text}` is not a date of the form YYYY-MM-DD")));
+                None
+            }
+        },
+    };
+    match (&question.item, &question.local_code) {
+        (Some(_), Some(_)) => errors.push(field_error("local_code", "give either `item` or `local_code`, not both")),
+        (None, None) => errors.push(field_error("item", "is required (or give `local_code`)")),
+        _ => {}
+    }
+    if issued_in.is_some() && issued_in == used_in {
+        errors.push(field_error("used_in", "must differ from `issued_in`"));
+    }
+    let (Some(issued_in), Some(used_in), Some(on), true) = (issued_in, used_in, on, errors.is_empty()) else {
+        return Err(ApiError::InvalidParameter(errors));
+    };
+
+    let item = find_item(catalog, question, &issued_in)?;
+    let outcome = decide(item, &issued_in, &used_in, on).map_err(|QuestionError::SameRegion| ApiError::parameter("used_in", "must differ from `issued_in`"))?;
+    let local_part = |region: &RegionCode| item.local_parts.iter().find(|p| &p.region == region);
+    let arrangement = outcome.arrangement;
+    Ok(RecognitionStatus {
+        decision: outcome.decision,
+        recognised: outcome.decision == Decision::Recognised,
+        item: item.code.clone(),
+        item_version: item.version,
+        item_name_zh: item.name_zh.clone(),
+        item_name_en: item.name_en.clone(),
+        local_code: local_part(&issued_in).and_then(|p| p.local_code.clone()),
+        accepting_department: local_part(&used_in).and_then(|p| p.accepting_department.clone()),
+        issued_in,
+        used_in,
+        on,
+        mode: arrangement.map(|a| a.mode),
+        conditions_zh: arrangement.and_then(|a| a.conditions_zh.clone()),
+        conditions_en: arrangement.and_then(|a| a.conditions_en.clone()),
+        effective_from: arrangement.map(|a| a.effective_from),
+        effective_to: arrangement.and_then(|a| a.effective_to),
+        arrangement_status: arrangement.map(|a| a.status),
+        legal_basis: item.legal_basis.clone(),
+        explanation: outcome.explanation.to_owned(),
+    })
+}
+
+fn find_item<'a>(catalog: &'a Catalog, question: &StatusQuestion, issued_in: &RegionCode) -> Result<&'a RecognitionItem, ApiError> {
+    match (&question.item, &question.local_code) {
+        (Some(code), _) => catalog
+            .recognition_item(code.trim())
+            .ok_or_else(|| ApiError::NotFound(format!("No recognition item has the code `{code}`."))),
+        (None, Some(local_code)) => catalog
+            .recognition_item_by_local_code(issued_in, local_code)
+            .ok_or_else(|| ApiError::NotFound(format!("No recognition item has the local code `{local_code}` in {issued_in}."))),
+        (None, None) => Err(ApiError::parameter("item", "is required (or give `local_code`)")),
+    }
+}
+
+fn field_error(field: &str, message: &str) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+/// Strict `YYYY-MM-DD`.
+fn parse_day(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+/// Is a credential recognised? Give the item by registry code (`item`) or by the issuing
+/// region's own code (`local_code`), the issuing and accepting regions, and optionally
+/// the day (default: today, China Standard Time). The answer names the decision
+/// (`recognised`, `not_recognised`, `not_yet_in_force`, `expired`, `suspended`,
+/// `no_arrangement`), the mode, conditions, legal basis, effective dates and the entry
+/// version it was decided from. Effective dates are inclusive.
+#[utoipa::path(
+    tag = "recognition",
+    operation_id = "get_recognition_status",
+    params(StatusQuestion),
+    responses(
+        (status = 200, description = "The decision.", body = RecognitionStatus),
+        (status = 404, description = "No item has this code or local code.", body = ProblemDetails, content_type = "application/problem+json",
+            example = json!({"type": "urn:jjj-registry:problem:not-found", "title": "Not found", "status": 404, "detail": "No recognition item has the code `RI-XXX-999`."})),
+    )
+)]
+#[get("/recognition-status")]
+pub async fn get_recognition_status(query: web::Query<StatusQuestion>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let catalog = registry.catalog();
+    let status = answer(&catalog, &query, today_in_china())?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, PUBLIC_CACHE)).json(status))
+}
+
+/// Answers up to 500 recognition-status questions in one request. Each question is
+/// answered on its own: a bad or unknown question gets its own problem (status 400 or
+/// 404) in `results` without failing the others. The request itself fails (400) only
+/// when the body is malformed or holds more than 500 questions.
+#[utoipa::path(
+    tag = "recognition",
+    operation_id = "post_recognition_status_batch",
+    request_body(content = BatchStatusRequest, example = json!({"questions": [
+        {"item": "RI-CON-002", "issued_in": "HE", "used_in": "TJ"},
+        {"local_code": "130000JS0013", "issued_in": "HE", "used_in": "BJ", "on": "2024-01-01"},
+        {"item": "RI-XXX-999", "issued_in": "HE", "used_in": "TJ"}
+    ]})),
+    responses((status = 200, description = "One result per question, in order.", body = BatchStatusResponse))
+)]
+#[post("/recognition-status/batch")]
+pub async fn post_recognition_status_batch(body: web::Json<BatchStatusRequest>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let questions = body.into_inner().questions;
+    if questions.len() > MAX_BATCH_QUESTIONS {
+        return Err(ApiError::InvalidBody(
+            format!("The batch has {} questions; at most {MAX_BATCH_QUESTIONS} are accepted per request.", questions.len()),
+            vec![field_error("questions", &format!("at most {MAX_BATCH_QUESTIONS} items"))],
+        ));
+    }
+    let catalog = registry.catalog();
+    let today = today_in_china();
+    let results = questions
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let outcome = serde_json::from_value::<StatusQuestion>(raw)
+                .map_err(|e| ApiError::InvalidBody(format!("question {index} is malformed: {e}"), Vec::new()))
+                .and_then(|question| answer(&catalog, &question, today));
+            match outcome {
+                Ok(answer) => BatchStatusResult {
+                    index,
+                    status: 200,
+                    answer: Some(answer),
+                    problem: None,
+                },
+                Err(error) => BatchStatusResult {
+                    index,
+                    status: error.status_code().as_u16(),
+                    answer: None,
+                    problem: Some(error.problem()),
+                },
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(BatchStatusResponse { results }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_must_be_strict_iso_dates() {
+        assert_eq!(parse_day("2025-02-28"), NaiveDate::from_ymd_opt(2025, 2, 28));
+        for bad in ["2025-2-28", "2025-02-29", "20250228", "2025/02/28", "tomorrow", ""] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! `jjj-registry`: see `jjj-registry --help`.
+
+fn main() -> std::process::ExitCode {
+    jjj_registry::cli::main()
+}

@@ -1,0 +1,108 @@
+//! Building and running the HTTP application.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::http::middleware::observe;
+use crate::http::openapi::{ApiDoc, finish};
+use crate::http::problem::extractor_config;
+use crate::http::routes::{KnownRoutes, no_route};
+use crate::registry::{Registry, RegistryError};
+use crate::settings::Settings;
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    port: u16,
+    registry: Arc<Registry>,
+}
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Database or catalog problem.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl Application {
+    /// Opens the registry and binds the listener (port 0 picks a free port).
+    pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let registry = Arc::new(Registry::open(settings)?);
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+            address: settings.bind.to_string(),
+            source,
+        })?;
+        Self::with_listener(settings, registry, listener)
+    }
+
+    fn with_listener(settings: &Settings, registry: Arc<Registry>, listener: TcpListener) -> Result<Self, StartupError> {
+        let bind_error = |source| StartupError::Bind {
+            address: settings.bind.to_string(),
+            source,
+        };
+        let port = listener.local_addr().map_err(bind_error)?.port();
+        let data = web::Data::from(registry.clone());
+        let max_body_bytes = settings.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            let (json, query, path, payload) = extractor_config(max_body_bytes);
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .app_data(data.clone())
+                .app_data(json)
+                .app_data(query)
+                .app_data(path)
+                .app_data(payload)
+                .configure(crate::http::configure)
+                .split_for_parts();
+            let api = finish(api);
+            let known_routes = web::Data::new(KnownRoutes::from_openapi(&api));
+            app.app_data(known_routes)
+                .service(web::redirect("/docs", "/docs/"))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+                .default_service(web::to(no_route))
+                .wrap(from_fn(observe))
+        })
+        .listen(listener)
+        .map_err(bind_error)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            server: server.run(),
+            port,
+            registry,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared registry (tests reload or inspect it).
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.clone()
+    }
+
+    /// Serves until the process is stopped (SIGINT/SIGTERM shut down gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
