@@ -32,6 +32,12 @@ pub enum Command {
     Migrate,
     /// Load the bundled sample catalog into an empty database, on any backend.
     LoadSample,
+    /// Probe a running server's /readyz (for container health checks); exit 0 when ready.
+    Healthcheck {
+        /// URL to probe (plain http).
+        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
     /// Write the OpenAPI description generated from the code.
     Openapi {
         /// Where to write it.
@@ -57,8 +63,10 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Openapi { output, check } = &command {
-        return write_openapi(output, *check);
+    match &command {
+        Command::Openapi { output, check } => return write_openapi(output, *check),
+        Command::Healthcheck { url } => return healthcheck(url),
+        _ => {}
     }
     let settings = Settings::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
     crate::telemetry::init(&settings);
@@ -66,19 +74,27 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Serve => serve(settings),
         Command::Migrate => {
             // Opening the database applies pending migrations.
-            Database::open(&settings.database_url, 1, settings.db_timeout).map_err(|e| e.to_string())?;
-            println!("migrations are up to date on {}", settings.database_url.redacted());
+            Database::open(&settings.database_url, 1, settings.db_timeout)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "migrations are up to date on {}",
+                settings.database_url.redacted()
+            );
             Ok(())
         }
         Command::LoadSample => {
-            let database = Database::open(&settings.database_url, 1, settings.db_timeout).map_err(|e| e.to_string())?;
+            let database = Database::open(&settings.database_url, 1, settings.db_timeout)
+                .map_err(|e| e.to_string())?;
             match database.run_here(load_sample).map_err(|e| e.to_string())? {
-                SampleLoad::Loaded(entries) => println!("loaded {entries} sample entries into {}", settings.database_url.redacted()),
+                SampleLoad::Loaded(entries) => println!(
+                    "loaded {entries} sample entries into {}",
+                    settings.database_url.redacted()
+                ),
                 SampleLoad::SkippedNotEmpty => println!("the catalog is not empty; nothing loaded"),
             }
             Ok(())
         }
-        Command::Openapi { .. } => unreachable!("handled above"),
+        Command::Openapi { .. } | Command::Healthcheck { .. } => Ok(()),
     }
 }
 
@@ -102,14 +118,51 @@ fn write_openapi(output: &std::path::Path, check: bool) -> Result<(), String> {
         return if current == text {
             Ok(())
         } else {
-            Err(format!("{} is out of date; run `cargo run -- openapi`", output.display()))
+            Err(format!(
+                "{} is out of date; run `cargo run -- openapi`",
+                output.display()
+            ))
         };
     }
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     std::fs::write(output, text).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
     println!("wrote {}", output.display());
     Ok(())
 }
 
+/// A minimal HTTP/1.1 GET, so the container image needs no curl.
+fn healthcheck(url: &str) -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("only http:// URLs can be probed")?;
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let mut stream =
+        TcpStream::connect(authority).map_err(|e| format!("cannot connect to {authority}: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    let status_line = response.lines().next().unwrap_or_default();
+    if status_line.split_whitespace().nth(1) == Some("200") {
+        Ok(())
+    } else {
+        Err(format!("{url} answered `{status_line}`"))
+    }
+}

@@ -44,7 +44,11 @@ impl Registry {
     /// Opens the database (migrating it), loads the sample catalog when the settings
     /// ask for it, and builds the read model.
     pub fn open(settings: &Settings) -> Result<Self, RegistryError> {
-        let database = Database::open(&settings.database_url, settings.db_pool_size, settings.db_timeout)?;
+        let database = Database::open(
+            &settings.database_url,
+            settings.db_pool_size,
+            settings.db_timeout,
+        )?;
         let wants_sample = match settings.sample_catalog {
             SampleCatalogPolicy::Always => true,
             SampleCatalogPolicy::Auto => settings.database_url.is_sqlite(),
@@ -96,8 +100,13 @@ pub fn load_sample(conn: &mut DbConnection) -> Result<SampleLoad, StorageError> 
         ..sample
     };
     if let Err(problems) = Catalog::build(combined.clone()) {
-        return Err(StorageError::Corrupt(format!("the sample catalog is invalid: {}", problems.join("; "))));
+        return Err(StorageError::Corrupt(format!(
+            "the sample catalog is invalid: {}",
+            problems.join("; ")
+        )));
     }
     insert_catalog(conn, &combined, Utc::now())?;
-    Ok(SampleLoad::Loaded(combined.recognition_items.len() + combined.standard_items.len() + combined.scenarios.len()))
+    Ok(SampleLoad::Loaded(
+        combined.recognition_items.len() + combined.standard_items.len() + combined.scenarios.len(),
+    ))
 }

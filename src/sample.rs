@@ -15,7 +15,8 @@ pub fn sample_entries() -> Result<CatalogContent, String> {
         serde_json::from_str(text).map_err(|e| format!("sample/{file}: {e}"))
     }
     let batches: Vec<Batch> = parse("batches.json", BATCHES)?;
-    let recognition_items: Vec<RecognitionItem> = parse("recognition-items.json", RECOGNITION_ITEMS)?;
+    let recognition_items: Vec<RecognitionItem> =
+        parse("recognition-items.json", RECOGNITION_ITEMS)?;
     let standard_items: Vec<StandardItem> = parse("standard-items.json", STANDARD_ITEMS)?;
     let scenarios: Vec<Scenario> = parse("scenarios.json", SCENARIOS)?;
     Ok(CatalogContent {

@@ -167,15 +167,18 @@ impl Settings {
     /// (`config_file` argument, else `REGISTRY_CONFIG`).
     pub fn load(config_file: Option<&Path>) -> Result<Self, SettingsError> {
         let env: HashMap<String, String> = std::env::vars().collect();
-        let file = config_file
-            .map(Path::to_path_buf)
-            .or_else(|| env.get(CONFIG_FILE_KEY).filter(|p| !p.is_empty()).map(PathBuf::from));
+        let file = config_file.map(Path::to_path_buf).or_else(|| {
+            env.get(CONFIG_FILE_KEY)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+        });
         let file_values = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| SettingsError::ReadFile {
-                    path: path.clone(),
-                    source,
-                })?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| SettingsError::ReadFile {
+                        path: path.clone(),
+                        source,
+                    })?;
                 parse_config_file(&path, &text)?
             }
             None => HashMap::new(),
@@ -199,25 +202,47 @@ impl Settings {
         }
         let get = |key: &'static str| values.get(key).map(String::as_str).unwrap_or_default();
 
-        let database_url = DatabaseUrl::parse(get("DATABASE_URL")).map_err(|reason| invalid("DATABASE_URL", get("DATABASE_URL"), reason))?;
-        let bind = parse_with("REGISTRY_BIND", get("REGISTRY_BIND"), "an address such as 127.0.0.1:8080")?;
+        let database_url = DatabaseUrl::parse(get("DATABASE_URL"))
+            .map_err(|reason| invalid("DATABASE_URL", get("DATABASE_URL"), reason))?;
+        let bind = parse_with(
+            "REGISTRY_BIND",
+            get("REGISTRY_BIND"),
+            "an address such as 127.0.0.1:8080",
+        )?;
         let workers = match get("REGISTRY_WORKERS").trim() {
             "" => None,
             value => Some(parse_positive("REGISTRY_WORKERS", value)?),
         };
-        let db_pool_size = parse_positive("REGISTRY_DB_POOL_SIZE", get("REGISTRY_DB_POOL_SIZE"))? as u32;
-        let db_timeout = Duration::from_millis(parse_positive("REGISTRY_DB_TIMEOUT_MS", get("REGISTRY_DB_TIMEOUT_MS"))? as u64);
+        let db_pool_size =
+            parse_positive("REGISTRY_DB_POOL_SIZE", get("REGISTRY_DB_POOL_SIZE"))? as u32;
+        let db_timeout = Duration::from_millis(parse_positive(
+            "REGISTRY_DB_TIMEOUT_MS",
+            get("REGISTRY_DB_TIMEOUT_MS"),
+        )? as u64);
         let sample_catalog = match get("REGISTRY_SAMPLE_CATALOG").trim() {
             "auto" => SampleCatalogPolicy::Auto,
             "always" => SampleCatalogPolicy::Always,
             "never" => SampleCatalogPolicy::Never,
-            other => return Err(invalid("REGISTRY_SAMPLE_CATALOG", other, "expected auto, always or never".into())),
+            other => {
+                return Err(invalid(
+                    "REGISTRY_SAMPLE_CATALOG",
+                    other,
+                    "expected auto, always or never".into(),
+                ));
+            }
         };
-        let max_body_bytes = parse_positive("REGISTRY_MAX_BODY_BYTES", get("REGISTRY_MAX_BODY_BYTES"))?;
+        let max_body_bytes =
+            parse_positive("REGISTRY_MAX_BODY_BYTES", get("REGISTRY_MAX_BODY_BYTES"))?;
         let log_format = match get("REGISTRY_LOG_FORMAT").trim() {
             "compact" => LogFormat::Compact,
             "json" => LogFormat::Json,
-            other => return Err(invalid("REGISTRY_LOG_FORMAT", other, "expected compact or json".into())),
+            other => {
+                return Err(invalid(
+                    "REGISTRY_LOG_FORMAT",
+                    other,
+                    "expected compact or json".into(),
+                ));
+            }
         };
         let log_filter = get("RUST_LOG").to_owned();
 
@@ -236,7 +261,10 @@ impl Settings {
 }
 
 /// Parses `KEY=value` lines; rejects keys that are not settings.
-pub fn parse_config_file(path: &Path, text: &str) -> Result<HashMap<String, String>, SettingsError> {
+pub fn parse_config_file(
+    path: &Path,
+    text: &str,
+) -> Result<HashMap<String, String>, SettingsError> {
     let mut values = HashMap::new();
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -263,7 +291,10 @@ pub fn parse_config_file(path: &Path, text: &str) -> Result<HashMap<String, Stri
 
 fn unquote(value: &str) -> &str {
     for quote in ['"', '\''] {
-        if let Some(inner) = value.strip_prefix(quote).and_then(|v| v.strip_suffix(quote)) {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|v| v.strip_suffix(quote))
+        {
             return inner;
         }
     }
@@ -278,7 +309,11 @@ fn invalid(key: &'static str, value: &str, reason: String) -> SettingsError {
     }
 }
 
-fn parse_with<T: std::str::FromStr>(key: &'static str, value: &str, expected: &str) -> Result<T, SettingsError> {
+fn parse_with<T: std::str::FromStr>(
+    key: &'static str,
+    value: &str,
+    expected: &str,
+) -> Result<T, SettingsError> {
     value
         .trim()
         .parse()
@@ -288,7 +323,11 @@ fn parse_with<T: std::str::FromStr>(key: &'static str, value: &str, expected: &s
 fn parse_positive(key: &'static str, value: &str) -> Result<usize, SettingsError> {
     match value.trim().parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(invalid(key, value, "expected a whole number greater than 0".into())),
+        _ => Err(invalid(
+            key,
+            value,
+            "expected a whole number greater than 0".into(),
+        )),
     }
 }
 
@@ -297,7 +336,10 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -312,7 +354,10 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_file_which_overrides_defaults() {
-        let file = map(&[("REGISTRY_BIND", "0.0.0.0:9000"), ("REGISTRY_DB_POOL_SIZE", "3")]);
+        let file = map(&[
+            ("REGISTRY_BIND", "0.0.0.0:9000"),
+            ("REGISTRY_DB_POOL_SIZE", "3"),
+        ]);
         let env = map(&[("REGISTRY_BIND", "127.0.0.1:7000")]);
         let settings = Settings::from_layers(&file, &env).unwrap();
         assert_eq!(settings.bind.to_string(), "127.0.0.1:7000");
@@ -353,9 +398,15 @@ mod tests {
     #[test]
     fn config_file_rejects_unknown_keys_and_bad_lines() {
         let err = parse_config_file(Path::new("x.env"), "REGISTRY_BINDD=1\n").unwrap_err();
-        assert!(matches!(err, SettingsError::UnknownKey { line: 1, .. }), "{err}");
+        assert!(
+            matches!(err, SettingsError::UnknownKey { line: 1, .. }),
+            "{err}"
+        );
         let err = parse_config_file(Path::new("x.env"), "\nno equals sign\n").unwrap_err();
-        assert!(matches!(err, SettingsError::Syntax { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, SettingsError::Syntax { line: 2, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -364,16 +415,26 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let values = parse_config_file(&path, &text).unwrap();
         for spec in SETTINGS {
-            assert!(text.contains(spec.key), ".env.example does not mention {}", spec.key);
+            assert!(
+                text.contains(spec.key),
+                ".env.example does not mention {}",
+                spec.key
+            );
         }
         Settings::from_layers(&values, &HashMap::new()).unwrap();
     }
 
     #[test]
     fn the_readme_documents_every_setting() {
-        let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+                .unwrap();
         for spec in SETTINGS {
-            assert!(readme.contains(&format!("`{}`", spec.key)), "README.md does not document {}", spec.key);
+            assert!(
+                readme.contains(&format!("`{}`", spec.key)),
+                "README.md does not document {}",
+                spec.key
+            );
         }
     }
 }

@@ -51,7 +51,11 @@ impl Application {
         Self::with_listener(settings, registry, listener)
     }
 
-    fn with_listener(settings: &Settings, registry: Arc<Registry>, listener: TcpListener) -> Result<Self, StartupError> {
+    fn with_listener(
+        settings: &Settings,
+        registry: Arc<Registry>,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
         let bind_error = |source| StartupError::Bind {
             address: settings.bind.to_string(),
             source,

@@ -172,7 +172,9 @@ impl Arrangement {
     }
 
     fn overlaps(&self, other: &Arrangement) -> bool {
-        let ends_before = |a: &Arrangement, b: &Arrangement| a.effective_to.is_some_and(|to| to < b.effective_from);
+        let ends_before = |a: &Arrangement, b: &Arrangement| {
+            a.effective_to.is_some_and(|to| to < b.effective_from)
+        };
         !(ends_before(self, other) || ends_before(other, self))
     }
 }
@@ -416,11 +418,21 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
     let mut item_codes = HashSet::new();
     let mut local_codes: HashSet<(&RegionCode, &str)> = HashSet::new();
     for item in &content.recognition_items {
-        let mut report = |problem: String| problems.push(format!("recognition item {}: {problem}", item.code));
+        let mut report =
+            |problem: String| problems.push(format!("recognition item {}: {problem}", item.code));
         if !item_codes.insert(item.code.as_str()) {
             report("duplicate code".into());
         }
-        check_common(&item.code, &item.name_zh, &item.name_en, &item.sector, &item.batch, &sectors, &batches, &mut report);
+        check_common(
+            &item.code,
+            &item.name_zh,
+            &item.name_en,
+            &item.sector,
+            &item.batch,
+            &sectors,
+            &batches,
+            &mut report,
+        );
         let participants: BTreeSet<&RegionCode> = item.regions.iter().collect();
         if participants.len() != item.regions.len() {
             report("a region is listed twice".into());
@@ -433,7 +445,8 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
                 report(format!("unknown region {region}"));
             }
         }
-        let local_regions: BTreeSet<&RegionCode> = item.local_parts.iter().map(|p| &p.region).collect();
+        let local_regions: BTreeSet<&RegionCode> =
+            item.local_parts.iter().map(|p| &p.region).collect();
         if local_regions.len() != item.local_parts.len() || local_regions != participants {
             report("there must be exactly one local part per participating region".into());
         }
@@ -441,38 +454,73 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
             if let Some(code) = &part.local_code
                 && !local_codes.insert((&part.region, code.as_str()))
             {
-                report(format!("local code {code} is used twice in {}", part.region));
+                report(format!(
+                    "local code {code} is used twice in {}",
+                    part.region
+                ));
             }
         }
         for (index, arrangement) in item.arrangements.iter().enumerate() {
             if arrangement.issued_in == arrangement.used_in {
-                report(format!("arrangement {index}: issuer and accepting region are the same"));
+                report(format!(
+                    "arrangement {index}: issuer and accepting region are the same"
+                ));
             }
-            if !participants.contains(&arrangement.issued_in) || !participants.contains(&arrangement.used_in) {
-                report(format!("arrangement {index}: both regions must participate"));
+            if !participants.contains(&arrangement.issued_in)
+                || !participants.contains(&arrangement.used_in)
+            {
+                report(format!(
+                    "arrangement {index}: both regions must participate"
+                ));
             }
-            if arrangement.effective_to.is_some_and(|to| to < arrangement.effective_from) {
-                report(format!("arrangement {index}: effective_to is before effective_from"));
+            if arrangement
+                .effective_to
+                .is_some_and(|to| to < arrangement.effective_from)
+            {
+                report(format!(
+                    "arrangement {index}: effective_to is before effective_from"
+                ));
             }
-            if matches!(arrangement.mode, RecognitionMode::Conditional) && arrangement.conditions_zh.as_deref().is_none_or(str::is_empty) {
-                report(format!("arrangement {index}: a conditional arrangement needs conditions_zh"));
+            if matches!(arrangement.mode, RecognitionMode::Conditional)
+                && arrangement
+                    .conditions_zh
+                    .as_deref()
+                    .is_none_or(str::is_empty)
+            {
+                report(format!(
+                    "arrangement {index}: a conditional arrangement needs conditions_zh"
+                ));
             }
-            let overlapping = item.arrangements[..index]
-                .iter()
-                .any(|earlier| earlier.issued_in == arrangement.issued_in && earlier.used_in == arrangement.used_in && earlier.overlaps(arrangement));
+            let overlapping = item.arrangements[..index].iter().any(|earlier| {
+                earlier.issued_in == arrangement.issued_in
+                    && earlier.used_in == arrangement.used_in
+                    && earlier.overlaps(arrangement)
+            });
             if overlapping {
-                report(format!("arrangement {index}: overlaps another period of the same pair"));
+                report(format!(
+                    "arrangement {index}: overlaps another period of the same pair"
+                ));
             }
         }
     }
 
     let mut standard_codes = HashSet::new();
     for item in &content.standard_items {
-        let mut report = |problem: String| problems.push(format!("standard item {}: {problem}", item.code));
+        let mut report =
+            |problem: String| problems.push(format!("standard item {}: {problem}", item.code));
         if !standard_codes.insert(item.code.as_str()) {
             report("duplicate code".into());
         }
-        check_common(&item.code, &item.name_zh, &item.name_en, &item.sector, &item.batch, &sectors, &batches, &mut report);
+        check_common(
+            &item.code,
+            &item.name_zh,
+            &item.name_en,
+            &item.sector,
+            &item.batch,
+            &sectors,
+            &batches,
+            &mut report,
+        );
         if item.materials.is_empty() {
             report("the materials list is empty".into());
         }
@@ -489,7 +537,8 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
 
     let mut scenario_codes = HashSet::new();
     for scenario in &content.scenarios {
-        let mut report = |problem: String| problems.push(format!("scenario {}: {problem}", scenario.code));
+        let mut report =
+            |problem: String| problems.push(format!("scenario {}: {problem}", scenario.code));
         if !scenario_codes.insert(scenario.code.as_str()) {
             report("duplicate code".into());
         }
@@ -505,10 +554,17 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
         }
     }
 
-    if problems.is_empty() { Ok(()) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one shared check over fields both entry kinds have")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one shared check over fields both entry kinds have"
+)]
 fn check_common(
     code: &str,
     name_zh: &str,
@@ -519,7 +575,11 @@ fn check_common(
     batches: &HashSet<&str>,
     report: &mut impl FnMut(String),
 ) {
-    let code_ok = !code.is_empty() && code.len() <= 64 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    let code_ok = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
     if !code_ok {
         report("the code must be 1–64 ASCII letters, digits, '-', '_' or '.'".into());
     }
@@ -535,10 +595,15 @@ fn check_common(
 }
 
 /// Index of arrangements by ordered pair, used by decisions and statistics.
-pub fn arrangements_by_pair(item: &RecognitionItem) -> HashMap<(&RegionCode, &RegionCode), Vec<&Arrangement>> {
+pub fn arrangements_by_pair(
+    item: &RecognitionItem,
+) -> HashMap<(&RegionCode, &RegionCode), Vec<&Arrangement>> {
     let mut pairs: HashMap<(&RegionCode, &RegionCode), Vec<&Arrangement>> = HashMap::new();
     for arrangement in &item.arrangements {
-        pairs.entry((&arrangement.issued_in, &arrangement.used_in)).or_default().push(arrangement);
+        pairs
+            .entry((&arrangement.issued_in, &arrangement.used_in))
+            .or_default()
+            .push(arrangement);
     }
     for periods in pairs.values_mut() {
         periods.sort_by_key(|a| a.effective_from);

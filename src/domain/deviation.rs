@@ -126,13 +126,21 @@ pub fn check_item(item: &StandardItem) -> Vec<RegionConformity> {
 
 fn compare(item: &StandardItem, part: &StandardLocalPart) -> Vec<Difference> {
     let mut differences = Vec::new();
-    if let Some(local) = part.name_zh.as_ref().filter(|local| normalise(local) != normalise(&item.name_zh)) {
+    if let Some(local) = part
+        .name_zh
+        .as_ref()
+        .filter(|local| normalise(local) != normalise(&item.name_zh))
+    {
         differences.push(Difference::Name {
             standard: item.name_zh.clone(),
             local: local.clone(),
         });
     }
-    if let Some(local) = part.conditions_zh.as_ref().filter(|local| normalise(local) != normalise(&item.conditions_zh)) {
+    if let Some(local) = part
+        .conditions_zh
+        .as_ref()
+        .filter(|local| normalise(local) != normalise(&item.conditions_zh))
+    {
         differences.push(Difference::Conditions {
             standard: item.conditions_zh.clone(),
             local: local.clone(),
@@ -143,38 +151,63 @@ fn compare(item: &StandardItem, part: &StandardLocalPart) -> Vec<Difference> {
     {
         differences.push(difference);
     }
-    if let Some(local_days) = part.time_limit_days.filter(|days| *days != item.time_limit_days) {
+    if let Some(local_days) = part
+        .time_limit_days
+        .filter(|days| *days != item.time_limit_days)
+    {
         differences.push(Difference::TimeLimit {
             standard_days: item.time_limit_days,
             local_days,
         });
     }
     if !part.result_recognised {
-        differences.push(Difference::ResultRecognition { result_recognised: false });
+        differences.push(Difference::ResultRecognition {
+            result_recognised: false,
+        });
     }
     differences
 }
 
 fn compare_materials(standard: &[Material], local: &[Material]) -> Option<Difference> {
-    let find = |list: &'_ [Material], name: &str| list.iter().find(|m| normalise(&m.name_zh) == normalise(name)).cloned();
-    let missing: Vec<String> = standard.iter().filter(|m| find(local, &m.name_zh).is_none()).map(|m| m.name_zh.clone()).collect();
-    let extra: Vec<String> = local.iter().filter(|m| find(standard, &m.name_zh).is_none()).map(|m| m.name_zh.clone()).collect();
+    let find = |list: &'_ [Material], name: &str| {
+        list.iter()
+            .find(|m| normalise(&m.name_zh) == normalise(name))
+            .cloned()
+    };
+    let missing: Vec<String> = standard
+        .iter()
+        .filter(|m| find(local, &m.name_zh).is_none())
+        .map(|m| m.name_zh.clone())
+        .collect();
+    let extra: Vec<String> = local
+        .iter()
+        .filter(|m| find(standard, &m.name_zh).is_none())
+        .map(|m| m.name_zh.clone())
+        .collect();
     let changed: Vec<MaterialChange> = standard
         .iter()
         .filter_map(|s| {
             let l = find(local, &s.name_zh)?;
-            (s.form != l.form || s.copies != l.copies || s.mandatory != l.mandatory).then(|| MaterialChange {
-                name_zh: s.name_zh.clone(),
-                standard_form: s.form,
-                local_form: l.form,
-                standard_copies: s.copies,
-                local_copies: l.copies,
-                standard_mandatory: s.mandatory,
-                local_mandatory: l.mandatory,
+            (s.form != l.form || s.copies != l.copies || s.mandatory != l.mandatory).then(|| {
+                MaterialChange {
+                    name_zh: s.name_zh.clone(),
+                    standard_form: s.form,
+                    local_form: l.form,
+                    standard_copies: s.copies,
+                    local_copies: l.copies,
+                    standard_mandatory: s.mandatory,
+                    local_mandatory: l.mandatory,
+                }
             })
         })
         .collect();
-    (!missing.is_empty() || !extra.is_empty() || !changed.is_empty()).then_some(Difference::Materials { missing, extra, changed })
+    (!missing.is_empty() || !extra.is_empty() || !changed.is_empty()).then_some(
+        Difference::Materials {
+            missing,
+            extra,
+            changed,
+        },
+    )
 }
 
 /// Texts that differ only in white space or full-width/half-width forms are the same.
@@ -228,7 +261,10 @@ mod tests {
             sector: "market_regulation".into(),
             conditions_zh: "具有经营场所".into(),
             conditions_en: "Has premises".into(),
-            materials: vec![material("申请书", MaterialForm::Original, 1), material("营业执照", MaterialForm::Copy, 1)],
+            materials: vec![
+                material("申请书", MaterialForm::Original, 1),
+                material("营业执照", MaterialForm::Copy, 1),
+            ],
             time_limit_days: 10,
             statutory_time_limit_days: Some(20),
             fee_zh: "不收费".into(),
@@ -257,7 +293,10 @@ mod tests {
         let mut part = local("BJ");
         part.name_zh = Some("食品经营许可 ".into());
         part.time_limit_days = Some(10);
-        part.materials = Some(vec![material("申请书", MaterialForm::Original, 1), material("营业执照", MaterialForm::Copy, 1)]);
+        part.materials = Some(vec![
+            material("申请书", MaterialForm::Original, 1),
+            material("营业执照", MaterialForm::Copy, 1),
+        ]);
         assert!(check_item(&standard(vec![part]))[0].conforms);
     }
 
@@ -277,11 +316,18 @@ mod tests {
         let aspects: Vec<Aspect> = report.differences.iter().map(Difference::aspect).collect();
         assert_eq!(aspects, Aspect::ALL);
         match &report.differences[2] {
-            Difference::Materials { missing, extra, changed } => {
+            Difference::Materials {
+                missing,
+                extra,
+                changed,
+            } => {
                 assert_eq!(missing, &["营业执照"]);
                 assert_eq!(extra, &["法定代表人身份证明"]);
                 assert_eq!(changed.len(), 1);
-                assert_eq!((changed[0].standard_copies, changed[0].local_copies), (1, 2));
+                assert_eq!(
+                    (changed[0].standard_copies, changed[0].local_copies),
+                    (1, 2)
+                );
             }
             other => panic!("unexpected {other:?}"),
         }

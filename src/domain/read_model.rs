@@ -9,7 +9,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::catalog::{Batch, CatalogContent, EntryStatus, ItemKind, RecognitionItem, Scenario, Sector, StandardItem, StandardItemType, validate_catalog};
+use super::catalog::{
+    Batch, CatalogContent, EntryStatus, ItemKind, RecognitionItem, Scenario, Sector, StandardItem,
+    StandardItemType, validate_catalog,
+};
 use super::deviation::{Aspect, RegionConformity, check_item};
 use super::recognition::{Decision, decide};
 use super::region::{Region, RegionCode};
@@ -109,19 +112,34 @@ impl Catalog {
     /// Validates `content` and builds the indexes.
     pub fn build(mut content: CatalogContent) -> Result<Self, Vec<String>> {
         validate_catalog(&content)?;
-        content.recognition_items.sort_by(|a, b| a.code.cmp(&b.code));
+        content
+            .recognition_items
+            .sort_by(|a, b| a.code.cmp(&b.code));
         content.standard_items.sort_by(|a, b| a.code.cmp(&b.code));
         content.scenarios.sort_by(|a, b| a.code.cmp(&b.code));
 
         let digest = digest_of(&content);
-        let recognition_keys = content.recognition_items.iter().map(|i| keys_for(&i.code, &i.name_zh, &i.name_en, &i.aliases)).collect();
-        let standard_keys = content.standard_items.iter().map(|i| keys_for(&i.code, &i.name_zh, &i.name_en, &i.aliases)).collect();
-        let scenario_keys = content.scenarios.iter().map(|s| keys_for(&s.code, &s.name_zh, &s.name_en, &[])).collect();
+        let recognition_keys = content
+            .recognition_items
+            .iter()
+            .map(|i| keys_for(&i.code, &i.name_zh, &i.name_en, &i.aliases))
+            .collect();
+        let standard_keys = content
+            .standard_items
+            .iter()
+            .map(|i| keys_for(&i.code, &i.name_zh, &i.name_en, &i.aliases))
+            .collect();
+        let scenario_keys = content
+            .scenarios
+            .iter()
+            .map(|s| keys_for(&s.code, &s.name_zh, &s.name_en, &[]))
+            .collect();
         let mut recognition_by_local_code = HashMap::new();
         for (index, item) in content.recognition_items.iter().enumerate() {
             for part in &item.local_parts {
                 if let Some(code) = &part.local_code {
-                    recognition_by_local_code.insert((part.region.clone(), fold(code.trim())), index);
+                    recognition_by_local_code
+                        .insert((part.region.clone(), fold(code.trim())), index);
                 }
             }
         }
@@ -130,7 +148,11 @@ impl Catalog {
             recognition_by_code: index_by_code(&content.recognition_items),
             standard_by_code: index_by_code(&content.standard_items),
             scenario_by_code: index_by_code(&content.scenarios),
-            batches: content.batches.into_iter().map(|b| (b.code.clone(), b)).collect(),
+            batches: content
+                .batches
+                .into_iter()
+                .map(|b| (b.code.clone(), b))
+                .collect(),
             regions: content.regions,
             sectors: content.sectors,
             recognition_items: content.recognition_items,
@@ -172,11 +194,17 @@ impl Catalog {
 
     /// A recognition item by code.
     pub fn recognition_item(&self, code: &str) -> Option<&RecognitionItem> {
-        self.recognition_by_code.get(code).map(|&i| &self.recognition_items[i])
+        self.recognition_by_code
+            .get(code)
+            .map(|&i| &self.recognition_items[i])
     }
 
     /// The recognition item a region knows by its own `local_code`.
-    pub fn recognition_item_by_local_code(&self, region: &RegionCode, local_code: &str) -> Option<&RecognitionItem> {
+    pub fn recognition_item_by_local_code(
+        &self,
+        region: &RegionCode,
+        local_code: &str,
+    ) -> Option<&RecognitionItem> {
         self.recognition_by_local_code
             .get(&(region.clone(), fold(local_code.trim())))
             .map(|&i| &self.recognition_items[i])
@@ -184,12 +212,16 @@ impl Catalog {
 
     /// A standard item by code.
     pub fn standard_item(&self, code: &str) -> Option<&StandardItem> {
-        self.standard_by_code.get(code).map(|&i| &self.standard_items[i])
+        self.standard_by_code
+            .get(code)
+            .map(|&i| &self.standard_items[i])
     }
 
     /// Per-region 四同一互 conformity of a standard item.
     pub fn conformity(&self, code: &str) -> Option<&[RegionConformity]> {
-        self.standard_by_code.get(code).map(|&i| self.conformity[i].as_slice())
+        self.standard_by_code
+            .get(code)
+            .map(|&i| self.conformity[i].as_slice())
     }
 
     /// A scenario by code.
@@ -211,22 +243,38 @@ impl Catalog {
         filter
             .scenario
             .as_deref()
-            .map(|code| self.scenario(code).ok_or_else(|| FilterError::UnknownScenario(code.to_owned())))
+            .map(|code| {
+                self.scenario(code)
+                    .ok_or_else(|| FilterError::UnknownScenario(code.to_owned()))
+            })
             .transpose()
     }
 
     /// Lists recognition items matching `filter` (and `kind`), in code order.
-    pub fn list_recognition_items(&self, filter: &EntryFilter, kind: Option<ItemKind>, page: &PageRequest) -> Result<Page<'_, RecognitionItem>, FilterError> {
+    pub fn list_recognition_items(
+        &self,
+        filter: &EntryFilter,
+        kind: Option<ItemKind>,
+        page: &PageRequest,
+    ) -> Result<Page<'_, RecognitionItem>, FilterError> {
         let scenario = self.check_filter(filter)?;
-        let in_scenario: Option<HashSet<&str>> = scenario.map(|s| s.recognition_items.iter().map(String::as_str).collect());
+        let in_scenario: Option<HashSet<&str>> =
+            scenario.map(|s| s.recognition_items.iter().map(String::as_str).collect());
         let query = filter.text.as_deref().map(fold_for_search);
         Ok(paginate(&self.recognition_items, page, |index, item| {
-            filter.region.as_ref().is_none_or(|r| item.regions.contains(r))
+            filter
+                .region
+                .as_ref()
+                .is_none_or(|r| item.regions.contains(r))
                 && kind.is_none_or(|k| item.kind == k)
                 && filter.sector.as_ref().is_none_or(|s| &item.sector == s)
                 && filter.status.is_none_or(|s| item.status == s)
-                && in_scenario.as_ref().is_none_or(|codes| codes.contains(item.code.as_str()))
-                && query.as_deref().is_none_or(|q| self.recognition_keys[index].matches(q))
+                && in_scenario
+                    .as_ref()
+                    .is_none_or(|codes| codes.contains(item.code.as_str()))
+                && query
+                    .as_deref()
+                    .is_none_or(|q| self.recognition_keys[index].matches(q))
         }))
     }
 
@@ -238,20 +286,33 @@ impl Catalog {
         page: &PageRequest,
     ) -> Result<Page<'_, StandardItem>, FilterError> {
         let scenario = self.check_filter(filter)?;
-        let in_scenario: Option<HashSet<&str>> = scenario.map(|s| s.standard_items.iter().map(String::as_str).collect());
+        let in_scenario: Option<HashSet<&str>> =
+            scenario.map(|s| s.standard_items.iter().map(String::as_str).collect());
         let query = filter.text.as_deref().map(fold_for_search);
         Ok(paginate(&self.standard_items, page, |index, item| {
-            filter.region.as_ref().is_none_or(|r| item.local_parts.iter().any(|p| &p.region == r))
+            filter
+                .region
+                .as_ref()
+                .is_none_or(|r| item.local_parts.iter().any(|p| &p.region == r))
                 && item_type.is_none_or(|t| item.item_type == t)
                 && filter.sector.as_ref().is_none_or(|s| &item.sector == s)
                 && filter.status.is_none_or(|s| item.status == s)
-                && in_scenario.as_ref().is_none_or(|codes| codes.contains(item.code.as_str()))
-                && query.as_deref().is_none_or(|q| self.standard_keys[index].matches(q))
+                && in_scenario
+                    .as_ref()
+                    .is_none_or(|codes| codes.contains(item.code.as_str()))
+                && query
+                    .as_deref()
+                    .is_none_or(|q| self.standard_keys[index].matches(q))
         }))
     }
 
     /// Lists scenarios whose name matches `text`, and that include entries of `region`.
-    pub fn list_scenarios(&self, region: Option<&RegionCode>, text: Option<&str>, page: &PageRequest) -> Result<Page<'_, Scenario>, FilterError> {
+    pub fn list_scenarios(
+        &self,
+        region: Option<&RegionCode>,
+        text: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<'_, Scenario>, FilterError> {
         if let Some(region) = region
             && !self.has_region(region)
         {
@@ -265,13 +326,19 @@ impl Catalog {
                     .iter()
                     .filter_map(|code| self.recognition_item(code))
                     .any(|item| item.regions.contains(r))
-            }) && query.as_deref().is_none_or(|q| self.scenario_keys[index].matches(q))
+            }) && query
+                .as_deref()
+                .is_none_or(|q| self.scenario_keys[index].matches(q))
         }))
     }
 
     /// Standard items with at least one deviating region (optionally only `region`,
     /// only `aspect`), with their conformity reports.
-    pub fn deviations(&self, region: Option<&RegionCode>, aspect: Option<Aspect>) -> Result<Vec<(&StandardItem, Vec<&RegionConformity>)>, FilterError> {
+    pub fn deviations(
+        &self,
+        region: Option<&RegionCode>,
+        aspect: Option<Aspect>,
+    ) -> Result<Vec<(&StandardItem, Vec<&RegionConformity>)>, FilterError> {
         if let Some(region) = region
             && !self.has_region(region)
         {
@@ -306,11 +373,24 @@ impl Catalog {
             ..Stats::default()
         };
         for item in &self.recognition_items {
-            *stats.recognition_items_by_kind.entry(item.kind.as_str().to_owned()).or_default() += 1;
-            *stats.recognition_items_by_sector.entry(item.sector.clone()).or_default() += 1;
-            *stats.recognition_items_by_status.entry(item.status.as_str().to_owned()).or_default() += 1;
+            *stats
+                .recognition_items_by_kind
+                .entry(item.kind.as_str().to_owned())
+                .or_default() += 1;
+            *stats
+                .recognition_items_by_sector
+                .entry(item.sector.clone())
+                .or_default() += 1;
+            *stats
+                .recognition_items_by_status
+                .entry(item.status.as_str().to_owned())
+                .or_default() += 1;
             for region in &item.regions {
-                stats.by_region.entry(region.to_string()).or_default().recognition_items += 1;
+                stats
+                    .by_region
+                    .entry(region.to_string())
+                    .or_default()
+                    .recognition_items += 1;
             }
         }
         for region in &self.regions {
@@ -321,7 +401,10 @@ impl Catalog {
                 let recognised = self
                     .recognition_items
                     .iter()
-                    .filter(|item| decide(item, &region.code, &acceptor.code, today).is_ok_and(|o| o.decision == Decision::Recognised))
+                    .filter(|item| {
+                        decide(item, &region.code, &acceptor.code, today)
+                            .is_ok_and(|o| o.decision == Decision::Recognised)
+                    })
                     .count();
                 stats.recognised_pairs.push(PairCount {
                     issued_in: region.code.clone(),
@@ -331,14 +414,26 @@ impl Catalog {
             }
         }
         for (item, report) in self.standard_items.iter().zip(&self.conformity) {
-            *stats.standard_items_by_type.entry(item.item_type.as_str().to_owned()).or_default() += 1;
-            *stats.standard_items_by_sector.entry(item.sector.clone()).or_default() += 1;
-            *stats.standard_items_by_status.entry(item.status.as_str().to_owned()).or_default() += 1;
+            *stats
+                .standard_items_by_type
+                .entry(item.item_type.as_str().to_owned())
+                .or_default() += 1;
+            *stats
+                .standard_items_by_sector
+                .entry(item.sector.clone())
+                .or_default() += 1;
+            *stats
+                .standard_items_by_status
+                .entry(item.status.as_str().to_owned())
+                .or_default() += 1;
             if report.iter().any(|c| !c.conforms) {
                 stats.standard_items_with_deviations += 1;
             }
             for conformity in report {
-                let counts = stats.by_region.entry(conformity.region.to_string()).or_default();
+                let counts = stats
+                    .by_region
+                    .entry(conformity.region.to_string())
+                    .or_default();
                 counts.standard_items += 1;
                 if !conformity.conforms {
                     counts.standard_items_with_deviations += 1;
@@ -405,15 +500,27 @@ pub struct Stats {
 }
 
 fn keys_for(code: &str, name_zh: &str, name_en: &str, aliases: &[String]) -> SearchKeys {
-    SearchKeys::new([code, name_zh, name_en].into_iter().chain(aliases.iter().map(String::as_str)))
+    SearchKeys::new(
+        [code, name_zh, name_en]
+            .into_iter()
+            .chain(aliases.iter().map(String::as_str)),
+    )
 }
 
 fn index_by_code<T: Coded>(entries: &[T]) -> HashMap<String, usize> {
-    entries.iter().enumerate().map(|(i, e)| (e.code().to_owned(), i)).collect()
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.code().to_owned(), i))
+        .collect()
 }
 
 /// Entries after `page.after` that satisfy `keep`, at most `page.limit`.
-fn paginate<'a, T: Coded>(entries: &'a [T], page: &PageRequest, keep: impl Fn(usize, &T) -> bool) -> Page<'a, T> {
+fn paginate<'a, T: Coded>(
+    entries: &'a [T],
+    page: &PageRequest,
+    keep: impl Fn(usize, &T) -> bool,
+) -> Page<'a, T> {
     let start = match &page.after {
         Some(after) => entries.partition_point(|e| e.code() <= after.as_str()),
         None => 0,
@@ -443,5 +550,9 @@ fn digest_of(content: &CatalogContent) -> String {
     );
     // Serialising plain data to JSON cannot fail; an empty digest input would still be stable.
     let bytes = serde_json::to_vec(&everything).unwrap_or_default();
-    Sha256::digest(&bytes).iter().take(12).map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(&bytes)
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

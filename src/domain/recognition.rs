@@ -50,7 +50,12 @@ pub enum QuestionError {
 /// Periods are inclusive at both ends. Where no period covers the day, the most recent
 /// past period makes the answer `expired`; failing that, the next future period makes it
 /// `not_yet_in_force`.
-pub fn decide<'a>(item: &'a RecognitionItem, issued_in: &RegionCode, used_in: &RegionCode, on: NaiveDate) -> Result<Outcome<'a>, QuestionError> {
+pub fn decide<'a>(
+    item: &'a RecognitionItem,
+    issued_in: &RegionCode,
+    used_in: &RegionCode,
+    on: NaiveDate,
+) -> Result<Outcome<'a>, QuestionError> {
     if issued_in == used_in {
         return Err(QuestionError::SameRegion);
     }
@@ -69,24 +74,59 @@ pub fn decide<'a>(item: &'a RecognitionItem, issued_in: &RegionCode, used_in: &R
     let current = periods.iter().copied().find(|a| a.covers(on));
 
     if item.status == EntryStatus::Retired {
-        return Ok(outcome(Decision::NotRecognised, current, "The item has been retired from the mutual-recognition catalog."));
+        return Ok(outcome(
+            Decision::NotRecognised,
+            current,
+            "The item has been retired from the mutual-recognition catalog.",
+        ));
     }
     if periods.is_empty() {
-        return Ok(outcome(Decision::NoArrangement, None, "There is no recognition arrangement for this issuer and accepting region."));
+        return Ok(outcome(
+            Decision::NoArrangement,
+            None,
+            "There is no recognition arrangement for this issuer and accepting region.",
+        ));
     }
     if let Some(arrangement) = current {
         return Ok(match (arrangement.status, item.status) {
-            (ArrangementStatus::Revoked, _) => outcome(Decision::NotRecognised, current, "Recognition under this arrangement has been revoked."),
-            (ArrangementStatus::Suspended, _) => outcome(Decision::Suspended, current, "Recognition under this arrangement is suspended."),
-            (ArrangementStatus::Active, EntryStatus::Suspended) => outcome(Decision::Suspended, current, "The whole item is suspended."),
-            (ArrangementStatus::Active, _) => outcome(Decision::Recognised, current, "An arrangement is in force on this date."),
+            (ArrangementStatus::Revoked, _) => outcome(
+                Decision::NotRecognised,
+                current,
+                "Recognition under this arrangement has been revoked.",
+            ),
+            (ArrangementStatus::Suspended, _) => outcome(
+                Decision::Suspended,
+                current,
+                "Recognition under this arrangement is suspended.",
+            ),
+            (ArrangementStatus::Active, EntryStatus::Suspended) => {
+                outcome(Decision::Suspended, current, "The whole item is suspended.")
+            }
+            (ArrangementStatus::Active, _) => outcome(
+                Decision::Recognised,
+                current,
+                "An arrangement is in force on this date.",
+            ),
         });
     }
-    if let Some(last_past) = periods.iter().rev().copied().find(|a| a.effective_to.is_some_and(|to| to < on)) {
-        return Ok(outcome(Decision::Expired, Some(last_past), "The most recent arrangement ended before this date."));
+    if let Some(last_past) = periods
+        .iter()
+        .rev()
+        .copied()
+        .find(|a| a.effective_to.is_some_and(|to| to < on))
+    {
+        return Ok(outcome(
+            Decision::Expired,
+            Some(last_past),
+            "The most recent arrangement ended before this date.",
+        ));
     }
     let next = periods.iter().copied().find(|a| a.effective_from > on);
-    Ok(outcome(Decision::NotYetInForce, next, "An arrangement exists but is not yet in force on this date."))
+    Ok(outcome(
+        Decision::NotYetInForce,
+        next,
+        "An arrangement exists but is not yet in force on this date.",
+    ))
 }
 
 #[cfg(test)]
@@ -104,7 +144,12 @@ mod tests {
         RegionCode::parse(code).unwrap()
     }
 
-    fn period(from: &str, to: Option<&str>, mode: RecognitionMode, status: ArrangementStatus) -> Arrangement {
+    fn period(
+        from: &str,
+        to: Option<&str>,
+        mode: RecognitionMode,
+        status: ArrangementStatus,
+    ) -> Arrangement {
         Arrangement {
             issued_in: region("HE"),
             used_in: region("TJ"),
@@ -149,12 +194,19 @@ mod tests {
     }
 
     fn decision_on(item: &RecognitionItem, on: &str) -> Decision {
-        decide(item, &region("HE"), &region("TJ"), day(on)).unwrap().decision
+        decide(item, &region("HE"), &region("TJ"), day(on))
+            .unwrap()
+            .decision
     }
 
     #[test]
     fn effective_dates_are_inclusive_at_both_ends() {
-        let item = item(vec![period("2024-03-01", Some("2024-12-31"), RecognitionMode::Direct, ArrangementStatus::Active)]);
+        let item = item(vec![period(
+            "2024-03-01",
+            Some("2024-12-31"),
+            RecognitionMode::Direct,
+            ArrangementStatus::Active,
+        )]);
         assert_eq!(decision_on(&item, "2024-02-29"), Decision::NotYetInForce);
         assert_eq!(decision_on(&item, "2024-03-01"), Decision::Recognised);
         assert_eq!(decision_on(&item, "2024-12-31"), Decision::Recognised);
@@ -164,11 +216,24 @@ mod tests {
     #[test]
     fn a_follow_up_period_takes_over_from_an_expired_one() {
         let item = item(vec![
-            period("2025-01-01", None, RecognitionMode::Direct, ArrangementStatus::Active),
-            period("2022-01-01", Some("2024-12-31"), RecognitionMode::Conditional, ArrangementStatus::Active),
+            period(
+                "2025-01-01",
+                None,
+                RecognitionMode::Direct,
+                ArrangementStatus::Active,
+            ),
+            period(
+                "2022-01-01",
+                Some("2024-12-31"),
+                RecognitionMode::Conditional,
+                ArrangementStatus::Active,
+            ),
         ]);
         let before = decide(&item, &region("HE"), &region("TJ"), day("2024-12-31")).unwrap();
-        assert_eq!(before.arrangement.unwrap().mode, RecognitionMode::Conditional);
+        assert_eq!(
+            before.arrangement.unwrap().mode,
+            RecognitionMode::Conditional
+        );
         let after = decide(&item, &region("HE"), &region("TJ"), day("2025-01-01")).unwrap();
         assert_eq!(after.decision, Decision::Recognised);
         assert_eq!(after.arrangement.unwrap().mode, RecognitionMode::Direct);
@@ -177,26 +242,54 @@ mod tests {
     #[test]
     fn a_gap_between_periods_reports_the_expired_one() {
         let item = item(vec![
-            period("2022-01-01", Some("2023-12-31"), RecognitionMode::Direct, ArrangementStatus::Active),
-            period("2027-01-01", None, RecognitionMode::Direct, ArrangementStatus::Active),
+            period(
+                "2022-01-01",
+                Some("2023-12-31"),
+                RecognitionMode::Direct,
+                ArrangementStatus::Active,
+            ),
+            period(
+                "2027-01-01",
+                None,
+                RecognitionMode::Direct,
+                ArrangementStatus::Active,
+            ),
         ]);
         let outcome = decide(&item, &region("HE"), &region("TJ"), day("2025-06-01")).unwrap();
         assert_eq!(outcome.decision, Decision::Expired);
-        assert_eq!(outcome.arrangement.unwrap().effective_to, Some(day("2023-12-31")));
+        assert_eq!(
+            outcome.arrangement.unwrap().effective_to,
+            Some(day("2023-12-31"))
+        );
         assert_eq!(decision_on(&item, "2021-12-31"), Decision::NotYetInForce);
     }
 
     #[test]
     fn suspended_and_revoked_periods_decide_accordingly() {
-        let suspended = item(vec![period("2024-01-01", None, RecognitionMode::Direct, ArrangementStatus::Suspended)]);
+        let suspended = item(vec![period(
+            "2024-01-01",
+            None,
+            RecognitionMode::Direct,
+            ArrangementStatus::Suspended,
+        )]);
         assert_eq!(decision_on(&suspended, "2025-01-01"), Decision::Suspended);
-        let revoked = item(vec![period("2024-01-01", None, RecognitionMode::Direct, ArrangementStatus::Revoked)]);
+        let revoked = item(vec![period(
+            "2024-01-01",
+            None,
+            RecognitionMode::Direct,
+            ArrangementStatus::Revoked,
+        )]);
         assert_eq!(decision_on(&revoked, "2025-01-01"), Decision::NotRecognised);
     }
 
     #[test]
     fn item_status_overrides_an_active_arrangement() {
-        let mut suspended = item(vec![period("2024-01-01", None, RecognitionMode::Direct, ArrangementStatus::Active)]);
+        let mut suspended = item(vec![period(
+            "2024-01-01",
+            None,
+            RecognitionMode::Direct,
+            ArrangementStatus::Active,
+        )]);
         suspended.status = EntryStatus::Suspended;
         assert_eq!(decision_on(&suspended, "2025-01-01"), Decision::Suspended);
         let mut retired = suspended.clone();
@@ -206,7 +299,12 @@ mod tests {
 
     #[test]
     fn recognition_is_directional() {
-        let item = item(vec![period("2024-01-01", None, RecognitionMode::Direct, ArrangementStatus::Active)]);
+        let item = item(vec![period(
+            "2024-01-01",
+            None,
+            RecognitionMode::Direct,
+            ArrangementStatus::Active,
+        )]);
         let reverse = decide(&item, &region("TJ"), &region("HE"), day("2025-01-01")).unwrap();
         assert_eq!(reverse.decision, Decision::NoArrangement);
         assert!(reverse.arrangement.is_none());
@@ -215,6 +313,9 @@ mod tests {
     #[test]
     fn the_same_region_on_both_sides_is_not_a_question() {
         let item = item(vec![]);
-        assert_eq!(decide(&item, &region("TJ"), &region("TJ"), day("2025-01-01")), Err(QuestionError::SameRegion));
+        assert_eq!(
+            decide(&item, &region("TJ"), &region("TJ"), day("2025-01-01")),
+            Err(QuestionError::SameRegion)
+        );
     }
 }

@@ -21,7 +21,9 @@ impl RegionCode {
         if well_formed {
             Ok(Self(upper))
         } else {
-            Err(format!("`{text}` is not a region code (expected a code such as BJ, TJ or HE)"))
+            Err(format!(
+                "`{text}` is not a region code (expected a code such as BJ, TJ or HE)"
+            ))
         }
     }
 

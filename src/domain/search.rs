@@ -80,7 +80,12 @@ mod tests {
     use super::*;
 
     fn keys() -> SearchKeys {
-        SearchKeys::new(["RI-CON-002", "二级建造师注册证书", "Grade II Registered Constructor", "二建"])
+        SearchKeys::new([
+            "RI-CON-002",
+            "二级建造师注册证书",
+            "Grade II Registered Constructor",
+            "二建",
+        ])
     }
 
     #[test]
@@ -94,7 +99,13 @@ mod tests {
     #[test]
     fn english_matching_ignores_case_spacing_and_width() {
         let keys = keys();
-        for query in ["registered constructor", "REGISTERED", "ｒｅｇｉｓｔｅｒｅｄ", "ri-con-002", "ＲＩ－ＣＯＮ"] {
+        for query in [
+            "registered constructor",
+            "REGISTERED",
+            "ｒｅｇｉｓｔｅｒｅｄ",
+            "ri-con-002",
+            "ＲＩ－ＣＯＮ",
+        ] {
             assert!(keys.matches(&fold_for_search(query)), "{query}");
         }
     }

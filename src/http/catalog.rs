@@ -8,7 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::conditional::{etag_of, json_response, respond, to_json};
 use super::pagination::{encode_cursor, fingerprint, page_request};
 use super::problem::ApiError;
-use crate::domain::catalog::{Batch, EntryStatus, ItemKind, RecognitionItem, Scenario, StandardItem, StandardItemType};
+use crate::domain::catalog::{
+    Batch, EntryStatus, ItemKind, RecognitionItem, Scenario, StandardItem, StandardItemType,
+};
 use crate::domain::deviation::{Aspect, RegionConformity};
 use crate::domain::read_model::{Catalog, EntryFilter, FilterError, Page, PageRequest, Stats};
 use crate::domain::region::RegionCode;
@@ -197,9 +199,18 @@ fn filter_error(error: FilterError) -> ApiError {
 }
 
 /// Parses an optional value of a closed vocabulary, naming the parameter on error.
-pub fn parse_choice<T>(field: &str, raw: Option<&str>, parse: fn(&str) -> Option<T>, expected: fn() -> String) -> Result<Option<T>, ApiError> {
-    raw.map(|text| parse(text.trim()).ok_or_else(|| ApiError::parameter(field, format!("`{text}` is not one of: {}", expected()))))
-        .transpose()
+pub fn parse_choice<T>(
+    field: &str,
+    raw: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    expected: fn() -> String,
+) -> Result<Option<T>, ApiError> {
+    raw.map(|text| {
+        parse(text.trim()).ok_or_else(|| {
+            ApiError::parameter(field, format!("`{text}` is not one of: {}", expected()))
+        })
+    })
+    .transpose()
 }
 
 /// Parses an optional region code (existence is checked against the catalog later).
@@ -211,12 +222,21 @@ pub fn parse_region(field: &str, raw: Option<&str>) -> Result<Option<RegionCode>
 fn parse_text(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(text) if text.chars().count() > MAX_QUERY_CHARS => Err(ApiError::parameter("q", format!("at most {MAX_QUERY_CHARS} characters"))),
+        Some(text) if text.chars().count() > MAX_QUERY_CHARS => Err(ApiError::parameter(
+            "q",
+            format!("at most {MAX_QUERY_CHARS} characters"),
+        )),
         Some(text) => Ok(Some(text.to_owned())),
     }
 }
 
-fn entry_filter(region: Option<&str>, sector: Option<&str>, status: Option<&str>, scenario: Option<&str>, q: Option<&str>) -> Result<EntryFilter, ApiError> {
+fn entry_filter(
+    region: Option<&str>,
+    sector: Option<&str>,
+    status: Option<&str>,
+    scenario: Option<&str>,
+    q: Option<&str>,
+) -> Result<EntryFilter, ApiError> {
     Ok(EntryFilter {
         region: parse_region("region", region)?,
         sector: sector.map(|s| s.trim().to_owned()),
@@ -245,7 +265,9 @@ fn list_response<T, R: Serialize>(
     ]);
     respond(req, &etag, || {
         let next_cursor = if page.has_more {
-            page.items.last().map(|last| encode_cursor(code_of(last), query_fingerprint))
+            page.items
+                .last()
+                .map(|last| encode_cursor(code_of(last), query_fingerprint))
         } else {
             None
         };
@@ -264,10 +286,25 @@ fn list_response<T, R: Serialize>(
     )
 )]
 #[get("/recognition-items")]
-pub async fn list_recognition_items(req: HttpRequest, query: web::Query<RecognitionItemQuery>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn list_recognition_items(
+    req: HttpRequest,
+    query: web::Query<RecognitionItemQuery>,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let filter = entry_filter(q.region.as_deref(), q.sector.as_deref(), q.status.as_deref(), q.scenario.as_deref(), q.q.as_deref())?;
-    let kind = parse_choice("kind", q.kind.as_deref(), ItemKind::parse, ItemKind::expected)?;
+    let filter = entry_filter(
+        q.region.as_deref(),
+        q.sector.as_deref(),
+        q.status.as_deref(),
+        q.scenario.as_deref(),
+        q.q.as_deref(),
+    )?;
+    let kind = parse_choice(
+        "kind",
+        q.kind.as_deref(),
+        ItemKind::parse,
+        ItemKind::expected,
+    )?;
     let fp = fingerprint(&[
         filter.region.as_ref().map(RegionCode::as_str),
         kind.map(ItemKind::as_str),
@@ -278,7 +315,9 @@ pub async fn list_recognition_items(req: HttpRequest, query: web::Query<Recognit
     ]);
     let page_request = page_request(q.limit.as_deref(), q.cursor.as_deref(), &fp)?;
     let catalog = registry.catalog();
-    let page = catalog.list_recognition_items(&filter, kind, &page_request).map_err(filter_error)?;
+    let page = catalog
+        .list_recognition_items(&filter, kind, &page_request)
+        .map_err(filter_error)?;
     list_response(
         &req,
         &catalog,
@@ -287,7 +326,10 @@ pub async fn list_recognition_items(req: HttpRequest, query: web::Query<Recognit
         page,
         |item| item.code.as_str(),
         |items, next_cursor| RecognitionItemList {
-            items: items.into_iter().map(|item| recognition_item_response(&catalog, item)).collect(),
+            items: items
+                .into_iter()
+                .map(|item| recognition_item_response(&catalog, item))
+                .collect(),
             next_cursor,
         },
     )
@@ -318,7 +360,11 @@ fn standard_item_response(catalog: &Catalog, item: &StandardItem) -> StandardIte
     )
 )]
 #[get("/recognition-items/{code}")]
-pub async fn get_recognition_item(req: HttpRequest, code: web::Path<String>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn get_recognition_item(
+    req: HttpRequest,
+    code: web::Path<String>,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
     let item = catalog
         .recognition_item(&code)
@@ -337,10 +383,25 @@ pub async fn get_recognition_item(req: HttpRequest, code: web::Path<String>, reg
     )
 )]
 #[get("/standard-items")]
-pub async fn list_standard_items(req: HttpRequest, query: web::Query<StandardItemQuery>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn list_standard_items(
+    req: HttpRequest,
+    query: web::Query<StandardItemQuery>,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let filter = entry_filter(q.region.as_deref(), q.sector.as_deref(), q.status.as_deref(), q.scenario.as_deref(), q.q.as_deref())?;
-    let item_type = parse_choice("item_type", q.item_type.as_deref(), StandardItemType::parse, StandardItemType::expected)?;
+    let filter = entry_filter(
+        q.region.as_deref(),
+        q.sector.as_deref(),
+        q.status.as_deref(),
+        q.scenario.as_deref(),
+        q.q.as_deref(),
+    )?;
+    let item_type = parse_choice(
+        "item_type",
+        q.item_type.as_deref(),
+        StandardItemType::parse,
+        StandardItemType::expected,
+    )?;
     let fp = fingerprint(&[
         filter.region.as_ref().map(RegionCode::as_str),
         item_type.map(StandardItemType::as_str),
@@ -351,7 +412,9 @@ pub async fn list_standard_items(req: HttpRequest, query: web::Query<StandardIte
     ]);
     let page_request = page_request(q.limit.as_deref(), q.cursor.as_deref(), &fp)?;
     let catalog = registry.catalog();
-    let page = catalog.list_standard_items(&filter, item_type, &page_request).map_err(filter_error)?;
+    let page = catalog
+        .list_standard_items(&filter, item_type, &page_request)
+        .map_err(filter_error)?;
     list_response(
         &req,
         &catalog,
@@ -360,7 +423,10 @@ pub async fn list_standard_items(req: HttpRequest, query: web::Query<StandardIte
         page,
         |item| item.code.as_str(),
         |items, next_cursor| StandardItemList {
-            items: items.into_iter().map(|item| standard_item_response(&catalog, item)).collect(),
+            items: items
+                .into_iter()
+                .map(|item| standard_item_response(&catalog, item))
+                .collect(),
             next_cursor,
         },
     )
@@ -377,9 +443,15 @@ pub async fn list_standard_items(req: HttpRequest, query: web::Query<StandardIte
     )
 )]
 #[get("/standard-items/{code}")]
-pub async fn get_standard_item(req: HttpRequest, code: web::Path<String>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn get_standard_item(
+    req: HttpRequest,
+    code: web::Path<String>,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
-    let item = catalog.standard_item(&code).ok_or_else(|| standard_item_not_found(&code))?;
+    let item = catalog
+        .standard_item(&code)
+        .ok_or_else(|| standard_item_not_found(&code))?;
     json_response(&req, &standard_item_response(&catalog, item))
 }
 
@@ -409,9 +481,15 @@ fn deviations_of(item: &StandardItem, regions: Vec<RegionConformity>) -> Standar
     )
 )]
 #[get("/standard-items/{code}/deviations")]
-pub async fn get_standard_item_deviations(req: HttpRequest, code: web::Path<String>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn get_standard_item_deviations(
+    req: HttpRequest,
+    code: web::Path<String>,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
-    let item = catalog.standard_item(&code).ok_or_else(|| standard_item_not_found(&code))?;
+    let item = catalog
+        .standard_item(&code)
+        .ok_or_else(|| standard_item_not_found(&code))?;
     let report = catalog.conformity(&code).unwrap_or_default().to_vec();
     json_response(&req, &deviations_of(item, report))
 }
@@ -428,11 +506,22 @@ pub async fn get_standard_item_deviations(req: HttpRequest, code: web::Path<Stri
     )
 )]
 #[get("/deviations")]
-pub async fn get_deviation_report(req: HttpRequest, query: web::Query<DeviationQuery>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn get_deviation_report(
+    req: HttpRequest,
+    query: web::Query<DeviationQuery>,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let region = parse_region("region", query.region.as_deref())?;
-    let aspect = parse_choice("aspect", query.aspect.as_deref(), Aspect::parse, Aspect::expected)?;
+    let aspect = parse_choice(
+        "aspect",
+        query.aspect.as_deref(),
+        Aspect::parse,
+        Aspect::expected,
+    )?;
     let catalog = registry.catalog();
-    let deviating = catalog.deviations(region.as_ref(), aspect).map_err(filter_error)?;
+    let deviating = catalog
+        .deviations(region.as_ref(), aspect)
+        .map_err(filter_error)?;
     let summary = catalog
         .regions()
         .iter()
@@ -443,10 +532,17 @@ pub async fn get_deviation_report(req: HttpRequest, query: web::Query<DeviationQ
                 items_with_deviations: 0,
                 by_aspect: Default::default(),
             };
-            for conformity in deviating.iter().flat_map(|(_, regions)| regions).filter(|c| c.region == r.code) {
+            for conformity in deviating
+                .iter()
+                .flat_map(|(_, regions)| regions)
+                .filter(|c| c.region == r.code)
+            {
                 summary.items_with_deviations += 1;
                 for difference in &conformity.differences {
-                    *summary.by_aspect.entry(difference.aspect().as_str().to_owned()).or_default() += 1;
+                    *summary
+                        .by_aspect
+                        .entry(difference.aspect().as_str().to_owned())
+                        .or_default() += 1;
                 }
             }
             summary
@@ -470,14 +566,20 @@ pub async fn get_deviation_report(req: HttpRequest, query: web::Query<DeviationQ
     )
 )]
 #[get("/scenarios")]
-pub async fn list_scenarios(req: HttpRequest, query: web::Query<ScenarioQuery>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn list_scenarios(
+    req: HttpRequest,
+    query: web::Query<ScenarioQuery>,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let region = parse_region("region", q.region.as_deref())?;
     let text = parse_text(q.q.as_deref())?;
     let fp = fingerprint(&[region.as_ref().map(RegionCode::as_str), text.as_deref()]);
     let page_request = page_request(q.limit.as_deref(), q.cursor.as_deref(), &fp)?;
     let catalog = registry.catalog();
-    let page = catalog.list_scenarios(region.as_ref(), text.as_deref(), &page_request).map_err(filter_error)?;
+    let page = catalog
+        .list_scenarios(region.as_ref(), text.as_deref(), &page_request)
+        .map_err(filter_error)?;
     list_response(
         &req,
         &catalog,
@@ -503,7 +605,11 @@ pub async fn list_scenarios(req: HttpRequest, query: web::Query<ScenarioQuery>, 
     )
 )]
 #[get("/scenarios/{code}")]
-pub async fn get_scenario(req: HttpRequest, code: web::Path<String>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn get_scenario(
+    req: HttpRequest,
+    code: web::Path<String>,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
     let scenario = catalog
         .scenario(&code)
@@ -522,7 +628,13 @@ pub async fn get_scenario(req: HttpRequest, code: web::Path<String>, registry: w
     )
 )]
 #[get("/stats")]
-pub async fn get_stats(req: HttpRequest, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn get_stats(
+    req: HttpRequest,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
-    json_response(&req, &catalog.stats(super::recognition_status::today_in_china()))
+    json_response(
+        &req,
+        &catalog.stats(super::recognition_status::today_in_china()),
+    )
 }

@@ -18,19 +18,27 @@ pub fn etag_of(parts: &[&[u8]]) -> String {
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part);
     }
-    let hex: String = hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("\"{hex}\"")
 }
 
 /// Whether the request's `If-None-Match` names `etag` (weak comparison, RFC 9110 §13.1.2).
 pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
     let bare = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
-    req.headers().get_all(header::IF_NONE_MATCH).filter_map(|v| v.to_str().ok()).any(|value| {
-        value.split(',').any(|candidate| {
-            let candidate = candidate.trim();
-            candidate == "*" || bare(candidate) == bare(etag)
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .any(|value| {
+            value.split(',').any(|candidate| {
+                let candidate = candidate.trim();
+                candidate == "*" || bare(candidate) == bare(etag)
+            })
         })
-    })
 }
 
 /// 304 with the validator, or 200 with the serialised body; the tag is computed from
@@ -43,7 +51,11 @@ pub fn json_response<T: Serialize>(req: &HttpRequest, body: &T) -> Result<HttpRe
 
 /// 304 when the client holds `etag`, otherwise 200 with the body `render` produces (not
 /// called on 304).
-pub fn respond(req: &HttpRequest, etag: &str, render: impl FnOnce() -> Result<Vec<u8>, ApiError>) -> Result<HttpResponse, ApiError> {
+pub fn respond(
+    req: &HttpRequest,
+    etag: &str,
+    render: impl FnOnce() -> Result<Vec<u8>, ApiError>,
+) -> Result<HttpResponse, ApiError> {
     let etag_value = HeaderValue::from_str(etag).map_err(|e| ApiError::Internal(Box::new(e)))?;
     if not_modified(req, etag) {
         return Ok(HttpResponse::NotModified()
@@ -73,12 +85,19 @@ mod tests {
     fn if_none_match_accepts_lists_weak_tags_and_star() {
         let etag = "\"abc\"";
         for header_value in ["\"abc\"", "\"x\", \"abc\"", "W/\"abc\"", "*"] {
-            let req = TestRequest::default().insert_header((header::IF_NONE_MATCH, header_value)).to_http_request();
+            let req = TestRequest::default()
+                .insert_header((header::IF_NONE_MATCH, header_value))
+                .to_http_request();
             assert!(not_modified(&req, etag), "{header_value}");
         }
-        let req = TestRequest::default().insert_header((header::IF_NONE_MATCH, "\"abd\"")).to_http_request();
+        let req = TestRequest::default()
+            .insert_header((header::IF_NONE_MATCH, "\"abd\""))
+            .to_http_request();
         assert!(!not_modified(&req, etag));
-        assert!(!not_modified(&TestRequest::default().to_http_request(), etag));
+        assert!(!not_modified(
+            &TestRequest::default().to_http_request(),
+            etag
+        ));
     }
 
     #[test]

@@ -23,7 +23,9 @@ pub struct HealthStatus {
 )]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(HealthStatus { status: "ok" })
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(HealthStatus { status: "ok" })
 }
 
 /// Readiness: the database answers a query. Load balancers should route traffic only
@@ -38,6 +40,14 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
-    registry.check_database().await?;
-    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(HealthStatus { status: "ok" }))
+    // Whatever the failure (refused, timed out, connection lost), the instance is not ready.
+    if let Err(error) = registry.check_database().await {
+        tracing::warn!(error = %error, "readiness check failed");
+        return Err(ApiError::Unavailable(
+            "The database is not reachable.".into(),
+        ));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(HealthStatus { status: "ok" }))
 }

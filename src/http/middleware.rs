@@ -5,12 +5,12 @@
 
 use std::time::Instant;
 
+use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::HttpMessage;
 use tracing::Instrument;
 
 use super::problem::{ApiError, PROBLEM_JSON, problem_response, problem_type};
@@ -28,13 +28,22 @@ fn request_id_for(req: &ServiceRequest) -> String {
     req.headers()
         .get(&REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
 /// Middleware: request id, span, access log, problem+json for every error.
-pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request_id = request_id_for(&req);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!("http.request", request_id = %request_id, method = %req.method(), path = %req.path());
@@ -58,12 +67,15 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>
             } else if head.status == StatusCode::SERVICE_UNAVAILABLE {
                 problem.problem_type = problem_type("service-unavailable");
                 problem.title = "Service unavailable".into();
-                problem.detail = "The registry cannot serve this request right now; try again shortly.".into();
+                problem.detail =
+                    "The registry cannot serve this request right now; try again shortly.".into();
             }
             problem.request_id = Some(request_id.clone());
             let rendered = problem_response(&problem);
-            head.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-            head.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            head.headers
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+            head.headers
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             rendered.into_body()
         });
     }

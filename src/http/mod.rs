@@ -13,26 +13,28 @@ pub mod recognition_status;
 pub mod regions;
 pub mod routes;
 
-use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers every documented endpoint. The same function serves the running server
 /// and the `openapi` command, so the spec cannot miss a route.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz).service(
-        scope::scope("/api/v1")
-            .service(regions::list_regions)
-            .service(regions::list_sectors)
-            .service(catalog::list_recognition_items)
-            .service(catalog::get_recognition_item)
-            .service(catalog::list_standard_items)
-            .service(catalog::get_standard_item)
-            .service(catalog::get_standard_item_deviations)
-            .service(catalog::get_deviation_report)
-            .service(catalog::list_scenarios)
-            .service(catalog::get_scenario)
-            .service(catalog::get_stats)
-            .service(recognition_status::get_recognition_status)
-            .service(recognition_status::post_recognition_status_batch),
-    );
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(
+            scope::scope("/api/v1")
+                .service(regions::list_regions)
+                .service(regions::list_sectors)
+                .service(catalog::list_recognition_items)
+                .service(catalog::get_recognition_item)
+                .service(catalog::list_standard_items)
+                .service(catalog::get_standard_item)
+                .service(catalog::get_standard_item_deviations)
+                .service(catalog::get_deviation_report)
+                .service(catalog::list_scenarios)
+                .service(catalog::get_scenario)
+                .service(catalog::get_stats)
+                .service(recognition_status::get_recognition_status)
+                .service(recognition_status::post_recognition_status_batch),
+        );
 }

@@ -42,11 +42,41 @@ struct ProblemResponses;
 
 /// (component name, status, description, example detail)
 const SHARED: &[(&str, u16, &str, &str, &str)] = &[
-    ("InvalidParameter", 400, "A parameter is missing or invalid; `errors` names it.", "invalid-parameter", "`limit`: expected a whole number from 1 to 200, got `0`"),
-    ("NotFound", 404, "No entry has this code.", "not-found", "No recognition item has the code `RI-XXX-999`."),
-    ("PayloadTooLarge", 413, "The body is larger than the configured limit.", "payload-too-large", "The body is 2097152 bytes; the limit is 1048576 bytes."),
-    ("UnsupportedMediaType", 415, "The body is not sent as `application/json`.", "unsupported-media-type", "The body must be sent as `Content-Type: application/json`."),
-    ("InternalError", 500, "An unexpected failure; the body never describes internals.", "internal-error", "The server could not complete the request. Quote the request id when reporting it."),
+    (
+        "InvalidParameter",
+        400,
+        "A parameter is missing or invalid; `errors` names it.",
+        "invalid-parameter",
+        "`limit`: expected a whole number from 1 to 200, got `0`",
+    ),
+    (
+        "NotFound",
+        404,
+        "No entry has this code.",
+        "not-found",
+        "No recognition item has the code `RI-XXX-999`.",
+    ),
+    (
+        "PayloadTooLarge",
+        413,
+        "The body is larger than the configured limit.",
+        "payload-too-large",
+        "The body is 2097152 bytes; the limit is 1048576 bytes.",
+    ),
+    (
+        "UnsupportedMediaType",
+        415,
+        "The body is not sent as `application/json`.",
+        "unsupported-media-type",
+        "The body must be sent as `Content-Type: application/json`.",
+    ),
+    (
+        "InternalError",
+        500,
+        "An unexpected failure; the body never describes internals.",
+        "internal-error",
+        "The server could not complete the request. Quote the request id when reporting it.",
+    ),
 ];
 
 impl Modify for ProblemResponses {
@@ -64,9 +94,15 @@ impl Modify for ProblemResponses {
                 .schema(Some(Ref::from_schema_name("ProblemDetails")))
                 .example(Some(example))
                 .build();
-            components
-                .responses
-                .insert((*name).to_owned(), RefOr::T(ResponseBuilder::new().description(*description).content(PROBLEM_JSON, content).build()));
+            components.responses.insert(
+                (*name).to_owned(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(*description)
+                        .content(PROBLEM_JSON, content)
+                        .build(),
+                ),
+            );
         }
         for item in openapi.paths.paths.values_mut() {
             for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
@@ -91,8 +127,12 @@ fn name_to_title(name: &str) -> String {
 
 fn add_shared_responses(operation: &mut Operation) {
     let params = operation.parameters.as_deref().unwrap_or_default();
-    let has_query = params.iter().any(|p| matches!(p.parameter_in, ParameterIn::Query));
-    let has_path = params.iter().any(|p| matches!(p.parameter_in, ParameterIn::Path));
+    let has_query = params
+        .iter()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+    let has_path = params
+        .iter()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Path));
     let has_body = operation.request_body.is_some();
     let responses = &mut operation.responses.responses;
     let mut add = |status: &str, name: &str| {
@@ -157,7 +197,10 @@ mod tests {
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         let info = &doc["info"];
         for field in ["title", "version", "description"] {
-            assert!(info[field].as_str().is_some_and(|s| !s.is_empty()), "info.{field}");
+            assert!(
+                info[field].as_str().is_some_and(|s| !s.is_empty()),
+                "info.{field}"
+            );
         }
         assert!(info["description"].as_str().unwrap().contains("京津冀"));
         assert_eq!(info["license"]["identifier"], "Apache-2.0");
@@ -170,9 +213,15 @@ mod tests {
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, operation) in item.as_object().unwrap() {
                 assert!(operation["operationId"].is_string(), "{method} {path}");
-                assert!(operation["responses"]["500"].is_object(), "{method} {path} lacks 500");
+                assert!(
+                    operation["responses"]["500"].is_object(),
+                    "{method} {path} lacks 500"
+                );
                 let responses = operation["responses"].as_object().unwrap();
-                assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path} lacks a success response");
+                assert!(
+                    responses.keys().any(|s| s.starts_with('2')),
+                    "{method} {path} lacks a success response"
+                );
             }
         }
     }

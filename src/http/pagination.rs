@@ -18,15 +18,26 @@ const CURSOR_VERSION: &str = "c1";
 /// Parses `limit` and `cursor` for a query whose filters are summarised by
 /// `query_fingerprint` (a cursor from another query is rejected rather than giving a
 /// silently wrong page).
-pub fn page_request(limit: Option<&str>, cursor: Option<&str>, query_fingerprint: &str) -> Result<PageRequest, ApiError> {
+pub fn page_request(
+    limit: Option<&str>,
+    cursor: Option<&str>,
+    query_fingerprint: &str,
+) -> Result<PageRequest, ApiError> {
     let limit = match limit {
         None => DEFAULT_LIMIT,
         Some(raw) => match raw.trim().parse::<usize>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => return Err(ApiError::parameter("limit", format!("expected a whole number from 1 to {MAX_LIMIT}, got `{raw}`"))),
+            _ => {
+                return Err(ApiError::parameter(
+                    "limit",
+                    format!("expected a whole number from 1 to {MAX_LIMIT}, got `{raw}`"),
+                ));
+            }
         },
     };
-    let after = cursor.map(|raw| decode_cursor(raw, query_fingerprint)).transpose()?;
+    let after = cursor
+        .map(|raw| decode_cursor(raw, query_fingerprint))
+        .transpose()?;
     Ok(PageRequest { after, limit })
 }
 
@@ -43,7 +54,12 @@ pub fn fingerprint(parts: &[Option<&str>]) -> String {
             None => hasher.update([0]),
         }
     }
-    hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
+    hasher
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The cursor that continues after `last_code`.
@@ -52,15 +68,27 @@ pub fn encode_cursor(last_code: &str, query_fingerprint: &str) -> String {
 }
 
 fn decode_cursor(raw: &str, query_fingerprint: &str) -> Result<String, ApiError> {
-    let malformed = || ApiError::parameter("cursor", "the cursor is malformed; use the `next_cursor` value of a previous page unchanged");
-    let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| malformed())?;
+    let malformed = || {
+        ApiError::parameter(
+            "cursor",
+            "the cursor is malformed; use the `next_cursor` value of a previous page unchanged",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
     let mut parts = text.splitn(3, ':');
-    let (Some(CURSOR_VERSION), Some(fingerprint), Some(after)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(CURSOR_VERSION), Some(fingerprint), Some(after)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
         return Err(malformed());
     };
     if fingerprint != query_fingerprint {
-        return Err(ApiError::parameter("cursor", "the cursor belongs to a query with other filters; repeat the same filters with it"));
+        return Err(ApiError::parameter(
+            "cursor",
+            "the cursor belongs to a query with other filters; repeat the same filters with it",
+        ));
     }
     if after.is_empty() {
         return Err(malformed());
@@ -93,7 +121,10 @@ mod tests {
             assert!(page_request(Some(bad), None, "x").is_err(), "{bad}");
         }
         assert_eq!(page_request(None, None, "x").unwrap().limit, DEFAULT_LIMIT);
-        assert_eq!(page_request(Some("200"), None, "x").unwrap().limit, MAX_LIMIT);
+        assert_eq!(
+            page_request(Some("200"), None, "x").unwrap().limit,
+            MAX_LIMIT
+        );
     }
 
     #[test]

@@ -78,7 +78,11 @@ pub enum ApiError {
 }
 
 fn describe_fields(errors: &[FieldError]) -> String {
-    errors.iter().map(|e| format!("`{}`: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(|e| format!("`{}`: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl ApiError {
@@ -111,7 +115,10 @@ impl ApiError {
             _ => Vec::new(),
         };
         let detail = match self {
-            Self::Internal(_) => "The server could not complete the request. Quote the request id when reporting it.".to_owned(),
+            Self::Internal(_) => {
+                "The server could not complete the request. Quote the request id when reporting it."
+                    .to_owned()
+            }
             other => other.to_string(),
         };
         ProblemDetails {
@@ -145,7 +152,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Internal(cause) => tracing::error!(error = %error_chain(cause.as_ref()), "request failed"),
+            Self::Internal(cause) => {
+                tracing::error!(error = %error_chain(cause.as_ref()), "request failed")
+            }
             Self::Unavailable(detail) => tracing::warn!(detail, "database unavailable"),
             _ => {}
         }
@@ -189,9 +198,15 @@ impl From<StorageError> for ApiError {
 pub fn json_error(err: error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     use error::JsonPayloadError as E;
     let api_error = match &err {
-        E::OverflowKnownLength { length, limit } => ApiError::PayloadTooLarge(format!("The body is {length} bytes; the limit is {limit} bytes.")),
-        E::Overflow { limit } => ApiError::PayloadTooLarge(format!("The body is larger than the limit of {limit} bytes.")),
-        E::ContentType => ApiError::UnsupportedMediaType("The body must be sent as `Content-Type: application/json`.".into()),
+        E::OverflowKnownLength { length, limit } => ApiError::PayloadTooLarge(format!(
+            "The body is {length} bytes; the limit is {limit} bytes."
+        )),
+        E::Overflow { limit } => ApiError::PayloadTooLarge(format!(
+            "The body is larger than the limit of {limit} bytes."
+        )),
+        E::ContentType => ApiError::UnsupportedMediaType(
+            "The body must be sent as `Content-Type: application/json`.".into(),
+        ),
         E::Deserialize(inner) => {
             let field = serde_field_hint(&inner.to_string());
             let message = format!("The JSON body is invalid: {inner}");
@@ -206,7 +221,9 @@ pub fn json_error(err: error::JsonPayloadError, _req: &HttpRequest) -> actix_web
                     .collect(),
             )
         }
-        E::Payload(error::PayloadError::Overflow) => ApiError::PayloadTooLarge("The body is larger than the limit.".into()),
+        E::Payload(error::PayloadError::Overflow) => {
+            ApiError::PayloadTooLarge("The body is larger than the limit.".into())
+        }
         other => ApiError::InvalidBody(format!("The body could not be read: {other}"), Vec::new()),
     };
     api_error.into()
@@ -236,9 +253,18 @@ fn serde_field_hint(message: &str) -> Option<String> {
 }
 
 /// Extractor configuration that routes every extractor error through [`ApiError`].
-pub fn extractor_config(max_body_bytes: usize) -> (web::JsonConfig, web::QueryConfig, web::PathConfig, web::PayloadConfig) {
+pub fn extractor_config(
+    max_body_bytes: usize,
+) -> (
+    web::JsonConfig,
+    web::QueryConfig,
+    web::PathConfig,
+    web::PayloadConfig,
+) {
     (
-        web::JsonConfig::default().limit(max_body_bytes).error_handler(json_error),
+        web::JsonConfig::default()
+            .limit(max_body_bytes)
+            .error_handler(json_error),
         web::QueryConfig::default().error_handler(query_error),
         web::PathConfig::default().error_handler(path_error),
         web::PayloadConfig::default().limit(max_body_bytes),
@@ -254,14 +280,25 @@ mod tests {
     async fn body_of(error: ApiError) -> (StatusCode, Option<String>, serde_json::Value) {
         let response = error.error_response();
         let status = response.status();
-        let content_type = response.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned());
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned());
         let bytes = to_bytes(response.into_body()).await.unwrap();
-        (status, content_type, serde_json::from_slice(&bytes).unwrap())
+        (
+            status,
+            content_type,
+            serde_json::from_slice(&bytes).unwrap(),
+        )
     }
 
     #[actix_web::test]
     async fn invalid_parameters_are_400_problems_naming_the_field() {
-        let (status, content_type, body) = body_of(ApiError::parameter("on", "expected a date such as 2025-01-31")).await;
+        let (status, content_type, body) = body_of(ApiError::parameter(
+            "on",
+            "expected a date such as 2025-01-31",
+        ))
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(content_type.as_deref(), Some(PROBLEM_JSON));
         assert_eq!(body["type"], "urn:jjj-registry:problem:invalid-parameter");
@@ -276,7 +313,10 @@ mod tests {
         let (status, _, body) = body_of(ApiError::Internal(Box::new(cause))).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         let text = body.to_string();
-        assert!(!text.contains("hunter2") && !text.contains("10.0.0.5"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("10.0.0.5"),
+            "{text}"
+        );
     }
 
     #[actix_web::test]
@@ -285,14 +325,23 @@ mod tests {
             url: "postgres://x".into(),
             source: diesel::ConnectionError::BadConnection("refused".into()),
         };
-        assert_eq!(ApiError::from(unavailable).status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            ApiError::from(unavailable).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         let bug = StorageError::Query(diesel::result::Error::NotFound);
-        assert_eq!(ApiError::from(bug).status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            ApiError::from(bug).status_code(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 
     #[test]
     fn serde_messages_yield_the_field_name() {
-        assert_eq!(serde_field_hint("unknown field `isued_in`, expected one of `item`").as_deref(), Some("isued_in"));
+        assert_eq!(
+            serde_field_hint("unknown field `isued_in`, expected one of `item`").as_deref(),
+            Some("isued_in")
+        );
         assert_eq!(serde_field_hint("expected value at line 1 column 2"), None);
     }
 }

@@ -132,7 +132,11 @@ pub struct BatchStatusResponse {
 }
 
 /// Answers one question against the read model.
-pub fn answer(catalog: &Catalog, question: &StatusQuestion, today: NaiveDate) -> Result<RecognitionStatus, ApiError> {
+pub fn answer(
+    catalog: &Catalog,
+    question: &StatusQuestion,
+    today: NaiveDate,
+) -> Result<RecognitionStatus, ApiError> {
     let mut errors = Vec::new();
     let mut require_region = |field: &str, raw: Option<&str>| -> Option<RegionCode> {
         let Some(raw) = raw else {
@@ -143,7 +147,10 @@ pub fn answer(catalog: &Catalog, question: &StatusQuestion, today: NaiveDate) ->
             Ok(Some(code)) if catalog.has_region(&code) => Some(code),
             Ok(_) => {
                 let known: Vec<&str> = catalog.regions().iter().map(|r| r.code.as_str()).collect();
-                errors.push(field_error(field, &format!("unknown region `{raw}` (known: {})", known.join(", "))));
+                errors.push(field_error(
+                    field,
+                    &format!("unknown region `{raw}` (known: {})", known.join(", ")),
+                ));
                 None
             }
             Err(ApiError::InvalidParameter(mut field_errors)) => {
@@ -160,25 +167,35 @@ pub fn answer(catalog: &Catalog, question: &StatusQuestion, today: NaiveDate) ->
         Some(text) => match parse_day(text) {
             Some(day) => Some(day),
             None => {
-                errors.push(field_error("on", &format!("`{text}` is not a date of the form YYYY-MM-DD")));
+                errors.push(field_error(
+                    "on",
+                    &format!("`{text}` is not a date of the form YYYY-MM-DD"),
+                ));
                 None
             }
         },
     };
     match (&question.item, &question.local_code) {
-        (Some(_), Some(_)) => errors.push(field_error("local_code", "give either `item` or `local_code`, not both")),
+        (Some(_), Some(_)) => errors.push(field_error(
+            "local_code",
+            "give either `item` or `local_code`, not both",
+        )),
         (None, None) => errors.push(field_error("item", "is required (or give `local_code`)")),
         _ => {}
     }
     if issued_in.is_some() && issued_in == used_in {
         errors.push(field_error("used_in", "must differ from `issued_in`"));
     }
-    let (Some(issued_in), Some(used_in), Some(on), true) = (issued_in, used_in, on, errors.is_empty()) else {
+    let (Some(issued_in), Some(used_in), Some(on), true) =
+        (issued_in, used_in, on, errors.is_empty())
+    else {
         return Err(ApiError::InvalidParameter(errors));
     };
 
     let item = find_item(catalog, question, &issued_in)?;
-    let outcome = decide(item, &issued_in, &used_in, on).map_err(|QuestionError::SameRegion| ApiError::parameter("used_in", "must differ from `issued_in`"))?;
+    let outcome = decide(item, &issued_in, &used_in, on).map_err(|QuestionError::SameRegion| {
+        ApiError::parameter("used_in", "must differ from `issued_in`")
+    })?;
     let local_part = |region: &RegionCode| item.local_parts.iter().find(|p| &p.region == region);
     let arrangement = outcome.arrangement;
     Ok(RecognitionStatus {
@@ -204,15 +221,26 @@ pub fn answer(catalog: &Catalog, question: &StatusQuestion, today: NaiveDate) ->
     })
 }
 
-fn find_item<'a>(catalog: &'a Catalog, question: &StatusQuestion, issued_in: &RegionCode) -> Result<&'a RecognitionItem, ApiError> {
+fn find_item<'a>(
+    catalog: &'a Catalog,
+    question: &StatusQuestion,
+    issued_in: &RegionCode,
+) -> Result<&'a RecognitionItem, ApiError> {
     match (&question.item, &question.local_code) {
-        (Some(code), _) => catalog
-            .recognition_item(code.trim())
-            .ok_or_else(|| ApiError::NotFound(format!("No recognition item has the code `{code}`."))),
+        (Some(code), _) => catalog.recognition_item(code.trim()).ok_or_else(|| {
+            ApiError::NotFound(format!("No recognition item has the code `{code}`."))
+        }),
         (None, Some(local_code)) => catalog
             .recognition_item_by_local_code(issued_in, local_code)
-            .ok_or_else(|| ApiError::NotFound(format!("No recognition item has the local code `{local_code}` in {issued_in}."))),
-        (None, None) => Err(ApiError::parameter("item", "is required (or give `local_code`)")),
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "No recognition item has the local code `{local_code}` in {issued_in}."
+                ))
+            }),
+        (None, None) => Err(ApiError::parameter(
+            "item",
+            "is required (or give `local_code`)",
+        )),
     }
 }
 
@@ -249,10 +277,15 @@ fn parse_day(text: &str) -> Option<NaiveDate> {
     )
 )]
 #[get("/recognition-status")]
-pub async fn get_recognition_status(query: web::Query<StatusQuestion>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn get_recognition_status(
+    query: web::Query<StatusQuestion>,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
     let status = answer(&catalog, &query, today_in_china())?;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, PUBLIC_CACHE)).json(status))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, PUBLIC_CACHE))
+        .json(status))
 }
 
 /// Answers up to 500 recognition-status questions in one request. Each question is
@@ -270,12 +303,21 @@ pub async fn get_recognition_status(query: web::Query<StatusQuestion>, registry:
     responses((status = 200, description = "One result per question, in order.", body = BatchStatusResponse))
 )]
 #[post("/recognition-status/batch")]
-pub async fn post_recognition_status_batch(body: web::Json<BatchStatusRequest>, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn post_recognition_status_batch(
+    body: web::Json<BatchStatusRequest>,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let questions = body.into_inner().questions;
     if questions.len() > MAX_BATCH_QUESTIONS {
         return Err(ApiError::InvalidBody(
-            format!("The batch has {} questions; at most {MAX_BATCH_QUESTIONS} are accepted per request.", questions.len()),
-            vec![field_error("questions", &format!("at most {MAX_BATCH_QUESTIONS} items"))],
+            format!(
+                "The batch has {} questions; at most {MAX_BATCH_QUESTIONS} are accepted per request.",
+                questions.len()
+            ),
+            vec![field_error(
+                "questions",
+                &format!("at most {MAX_BATCH_QUESTIONS} items"),
+            )],
         ));
     }
     let catalog = registry.catalog();
@@ -285,7 +327,9 @@ pub async fn post_recognition_status_batch(body: web::Json<BatchStatusRequest>, 
         .enumerate()
         .map(|(index, raw)| {
             let outcome = serde_json::from_value::<StatusQuestion>(raw)
-                .map_err(|e| ApiError::InvalidBody(format!("question {index} is malformed: {e}"), Vec::new()))
+                .map_err(|e| {
+                    ApiError::InvalidBody(format!("question {index} is malformed: {e}"), Vec::new())
+                })
                 .and_then(|question| answer(&catalog, &question, today));
             match outcome {
                 Ok(answer) => BatchStatusResult {
@@ -314,8 +358,18 @@ mod tests {
 
     #[test]
     fn days_must_be_strict_iso_dates() {
-        assert_eq!(parse_day("2025-02-28"), NaiveDate::from_ymd_opt(2025, 2, 28));
-        for bad in ["2025-2-28", "2025-02-29", "20250228", "2025/02/28", "tomorrow", ""] {
+        assert_eq!(
+            parse_day("2025-02-28"),
+            NaiveDate::from_ymd_opt(2025, 2, 28)
+        );
+        for bad in [
+            "2025-2-28",
+            "2025-02-29",
+            "20250228",
+            "2025/02/28",
+            "tomorrow",
+            "",
+        ] {
             assert_eq!(parse_day(bad), None, "{bad}");
         }
     }

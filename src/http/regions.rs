@@ -35,9 +35,17 @@ pub struct SectorList {
     )
 )]
 #[get("/regions")]
-pub async fn list_regions(req: HttpRequest, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn list_regions(
+    req: HttpRequest,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
-    json_response(&req, &RegionList { items: catalog.regions().to_vec() })
+    json_response(
+        &req,
+        &RegionList {
+            items: catalog.regions().to_vec(),
+        },
+    )
 }
 
 /// Lists the sectors (领域) used by the `sector` filter.
@@ -50,7 +58,15 @@ pub async fn list_regions(req: HttpRequest, registry: web::Data<Registry>) -> Re
     )
 )]
 #[get("/sectors")]
-pub async fn list_sectors(req: HttpRequest, registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn list_sectors(
+    req: HttpRequest,
+    registry: web::Data<Registry>,
+) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
-    json_response(&req, &SectorList { items: catalog.sectors().to_vec() })
+    json_response(
+        &req,
+        &SectorList {
+            items: catalog.sectors().to_vec(),
+        },
+    )
 }

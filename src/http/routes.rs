@@ -52,28 +52,48 @@ impl KnownRoutes {
         self.routes
             .iter()
             .find(|(template, _)| {
-                template.len() == wanted.len() && template.iter().zip(&wanted).all(|(t, w)| (t.starts_with('{') && t.ends_with('}')) || t == w)
+                template.len() == wanted.len()
+                    && template
+                        .iter()
+                        .zip(&wanted)
+                        .all(|(t, w)| (t.starts_with('{') && t.ends_with('}')) || t == w)
             })
             .map(|(_, methods)| methods.as_slice())
     }
 }
 
 fn segments(path: &str) -> Vec<String> {
-    path.trim_end_matches('/').split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    path.trim_end_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The application's default service.
 pub async fn no_route(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpResponse {
     match known.allowed(req.path()) {
         Some(methods) => {
-            let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
-            let error = ApiError::MethodNotAllowed(format!("{} is not supported on {}; use {allow}.", req.method(), req.path()));
+            let allow = methods
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let error = ApiError::MethodNotAllowed(format!(
+                "{} is not supported on {}; use {allow}.",
+                req.method(),
+                req.path()
+            ));
             let mut response = error.error_response();
             if let Ok(value) = header::HeaderValue::from_str(&allow) {
                 response.headers_mut().insert(header::ALLOW, value);
             }
             response
         }
-        None => ApiError::NotFound(format!("There is nothing at {}; see /docs for the API.", req.path())).error_response(),
+        None => ApiError::NotFound(format!(
+            "There is nothing at {}; see /docs for the API.",
+            req.path()
+        ))
+        .error_response(),
     }
 }

@@ -10,13 +10,14 @@ use serde::de::DeserializeOwned;
 
 use super::regions::list_regions;
 use super::schema::{
-    arrangements, batches, recognition_items, recognition_local_parts, scenario_recognition_items, scenario_standard_items, scenarios, sectors,
-    standard_items, standard_local_parts,
+    arrangements, batches, recognition_items, recognition_local_parts, scenario_recognition_items,
+    scenario_standard_items, scenarios, sectors, standard_items, standard_local_parts,
 };
 use super::{DbConnection, StorageError};
 use crate::domain::catalog::{
-    Arrangement, ArrangementStatus, Batch, CatalogContent, EntryStatus, ImplementationStatus, ItemKind, RecognitionItem, RecognitionLocalPart,
-    RecognitionMode, Scenario, Sector, StandardItem, StandardItemType, StandardLocalPart,
+    Arrangement, ArrangementStatus, Batch, CatalogContent, EntryStatus, ImplementationStatus,
+    ItemKind, RecognitionItem, RecognitionLocalPart, RecognitionMode, Scenario, Sector,
+    StandardItem, StandardItemType, StandardLocalPart,
 };
 use crate::domain::region::RegionCode;
 
@@ -196,36 +197,50 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
 
     let mut local_parts: HashMap<String, Vec<RecognitionLocalPart>> = HashMap::new();
     for row in recognition_local_parts::table
-        .order((recognition_local_parts::item_code, recognition_local_parts::region_code))
+        .order((
+            recognition_local_parts::item_code,
+            recognition_local_parts::region_code,
+        ))
         .select(RecognitionLocalPartRow::as_select())
         .load(conn)?
     {
-        local_parts.entry(row.item_code).or_default().push(RecognitionLocalPart {
-            region: region_code(&row.region_code)?,
-            local_code: row.local_code,
-            issuing_department: row.issuing_department,
-            accepting_department: row.accepting_department,
-            contact: row.contact,
-            online_url: row.online_url,
-            notes: row.notes,
-        });
+        local_parts
+            .entry(row.item_code)
+            .or_default()
+            .push(RecognitionLocalPart {
+                region: region_code(&row.region_code)?,
+                local_code: row.local_code,
+                issuing_department: row.issuing_department,
+                accepting_department: row.accepting_department,
+                contact: row.contact,
+                online_url: row.online_url,
+                notes: row.notes,
+            });
     }
     let mut arrangement_rows: HashMap<String, Vec<Arrangement>> = HashMap::new();
     for row in arrangements::table
-        .order((arrangements::item_code, arrangements::issuer_region, arrangements::acceptor_region, arrangements::effective_from))
+        .order((
+            arrangements::item_code,
+            arrangements::issuer_region,
+            arrangements::acceptor_region,
+            arrangements::effective_from,
+        ))
         .select(ArrangementRow::as_select())
         .load(conn)?
     {
-        arrangement_rows.entry(row.item_code).or_default().push(Arrangement {
-            issued_in: region_code(&row.issuer_region)?,
-            used_in: region_code(&row.acceptor_region)?,
-            mode: parse_enum(&row.mode, RecognitionMode::parse)?,
-            conditions_zh: row.conditions_zh,
-            conditions_en: row.conditions_en,
-            effective_from: row.effective_from,
-            effective_to: row.effective_to,
-            status: parse_enum(&row.status, ArrangementStatus::parse)?,
-        });
+        arrangement_rows
+            .entry(row.item_code)
+            .or_default()
+            .push(Arrangement {
+                issued_in: region_code(&row.issuer_region)?,
+                used_in: region_code(&row.acceptor_region)?,
+                mode: parse_enum(&row.mode, RecognitionMode::parse)?,
+                conditions_zh: row.conditions_zh,
+                conditions_en: row.conditions_en,
+                effective_from: row.effective_from,
+                effective_to: row.effective_to,
+                status: parse_enum(&row.status, ArrangementStatus::parse)?,
+            });
     }
     let recognition_items = recognition_items::table
         .order(recognition_items::code)
@@ -256,24 +271,33 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
 
     let mut standard_parts: HashMap<String, Vec<StandardLocalPart>> = HashMap::new();
     for row in standard_local_parts::table
-        .order((standard_local_parts::item_code, standard_local_parts::region_code))
+        .order((
+            standard_local_parts::item_code,
+            standard_local_parts::region_code,
+        ))
         .select(StandardLocalPartRow::as_select())
         .load(conn)?
     {
-        standard_parts.entry(row.item_code).or_default().push(StandardLocalPart {
-            region: region_code(&row.region_code)?,
-            local_code: row.local_code,
-            department: row.department,
-            online_url: row.online_url,
-            service_hall: row.service_hall,
-            pilot_zones: from_json(&row.pilot_zones)?,
-            implementation_status: parse_enum(&row.implementation_status, ImplementationStatus::parse)?,
-            name_zh: row.name_zh,
-            conditions_zh: row.conditions_zh,
-            materials: row.materials.as_deref().map(from_json).transpose()?,
-            time_limit_days: row.time_limit_days.map(to_days).transpose()?,
-            result_recognised: row.result_recognised,
-        });
+        standard_parts
+            .entry(row.item_code)
+            .or_default()
+            .push(StandardLocalPart {
+                region: region_code(&row.region_code)?,
+                local_code: row.local_code,
+                department: row.department,
+                online_url: row.online_url,
+                service_hall: row.service_hall,
+                pilot_zones: from_json(&row.pilot_zones)?,
+                implementation_status: parse_enum(
+                    &row.implementation_status,
+                    ImplementationStatus::parse,
+                )?,
+                name_zh: row.name_zh,
+                conditions_zh: row.conditions_zh,
+                materials: row.materials.as_deref().map(from_json).transpose()?,
+                time_limit_days: row.time_limit_days.map(to_days).transpose()?,
+                result_recognised: row.result_recognised,
+            });
     }
     let standard_items = standard_items::table
         .order(standard_items::code)
@@ -294,7 +318,10 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
                 conditions_en: row.conditions_en,
                 materials: from_json(&row.materials)?,
                 time_limit_days: to_days(row.time_limit_days)?,
-                statutory_time_limit_days: row.statutory_time_limit_days.map(to_days).transpose()?,
+                statutory_time_limit_days: row
+                    .statutory_time_limit_days
+                    .map(to_days)
+                    .transpose()?,
                 fee_zh: row.fee_zh,
                 fee_en: row.fee_en,
                 legal_basis: row.legal_basis,
@@ -312,19 +339,31 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
 
     let mut scenario_items: HashMap<String, Vec<String>> = HashMap::new();
     for row in scenario_recognition_items::table
-        .order((scenario_recognition_items::scenario_code, scenario_recognition_items::position))
+        .order((
+            scenario_recognition_items::scenario_code,
+            scenario_recognition_items::position,
+        ))
         .select(ScenarioRecognitionItemRow::as_select())
         .load(conn)?
     {
-        scenario_items.entry(row.scenario_code).or_default().push(row.item_code);
+        scenario_items
+            .entry(row.scenario_code)
+            .or_default()
+            .push(row.item_code);
     }
     let mut scenario_standards: HashMap<String, Vec<String>> = HashMap::new();
     for row in scenario_standard_items::table
-        .order((scenario_standard_items::scenario_code, scenario_standard_items::position))
+        .order((
+            scenario_standard_items::scenario_code,
+            scenario_standard_items::position,
+        ))
         .select(ScenarioStandardItemRow::as_select())
         .load(conn)?
     {
-        scenario_standards.entry(row.scenario_code).or_default().push(row.item_code);
+        scenario_standards
+            .entry(row.scenario_code)
+            .or_default()
+            .push(row.item_code);
     }
     let scenarios = scenarios::table
         .order(scenarios::code)
@@ -356,7 +395,11 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
 
 /// Inserts batches, items and scenarios (not regions or sectors, which migrations own)
 /// in one transaction, as version 1 recorded at `now`. Fails whole if any row does.
-pub fn insert_catalog(conn: &mut DbConnection, content: &CatalogContent, now: DateTime<Utc>) -> Result<(), StorageError> {
+pub fn insert_catalog(
+    conn: &mut DbConnection,
+    content: &CatalogContent,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
     let now = now.naive_utc();
     conn.transaction(|conn| {
         for batch in &content.batches {
@@ -383,7 +426,11 @@ pub fn insert_catalog(conn: &mut DbConnection, content: &CatalogContent, now: Da
     })
 }
 
-fn insert_recognition_item(conn: &mut DbConnection, item: &RecognitionItem, now: NaiveDateTime) -> Result<(), StorageError> {
+fn insert_recognition_item(
+    conn: &mut DbConnection,
+    item: &RecognitionItem,
+    now: NaiveDateTime,
+) -> Result<(), StorageError> {
     diesel::insert_into(recognition_items::table)
         .values(RecognitionItemRow {
             code: item.code.clone(),
@@ -433,7 +480,11 @@ fn insert_recognition_item(conn: &mut DbConnection, item: &RecognitionItem, now:
     Ok(())
 }
 
-fn insert_standard_item(conn: &mut DbConnection, item: &StandardItem, now: NaiveDateTime) -> Result<(), StorageError> {
+fn insert_standard_item(
+    conn: &mut DbConnection,
+    item: &StandardItem,
+    now: NaiveDateTime,
+) -> Result<(), StorageError> {
     diesel::insert_into(standard_items::table)
         .values(StandardItemRow {
             code: item.code.clone(),
@@ -484,7 +535,11 @@ fn insert_standard_item(conn: &mut DbConnection, item: &StandardItem, now: Naive
     Ok(())
 }
 
-fn insert_scenario(conn: &mut DbConnection, scenario: &Scenario, now: NaiveDateTime) -> Result<(), StorageError> {
+fn insert_scenario(
+    conn: &mut DbConnection,
+    scenario: &Scenario,
+    now: NaiveDateTime,
+) -> Result<(), StorageError> {
     diesel::insert_into(scenarios::table)
         .values(ScenarioRow {
             code: scenario.code.clone(),
@@ -530,7 +585,8 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, StorageError> {
 }
 
 fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StorageError> {
-    serde_json::from_str(text).map_err(|e| StorageError::Corrupt(format!("stored JSON does not parse: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| StorageError::Corrupt(format!("stored JSON does not parse: {e}")))
 }
 
 fn to_days(value: i32) -> Result<u32, StorageError> {
@@ -538,5 +594,6 @@ fn to_days(value: i32) -> Result<u32, StorageError> {
 }
 
 fn from_days(value: u32) -> Result<i32, StorageError> {
-    i32::try_from(value).map_err(|_| StorageError::Corrupt(format!("day count {value} is too large")))
+    i32::try_from(value)
+        .map_err(|_| StorageError::Corrupt(format!("day count {value} is too large")))
 }

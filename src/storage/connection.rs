@@ -43,7 +43,10 @@ impl DatabaseUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self::Postgres(url.to_owned()));
         }
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
                 return Err("the sqlite URL names no file".into());
             }
@@ -137,16 +140,22 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, StorageError> {
         source,
     };
     match url {
-        DatabaseUrl::Postgres(raw) => Ok(DbConnection::Postgresql(PgConnection::establish(raw).map_err(connect_error)?)),
+        DatabaseUrl::Postgres(raw) => Ok(DbConnection::Postgresql(
+            PgConnection::establish(raw).map_err(connect_error)?,
+        )),
         DatabaseUrl::Sqlite(path) => {
             let path_str = path.to_str().ok_or_else(|| {
-                connect_error(diesel::ConnectionError::InvalidConnectionUrl("the path is not UTF-8".into()))
+                connect_error(diesel::ConnectionError::InvalidConnectionUrl(
+                    "the path is not UTF-8".into(),
+                ))
             })?;
             let mut conn = SqliteConnection::establish(path_str).map_err(connect_error)?;
             // busy_timeout first, so the following statements wait instead of failing
             // when another connection holds the lock.
-            conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-                .map_err(|e| connect_error(diesel::ConnectionError::CouldntSetupConfiguration(e)))?;
+            conn.batch_execute(
+                "PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|e| connect_error(diesel::ConnectionError::CouldntSetupConfiguration(e)))?;
             Ok(DbConnection::Sqlite(conn))
         }
     }
@@ -170,8 +179,9 @@ impl ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(StorageError::from)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
@@ -191,7 +201,11 @@ impl fmt::Debug for Database {
 impl Database {
     /// Connects once directly (so an unreachable database gives its real error), prepares
     /// SQLite's journal mode, applies pending migrations, then builds the pool.
-    pub fn open(url: &DatabaseUrl, pool_size: u32, timeout: Duration) -> Result<Self, StorageError> {
+    pub fn open(
+        url: &DatabaseUrl,
+        pool_size: u32,
+        timeout: Duration,
+    ) -> Result<Self, StorageError> {
         if let DatabaseUrl::Sqlite(path) = url {
             create_parent_dir(path)?;
         }
@@ -207,12 +221,16 @@ impl Database {
             .max_size(pool_size)
             .min_idle(Some(1))
             .connection_timeout(timeout)
-            // A checkout ping costs a round trip per request; broken connections surface as
-            // query errors instead and are replaced by r2d2.
-            .test_on_check_out(false)
+            // Reads are served from the read model, so checkouts are rare (probes, reloads,
+            // writes) and a ping per checkout is cheap insurance against connections that
+            // died with a database restart.
+            .test_on_check_out(true)
             .build(Manager { url: url.clone() })
             .map_err(|e| StorageError::Migration(format!("building the pool failed: {e}")))?;
-        Ok(Self { pool, url: url.clone() })
+        Ok(Self {
+            pool,
+            url: url.clone(),
+        })
     }
 
     /// The URL this database was opened with.
@@ -240,7 +258,10 @@ impl Database {
     }
 
     /// Runs blocking work on the current thread (CLI commands and start-up only).
-    pub fn run_here<T, E: From<StorageError>>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E> {
+    pub fn run_here<T, E: From<StorageError>>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.pool.get().map_err(StorageError::from)?;
         work(&mut conn)
     }
@@ -254,26 +275,36 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), StorageError> {
 
 fn create_parent_dir(path: &Path) -> Result<(), StorageError> {
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        }),
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
         _ => Ok(()),
     }
 }
 
 /// Applies pending migrations for the connection's backend.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> {
-    let migration_error = |e: Box<dyn std::error::Error + Send + Sync>| StorageError::Migration(e.to_string());
+    let migration_error =
+        |e: Box<dyn std::error::Error + Send + Sync>| StorageError::Migration(e.to_string());
     match conn {
         DbConnection::Sqlite(sqlite) => {
-            let applied = sqlite.run_pending_migrations(SQLITE_MIGRATIONS).map_err(migration_error)?;
+            let applied = sqlite
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(migration_error)?;
             Ok(applied.iter().map(ToString::to_string).collect())
         }
         DbConnection::Postgresql(pg) => {
-            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(pg)?;
-            let result = pg.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(migration_error).map(|applied| applied.iter().map(ToString::to_string).collect());
-            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(pg)?;
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .execute(pg)?;
+            let result = pg
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map_err(migration_error)
+                .map(|applied| applied.iter().map(ToString::to_string).collect());
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .execute(pg)?;
             result
         }
     }
@@ -285,17 +316,30 @@ mod tests {
 
     #[test]
     fn urls_choose_the_backend_by_scheme() {
-        assert_eq!(DatabaseUrl::parse("sqlite://data/x.db").unwrap(), DatabaseUrl::Sqlite("data/x.db".into()));
-        assert_eq!(DatabaseUrl::parse("sqlite:/tmp/x.db").unwrap(), DatabaseUrl::Sqlite("/tmp/x.db".into()));
-        assert!(matches!(DatabaseUrl::parse("postgresql://h/db").unwrap(), DatabaseUrl::Postgres(_)));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").unwrap(),
+            DatabaseUrl::Sqlite("data/x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:/tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
         assert!(DatabaseUrl::parse("sqlite://").is_err());
         assert!(DatabaseUrl::parse("data/x.db").is_err());
     }
 
     #[test]
     fn passwords_never_appear_in_redacted_urls() {
-        let url = DatabaseUrl::parse("postgres://registry:s3cr3t@db:5432/jjj?sslmode=require").unwrap();
-        assert_eq!(url.redacted(), "postgres://registry:***@db:5432/jjj?sslmode=require");
+        let url =
+            DatabaseUrl::parse("postgres://registry:s3cr3t@db:5432/jjj?sslmode=require").unwrap();
+        assert_eq!(
+            url.redacted(),
+            "postgres://registry:***@db:5432/jjj?sslmode=require"
+        );
         assert_eq!(format!("{url:?}"), url.redacted());
         let no_password = DatabaseUrl::parse("postgres://registry@db/jjj").unwrap();
         assert_eq!(no_password.redacted(), "postgres://registry@db/jjj");

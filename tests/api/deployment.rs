@@ -1,0 +1,210 @@
+//! The binary's command line, start-up failures, and the deployment files (validated
+//! without a Docker engine, which this machine lacks).
+
+use std::process::Command;
+
+use serde_yaml::Value;
+
+use crate::helpers::{Backend, TestDatabase};
+
+fn registry_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jjj-registry"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["load-sample", "--help"],
+        vec!["openapi", "--help"],
+    ] {
+        let output = registry_command().args(&args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn start_up_with_postgres_down_names_the_real_cause() {
+    let output = registry_command()
+        .args(["serve"])
+        .env("DATABASE_URL", "postgres://registry:s3cret@127.0.0.1:9/jjj")
+        .env("REGISTRY_BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .contains("cannot connect to the database at postgres://registry:***@127.0.0.1:9/jjj"),
+        "{stderr}"
+    );
+    assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
+#[test]
+fn start_up_with_an_unusable_sqlite_path_names_the_folder() {
+    let output = registry_command()
+        .args(["migrate"])
+        .env("DATABASE_URL", "sqlite:///proc/no-such-place/registry.db")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/proc/no-such-place"), "{stderr}");
+}
+
+#[test]
+fn invalid_settings_are_reported_by_name() {
+    let output = registry_command()
+        .args(["migrate"])
+        .env("REGISTRY_DB_POOL_SIZE", "lots")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("REGISTRY_DB_POOL_SIZE"));
+}
+
+#[test]
+fn migrate_and_load_sample_work_on_both_backends() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDatabase::empty(backend);
+        let url = match &db.url {
+            jjj_registry::storage::DatabaseUrl::Sqlite(path) => {
+                format!("sqlite://{}", path.display())
+            }
+            jjj_registry::storage::DatabaseUrl::Postgres(url) => url.clone(),
+        };
+        let migrate = registry_command()
+            .arg("migrate")
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert!(
+            migrate.status.success(),
+            "{backend:?}: {}",
+            String::from_utf8_lossy(&migrate.stderr)
+        );
+        let load = registry_command()
+            .arg("load-sample")
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&load.stdout).contains("loaded"),
+            "{backend:?}: {load:?}"
+        );
+        let again = registry_command()
+            .arg("load-sample")
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains("not empty"),
+            "{backend:?}: {again:?}"
+        );
+    }
+}
+
+#[test]
+fn the_openapi_command_reproduces_the_committed_file() {
+    let output = registry_command()
+        .args(["openapi", "--check", "--output"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn compose() -> Value {
+    serde_yaml::from_str(include_str!("../../docker-compose.yml"))
+        .expect("docker-compose.yml is valid YAML")
+}
+
+#[test]
+fn compose_runs_postgres_with_a_volume_and_a_healthcheck() {
+    let compose = compose();
+    let db = &compose["services"]["db"];
+    assert!(db["image"].as_str().unwrap().starts_with("postgres:"));
+    assert!(db["healthcheck"]["test"].is_sequence());
+    let volume = db["volumes"][0].as_str().unwrap();
+    let volume_name = volume.split(':').next().unwrap();
+    assert!(
+        compose["volumes"].get(volume_name).is_some(),
+        "named volume {volume_name} is declared"
+    );
+}
+
+#[test]
+fn compose_starts_the_api_after_a_healthy_database_and_checks_readyz() {
+    let compose = compose();
+    let api = &compose["services"]["api"];
+    assert_eq!(api["depends_on"]["db"]["condition"], "service_healthy");
+    assert!(api["build"].is_mapping() || api["build"].is_string());
+    let env = &api["environment"];
+    assert!(
+        env["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres://")
+    );
+    assert!(
+        env["REGISTRY_BIND"]
+            .as_str()
+            .unwrap()
+            .starts_with("0.0.0.0:")
+    );
+    let check: Vec<&str> = api["healthcheck"]["test"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        check.iter().any(|part| part.contains("/readyz")),
+        "{check:?}"
+    );
+    for (name, value) in env.as_mapping().unwrap() {
+        let key = name.as_str().unwrap();
+        assert!(
+            jjj_registry::settings::SETTINGS
+                .iter()
+                .any(|s| s.key == key),
+            "compose sets {key}, which is not a setting ({value:?})"
+        );
+    }
+}
+
+#[test]
+fn the_dockerfile_is_multi_stage_non_root_with_a_readyz_healthcheck() {
+    let dockerfile = include_str!("../../Dockerfile");
+    let stages = dockerfile
+        .lines()
+        .filter(|l| l.trim_start().to_ascii_uppercase().starts_with("FROM "))
+        .count();
+    assert!(stages >= 2, "multi-stage build expected");
+    let user = dockerfile
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("USER "))
+        .expect("USER line");
+    assert!(
+        !user.contains("root") && !user.trim().ends_with(" 0"),
+        "{user}"
+    );
+    assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("/readyz"));
+}

@@ -1,0 +1,9 @@
+//! Black-box tests: the real server over HTTP, on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod catalog;
+mod deployment;
+mod recognition_status;
+mod schema;
+mod service;

@@ -1,0 +1,156 @@
+//! The recognition-status query, single and batch, against hand-checked sample facts.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, both_backends};
+
+async fn status(app: &TestApp, query: &str) -> Value {
+    app.get_json(&format!("/api/v1/recognition-status?{query}"))
+        .await
+}
+
+async fn decision(app: &TestApp, item: &str, issued_in: &str, used_in: &str, on: &str) -> String {
+    status(
+        app,
+        &format!("item={item}&issued_in={issued_in}&used_in={used_in}&on={on}"),
+    )
+    .await["decision"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+both_backends! {
+    async fn a_direct_arrangement_in_force_is_recognised_with_its_details(app) {
+        let answer = status(&app, "item=RI-CON-001&issued_in=HE&used_in=TJ&on=2025-06-01").await;
+        assert_eq!(answer["decision"], "recognised");
+        assert_eq!(answer["recognised"], true);
+        assert_eq!(answer["mode"], "direct");
+        assert_eq!(answer["effective_from"], "2024-03-01");
+        assert_eq!(answer["effective_to"], Value::Null);
+        assert_eq!(answer["item_version"], 1);
+        assert_eq!(answer["on"], "2025-06-01");
+        assert_eq!(answer["local_code"], "冀建-RY-056");
+        assert!(answer["legal_basis"].as_str().unwrap().contains("注册建造师管理规定"));
+    }
+
+    async fn effective_dates_are_inclusive_the_day_before_on_and_after(app) {
+        assert_eq!(decision(&app, "RI-CON-001", "HE", "TJ", "2024-02-29").await, "not_yet_in_force");
+        assert_eq!(decision(&app, "RI-CON-001", "HE", "TJ", "2024-03-01").await, "recognised");
+        assert_eq!(decision(&app, "RI-CON-001", "HE", "TJ", "2024-03-02").await, "recognised");
+        assert_eq!(decision(&app, "RI-MKT-004", "TJ", "HE", "2025-12-31").await, "recognised");
+        assert_eq!(decision(&app, "RI-MKT-004", "TJ", "HE", "2026-01-01").await, "expired");
+    }
+
+    async fn a_follow_up_period_replaces_an_expired_conditional_one(app) {
+        let before = status(&app, "item=RI-CON-002&issued_in=HE&used_in=BJ&on=2024-12-31").await;
+        assert_eq!((before["decision"].as_str(), before["mode"].as_str()), (Some("recognised"), Some("conditional")));
+        assert!(before["conditions_zh"].as_str().is_some_and(|c| !c.is_empty()));
+        assert_eq!(before["effective_to"], "2024-12-31");
+        let after = status(&app, "item=RI-CON-002&issued_in=HE&used_in=BJ&on=2025-01-01").await;
+        assert_eq!((after["decision"].as_str(), after["mode"].as_str()), (Some("recognised"), Some("direct")));
+        assert_eq!(after["effective_from"], "2025-01-01");
+    }
+
+    async fn future_suspended_revoked_and_missing_arrangements_decide_accordingly(app) {
+        assert_eq!(decision(&app, "RI-FIN-004", "HE", "BJ", "2026-06-01").await, "not_yet_in_force");
+        assert_eq!(decision(&app, "RI-FIN-004", "HE", "BJ", "2027-01-01").await, "recognised");
+        assert_eq!(decision(&app, "RI-TRA-003", "HE", "BJ", "2025-06-01").await, "suspended");
+        assert_eq!(decision(&app, "RI-CON-010", "HE", "BJ", "2025-06-01").await, "not_recognised");
+        assert_eq!(decision(&app, "RI-HEA-006", "BJ", "TJ", "2025-06-01").await, "suspended");
+        assert_eq!(decision(&app, "RI-EDU-004", "BJ", "TJ", "2025-06-01").await, "not_recognised");
+    }
+
+    async fn one_way_and_two_region_arrangements_are_directional(app) {
+        assert_eq!(decision(&app, "RI-TRA-004", "HE", "TJ", "2025-06-01").await, "recognised");
+        assert_eq!(decision(&app, "RI-TRA-004", "TJ", "HE", "2025-06-01").await, "no_arrangement");
+        assert_eq!(decision(&app, "RI-TRA-006", "BJ", "TJ", "2025-07-01").await, "recognised");
+        assert_eq!(decision(&app, "RI-TRA-006", "BJ", "TJ", "2025-06-30").await, "not_yet_in_force");
+        assert_eq!(decision(&app, "RI-TRA-006", "HE", "TJ", "2025-07-01").await, "no_arrangement");
+    }
+
+    async fn a_local_code_names_the_item_in_the_issuing_region(app) {
+        let by_local = status(&app, "local_code=%E5%86%80%E5%BB%BA-RY-056&issued_in=HE&used_in=TJ&on=2025-06-01").await;
+        assert_eq!(by_local["item"], "RI-CON-001");
+        assert_eq!(by_local["decision"], "recognised");
+        // Full-width letters and digits in a local code are folded.
+        let full_width = status(&app, "local_code=TJ-ZJW-%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%94-084&issued_in=TJ&used_in=HE&on=2025-06-01").await;
+        assert_eq!(full_width["item"], "RI-CON-001");
+        // A code is only looked up among the issuing region's own codes.
+        let body = app.get("/api/v1/recognition-status?local_code=%E5%86%80%E5%BB%BA-RY-056&issued_in=TJ&used_in=HE").await.problem(404);
+        assert!(body["detail"].as_str().unwrap().contains("TJ"));
+    }
+
+    async fn the_day_defaults_to_today_in_china(app) {
+        let answer = status(&app, "item=RI-CON-001&issued_in=HE&used_in=TJ").await;
+        let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive().to_string();
+        assert_eq!(answer["on"], today);
+    }
+
+    async fn bad_status_questions_are_400_problems_naming_the_parameter(app) {
+        let cases = [
+            ("item=RI-CON-001&issued_in=SH&used_in=TJ", "issued_in"),
+            ("item=RI-CON-001&issued_in=HE&used_in=1", "used_in"),
+            ("item=RI-CON-001&used_in=TJ", "issued_in"),
+            ("item=RI-CON-001&issued_in=HE", "used_in"),
+            ("item=RI-CON-001&issued_in=HE&used_in=TJ&on=2025-02-30", "on"),
+            ("item=RI-CON-001&issued_in=HE&used_in=TJ&on=yesterday", "on"),
+            ("item=RI-CON-001&issued_in=HE&used_in=TJ&on=2025-1-5", "on"),
+            ("issued_in=HE&used_in=TJ", "item"),
+            ("item=RI-CON-001&local_code=x&issued_in=HE&used_in=TJ", "local_code"),
+            ("item=RI-CON-001&issued_in=TJ&used_in=TJ", "used_in"),
+            ("item=RI-CON-001&issued_in=HE&used_in=TJ&isued_in=HE", "isued_in"),
+        ];
+        for (query, field) in cases {
+            app.get(&format!("/api/v1/recognition-status?{query}")).await.problem_naming(field);
+        }
+    }
+
+    async fn an_unknown_item_is_a_404_problem(app) {
+        let body = app.get("/api/v1/recognition-status?item=RI-XXX-999&issued_in=HE&used_in=TJ").await.problem(404);
+        assert_eq!(body["type"], "urn:jjj-registry:problem:not-found");
+    }
+
+    async fn a_batch_answers_each_question_in_order_without_failing_on_bad_ones(app) {
+        let response = app
+            .post_json(
+                "/api/v1/recognition-status/batch",
+                &json!({"questions": [
+                    {"item": "RI-CON-001", "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01"},
+                    {"item": "RI-XXX-999", "issued_in": "HE", "used_in": "TJ"},
+                    {"local_code": "冀建-RY-056", "issued_in": "HE", "used_in": "BJ", "on": "2025-06-01"},
+                    {"item": "RI-CON-001", "issued_in": "SH", "used_in": "TJ", "on": "2025-13-01"},
+                    {"item": "RI-CON-001", "issued_in": "HE", "used_in": "TJ", "colour": "red"},
+                    42,
+                    {"item": "RI-TRA-004", "issued_in": "TJ", "used_in": "HE", "on": "2025-06-01"}
+                ]}),
+            )
+            .await;
+        assert_eq!(response.status.as_u16(), 200);
+        let results = response.json()["results"].as_array().unwrap().clone();
+        let statuses: Vec<u64> = results.iter().map(|r| r["status"].as_u64().unwrap()).collect();
+        assert_eq!(statuses, [200, 404, 200, 400, 400, 400, 200]);
+        for (index, result) in results.iter().enumerate() {
+            assert_eq!(result["index"], index);
+        }
+        assert_eq!(results[0]["answer"]["decision"], "recognised");
+        assert_eq!(results[2]["answer"]["item"], "RI-CON-001");
+        assert_eq!(results[6]["answer"]["decision"], "no_arrangement");
+        let fields: BTreeSet<&str> = results[3]["problem"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, BTreeSet::from(["issued_in", "on"]));
+        assert!(results[4]["problem"]["detail"].as_str().unwrap().contains("colour"));
+    }
+
+    async fn a_batch_over_the_maximum_is_rejected_whole(app) {
+        let question = json!({"item": "RI-CON-001", "issued_in": "HE", "used_in": "TJ"});
+        let at_limit = app.post_json("/api/v1/recognition-status/batch", &json!({"questions": vec![question.clone(); 500]})).await;
+        assert_eq!(at_limit.status.as_u16(), 200);
+        assert_eq!(at_limit.json()["results"].as_array().unwrap().len(), 500);
+        let over = app.post_json("/api/v1/recognition-status/batch", &json!({"questions": vec![question; 501]})).await;
+        over.problem_naming("questions");
+        app.post_json("/api/v1/recognition-status/batch", &json!({})).await.problem_naming("questions");
+        app.post_json("/api/v1/recognition-status/batch", &json!({"questions": {}})).await.problem(400);
+    }
+}
+
+use std::collections::BTreeSet;

@@ -1,0 +1,195 @@
+//! Probes, documentation, request ids and the error contract.
+
+use awc::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, TestDatabase, both_backends};
+
+both_backends! {
+    async fn healthz_answers_ok(app) {
+        let response = app.get("/healthz").await;
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(response.json(), json!({"status": "ok"}));
+    }
+
+    async fn readyz_answers_ok_when_the_database_is_reachable(app) {
+        assert_eq!(app.get_json("/readyz").await, json!({"status": "ok"}));
+    }
+
+    async fn regions_are_the_three_members_with_gb_codes(app) {
+        let body = app.get_json("/api/v1/regions").await;
+        let regions: Vec<(String, String, String)> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["code"].as_str().unwrap().into(), r["gb_code"].as_str().unwrap().into(), r["name_zh"].as_str().unwrap().into()))
+            .collect();
+        assert_eq!(
+            regions,
+            [("BJ", "110000", "北京市"), ("TJ", "120000", "天津市"), ("HE", "130000", "河北省")]
+                .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()))
+        );
+        assert_eq!(body["items"][2]["name_en"], "Hebei");
+    }
+
+    async fn the_served_openapi_document_is_the_committed_one(app) {
+        let served = app.get_json("/openapi.json").await;
+        let committed: serde_json::Value = serde_json::from_str(include_str!("../../openapi/openapi.json")).unwrap();
+        assert_eq!(served, committed);
+    }
+
+    async fn docs_are_served_without_network_access(app) {
+        let redirect = app.get("/docs").await;
+        assert!(redirect.status.is_redirection(), "{:?}", redirect.status);
+        let page = app.get("/docs/").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = String::from_utf8(page.body).unwrap();
+        assert!(html.contains("swagger-ui"), "{html}");
+        assert!(!html.contains("https://"), "the page must not load assets from the network: {html}");
+        let script = app.get("/docs/swagger-ui-bundle.js").await;
+        assert_eq!(script.status, StatusCode::OK);
+        assert!(script.body.len() > 100_000);
+        let init = String::from_utf8(app.get("/docs/swagger-initializer.js").await.body).unwrap();
+        assert!(init.contains("/openapi.json"), "{init}");
+    }
+
+    async fn request_ids_are_generated_or_echoed(app) {
+        let generated = app.get("/healthz").await.header("x-request-id").unwrap();
+        assert_eq!(generated.len(), 36);
+        let echoed = app.get_with("/healthz", &[("x-request-id", "tj-licensing-42")]).await;
+        assert_eq!(echoed.header("x-request-id").as_deref(), Some("tj-licensing-42"));
+        let unsafe_id = app.get_with("/healthz", &[("x-request-id", "<script>")]).await;
+        assert_ne!(unsafe_id.header("x-request-id").as_deref(), Some("<script>"));
+    }
+
+    async fn an_unknown_path_is_a_404_problem(app) {
+        let body = app.get("/api/v1/nothing-here").await.problem(404);
+        assert_eq!(body["type"], "urn:jjj-registry:problem:not-found");
+        app.get("/").await.problem(404);
+    }
+
+    async fn a_wrong_method_is_a_405_problem_with_allow(app) {
+        let response = app.request(Method::POST, "/api/v1/regions", &[], None).await;
+        response.problem(405);
+        assert_eq!(response.header("allow").as_deref(), Some("GET, HEAD"));
+        let response = app.request(Method::DELETE, "/api/v1/recognition-items/RI-CON-001", &[], None).await;
+        response.problem(405);
+        let response = app.request(Method::GET, "/api/v1/recognition-status/batch", &[], None).await;
+        response.problem(405);
+        assert_eq!(response.header("allow").as_deref(), Some("POST"));
+    }
+
+    async fn malformed_json_is_a_400_problem(app) {
+        let response = app
+            .request(Method::POST, "/api/v1/recognition-status/batch", &[], Some(("application/json", b"{\"questions\": [".to_vec())))
+            .await;
+        let body = response.problem(400);
+        assert_eq!(body["type"], "urn:jjj-registry:problem:invalid-body");
+    }
+
+    async fn unknown_body_fields_are_a_400_problem_naming_them(app) {
+        let response = app.post_json("/api/v1/recognition-status/batch", &json!({"questions": [], "questoins": []})).await;
+        response.problem_naming("questoins");
+    }
+
+    async fn a_body_over_the_limit_is_a_413_problem(app) {
+        let huge = format!("{{\"questions\": [{}]}}", "\"x\",".repeat(40_000));
+        let response = app.request(Method::POST, "/api/v1/recognition-status/batch", &[], Some(("application/json", huge.into_bytes()))).await;
+        let body = response.problem(413);
+        assert_eq!(body["type"], "urn:jjj-registry:problem:payload-too-large");
+    }
+
+    async fn a_body_that_is_not_json_is_a_415_problem(app) {
+        let response = app.request(Method::POST, "/api/v1/recognition-status/batch", &[], Some(("text/plain", b"hello".to_vec()))).await;
+        response.problem(415);
+    }
+}
+
+#[actix_rt::test]
+async fn readyz_is_503_when_postgres_goes_away() {
+    let mut app = TestApp::spawn(Backend::Postgres).await;
+    assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+    app.db.make_unreachable();
+    let body = app.get("/readyz").await.problem(503);
+    let text = body.to_string();
+    assert!(
+        !text.contains("postgres://") && !text.contains("jjj_"),
+        "503 body leaks internals: {text}"
+    );
+    // Reads keep working from the read model while the database is away.
+    assert_eq!(app.get("/api/v1/regions").await.status, StatusCode::OK);
+}
+
+#[actix_rt::test]
+async fn an_empty_database_is_migrated_at_start_and_serves_an_empty_catalog() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = TestApp::spawn_on(TestDatabase::empty(backend)).await;
+        assert_eq!(
+            app.get_json("/api/v1/regions").await["items"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3,
+            "{backend:?}"
+        );
+        assert_eq!(
+            app.get_json("/api/v1/recognition-items").await["items"],
+            json!([]),
+            "{backend:?}"
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn swagger_ui_renders_the_api_in_a_real_browser() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let url = format!("{}/docs/", app.base);
+    let dom = actix_web::rt::task::spawn_blocking(move || headless_chromium_dom(&url))
+        .await
+        .unwrap();
+    assert!(
+        dom.contains("JJJ Mutual-Recognition Registry API"),
+        "the spec title was not rendered:\n{}",
+        &dom[..dom.len().min(3000)]
+    );
+    assert!(
+        dom.contains("/api/v1/recognition-status"),
+        "operations were not rendered"
+    );
+    assert!(
+        dom.contains("opblock"),
+        "operation blocks were not rendered"
+    );
+}
+
+/// Loads `url` in headless Chromium with networking beyond loopback disabled and
+/// returns the DOM after scripts ran.
+fn headless_chromium_dom(url: &str) -> String {
+    let browser = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&browser).exists(),
+        "Chromium is required for the docs test ({browser} not found); scripts/test.sh installs it"
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            // Anything not on loopback fails, as on a machine with no internet.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .output()
+        .expect("chromium runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
