@@ -1,13 +1,10 @@
 //! The recognition decision: is a credential of item X issued in region A recognised
 //! in region B on day D?
 
-use chrono::NaiveDate;
-use serde::Serialize;
-use utoipa::ToSchema;
-
 use super::catalog::{Arrangement, ArrangementStatus, EntryStatus, RecognitionItem};
 use super::region::RegionCode;
 use super::text_enum;
+use chrono::NaiveDate;
 
 text_enum! {
     /// The answer to a recognition-status question.
@@ -39,7 +36,7 @@ pub struct Outcome<'a> {
 }
 
 /// A question that cannot be answered as asked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QuestionError {
     /// Issuer and accepting region are the same region.
     SameRegion,
@@ -59,19 +56,18 @@ pub fn decide<'a>(
     if issued_in == used_in {
         return Err(QuestionError::SameRegion);
     }
-    let mut periods: Vec<&Arrangement> = item
-        .arrangements
-        .iter()
-        .filter(|a| &a.issued_in == issued_in && &a.used_in == used_in)
-        .collect();
-    periods.sort_by_key(|a| a.effective_from);
-
+    // An item has a handful of periods: scanning them costs less than collecting and sorting.
+    let periods = || {
+        item.arrangements
+            .iter()
+            .filter(|a| &a.issued_in == issued_in && &a.used_in == used_in)
+    };
     let outcome = |decision, arrangement, explanation| Outcome {
         decision,
         arrangement,
         explanation,
     };
-    let current = periods.iter().copied().find(|a| a.covers(on));
+    let current = periods().find(|a| a.covers(on));
 
     if item.status == EntryStatus::Retired {
         return Ok(outcome(
@@ -80,7 +76,7 @@ pub fn decide<'a>(
             "The item has been retired from the mutual-recognition catalog.",
         ));
     }
-    if periods.is_empty() {
+    if periods().next().is_none() {
         return Ok(outcome(
             Decision::NoArrangement,
             None,
@@ -109,11 +105,9 @@ pub fn decide<'a>(
             ),
         });
     }
-    if let Some(last_past) = periods
-        .iter()
-        .rev()
-        .copied()
-        .find(|a| a.effective_to.is_some_and(|to| to < on))
+    if let Some(last_past) = periods()
+        .filter(|a| a.effective_to.is_some_and(|to| to < on))
+        .max_by_key(|a| a.effective_from)
     {
         return Ok(outcome(
             Decision::Expired,
@@ -121,7 +115,9 @@ pub fn decide<'a>(
             "The most recent arrangement ended before this date.",
         ));
     }
-    let next = periods.iter().copied().find(|a| a.effective_from > on);
+    let next = periods()
+        .filter(|a| a.effective_from > on)
+        .min_by_key(|a| a.effective_from);
     Ok(outcome(
         Decision::NotYetInForce,
         next,

@@ -18,23 +18,27 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers every documented endpoint. The same function serves the running server
 /// and the `openapi` command, so the spec cannot miss a route.
+///
+/// Order matters for speed: actix tries routes in registration order and matches
+/// `{param}` patterns with a regex, so the hot status query and the static paths come
+/// before the parameterised ones.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(
             scope::scope("/api/v1")
+                .service(recognition_status::get_recognition_status)
+                .service(recognition_status::post_recognition_status_batch)
                 .service(regions::list_regions)
                 .service(regions::list_sectors)
                 .service(catalog::list_recognition_items)
-                .service(catalog::get_recognition_item)
                 .service(catalog::list_standard_items)
+                .service(catalog::list_scenarios)
+                .service(catalog::get_deviation_report)
+                .service(catalog::get_stats)
+                .service(catalog::get_recognition_item)
                 .service(catalog::get_standard_item)
                 .service(catalog::get_standard_item_deviations)
-                .service(catalog::get_deviation_report)
-                .service(catalog::list_scenarios)
-                .service(catalog::get_scenario)
-                .service(catalog::get_stats)
-                .service(recognition_status::get_recognition_status)
-                .service(recognition_status::post_recognition_status_batch),
+                .service(catalog::get_scenario),
         );
 }

@@ -59,33 +59,33 @@ pub struct StatusQuestion {
     "accepting_department": "天津市住房和城乡建设委员会",
     "explanation": "An arrangement is in force on this date."
 }))]
-pub struct RecognitionStatus {
+pub struct RecognitionStatus<'a> {
     /// The decision.
     pub decision: Decision,
     /// Shorthand: `decision == "recognised"`.
     pub recognised: bool,
     /// Registry code of the item decided on.
-    pub item: String,
+    pub item: &'a str,
     /// Version of the item entry the decision was taken from.
     pub item_version: i64,
     /// Item name, Chinese.
-    pub item_name_zh: String,
+    pub item_name_zh: &'a str,
     /// Item name, English.
-    pub item_name_en: String,
+    pub item_name_en: &'a str,
     /// Issuing region.
-    pub issued_in: RegionCode,
+    pub issued_in: &'a RegionCode,
     /// Accepting region.
-    pub used_in: RegionCode,
+    pub used_in: &'a RegionCode,
     /// The day decided for.
     pub on: NaiveDate,
     /// The issuing region's own code for the credential type.
-    pub local_code: Option<String>,
+    pub local_code: Option<&'a str>,
     /// Recognition mode of the deciding arrangement.
     pub mode: Option<RecognitionMode>,
     /// Conditions, Chinese.
-    pub conditions_zh: Option<String>,
+    pub conditions_zh: Option<&'a str>,
     /// Conditions, English.
-    pub conditions_en: Option<String>,
+    pub conditions_en: Option<&'a str>,
     /// First day of the deciding arrangement.
     pub effective_from: Option<NaiveDate>,
     /// Last day of the deciding arrangement (`null`: open-ended).
@@ -93,11 +93,11 @@ pub struct RecognitionStatus {
     /// Status of the deciding arrangement.
     pub arrangement_status: Option<ArrangementStatus>,
     /// Legal basis of the item.
-    pub legal_basis: String,
+    pub legal_basis: &'a str,
     /// Department in the accepting region that handles the credential.
-    pub accepting_department: Option<String>,
+    pub accepting_department: Option<&'a str>,
     /// Why, in one English sentence.
-    pub explanation: String,
+    pub explanation: &'static str,
 }
 
 /// Many questions at once.
@@ -111,14 +111,14 @@ pub struct BatchStatusRequest {
 
 /// The result of one batch question: `answer` on status 200, `problem` otherwise.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct BatchStatusResult {
+pub struct BatchStatusResult<'a> {
     /// Position of the question in the request, from 0.
     pub index: usize,
     /// HTTP-style status of this question: 200, 400 or 404.
     pub status: u16,
     /// The answer, when status is 200.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub answer: Option<RecognitionStatus>,
+    pub answer: Option<RecognitionStatus<'a>>,
     /// Why the question could not be answered, otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<ProblemDetails>,
@@ -126,25 +126,29 @@ pub struct BatchStatusResult {
 
 /// Results in the order of the questions.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct BatchStatusResponse {
+pub struct BatchStatusResponse<'a> {
     /// One result per question.
-    pub results: Vec<BatchStatusResult>,
+    pub results: Vec<BatchStatusResult<'a>>,
 }
 
 /// Answers one question against the read model.
-pub fn answer(
-    catalog: &Catalog,
+pub fn answer<'a>(
+    catalog: &'a Catalog,
     question: &StatusQuestion,
     today: NaiveDate,
-) -> Result<RecognitionStatus, ApiError> {
+) -> Result<RecognitionStatus<'a>, ApiError> {
     let mut errors = Vec::new();
-    let mut require_region = |field: &str, raw: Option<&str>| -> Option<RegionCode> {
+    let mut require_region = |field: &str, raw: Option<&str>| -> Option<&'a RegionCode> {
         let Some(raw) = raw else {
             errors.push(field_error(field, "is required"));
             return None;
         };
         match parse_region(field, Some(raw)) {
-            Ok(Some(code)) if catalog.has_region(&code) => Some(code),
+            Ok(Some(code)) if catalog.has_region(&code) => catalog
+                .regions()
+                .iter()
+                .map(|r| &r.code)
+                .find(|c| **c == code),
             Ok(_) => {
                 let known: Vec<&str> = catalog.regions().iter().map(|r| r.code.as_str()).collect();
                 errors.push(field_error(
@@ -192,8 +196,8 @@ pub fn answer(
         return Err(ApiError::InvalidParameter(errors));
     };
 
-    let item = find_item(catalog, question, &issued_in)?;
-    let outcome = decide(item, &issued_in, &used_in, on).map_err(|QuestionError::SameRegion| {
+    let item = find_item(catalog, question, issued_in)?;
+    let outcome = decide(item, issued_in, used_in, on).map_err(|QuestionError::SameRegion| {
         ApiError::parameter("used_in", "must differ from `issued_in`")
     })?;
     let local_part = |region: &RegionCode| item.local_parts.iter().find(|p| &p.region == region);
@@ -201,23 +205,23 @@ pub fn answer(
     Ok(RecognitionStatus {
         decision: outcome.decision,
         recognised: outcome.decision == Decision::Recognised,
-        item: item.code.clone(),
+        item: &item.code,
         item_version: item.version,
-        item_name_zh: item.name_zh.clone(),
-        item_name_en: item.name_en.clone(),
-        local_code: local_part(&issued_in).and_then(|p| p.local_code.clone()),
-        accepting_department: local_part(&used_in).and_then(|p| p.accepting_department.clone()),
+        item_name_zh: &item.name_zh,
+        item_name_en: &item.name_en,
+        local_code: local_part(issued_in).and_then(|p| p.local_code.as_deref()),
+        accepting_department: local_part(used_in).and_then(|p| p.accepting_department.as_deref()),
         issued_in,
         used_in,
         on,
         mode: arrangement.map(|a| a.mode),
-        conditions_zh: arrangement.and_then(|a| a.conditions_zh.clone()),
-        conditions_en: arrangement.and_then(|a| a.conditions_en.clone()),
+        conditions_zh: arrangement.and_then(|a| a.conditions_zh.as_deref()),
+        conditions_en: arrangement.and_then(|a| a.conditions_en.as_deref()),
         effective_from: arrangement.map(|a| a.effective_from),
         effective_to: arrangement.and_then(|a| a.effective_to),
         arrangement_status: arrangement.map(|a| a.status),
-        legal_basis: item.legal_basis.clone(),
-        explanation: outcome.explanation.to_owned(),
+        legal_basis: &item.legal_basis,
+        explanation: outcome.explanation,
     })
 }
 
@@ -251,13 +255,20 @@ fn field_error(field: &str, message: &str) -> FieldError {
     }
 }
 
-/// Strict `YYYY-MM-DD`.
+/// Strict `YYYY-MM-DD` (parsed by hand: chrono's format-driven parser costs more than
+/// the rest of a status lookup).
 fn parse_day(text: &str) -> Option<NaiveDate> {
     let bytes = text.as_bytes();
     if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        bytes[range].iter().try_fold(0u32, |n, &b| {
+            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+        })
+    };
+    let year = i32::try_from(number(0..4)?).ok()?;
+    NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)
 }
 
 /// Is a credential recognised? Give the item by registry code (`item`) or by the issuing

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Read-path benchmark: a constant endpoint (/healthz) against the recognition-status
+# lookup (random items, random ordered region pairs, random dates), in one run on one
+# machine, alternating rounds. Prints both rates, the ratio and p50/p99 latencies.
+#
+#   bench/run.sh                 # 3 rounds of 10 s per endpoint
+#   ROUNDS=5 DURATION=20s bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+WORKERS="${WORKERS:-2}"
+PORT="${PORT:-18080}"
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+cargo build --release --quiet --bin jjj-registry
+work=$(mktemp -d)
+trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# Access logs are off for both endpoints alike (RUST_LOG=warn): formatting a log line per
+# request would measure the logger, not the read path.
+DATABASE_URL="sqlite://$work/bench.db" REGISTRY_BIND="127.0.0.1:$PORT" REGISTRY_WORKERS="$WORKERS" RUST_LOG=warn \
+  target/release/jjj-registry serve >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+
+# Every item code of the catalog, for the Lua script to pick from.
+codes=$(curl -sf "http://127.0.0.1:$PORT/api/v1/recognition-items?limit=200" |
+  python3 -c 'import json,sys; print(",".join("\"%s\"" % i["code"] for i in json.load(sys.stdin)["items"]))')
+# The random questions are formatted once per wrk thread, so that generating them does
+# not take CPU from the server (wrk and the server share the machine's cores).
+cat >"$work/status.lua" <<LUA
+local items = { $codes }
+local region_pairs = { {"BJ","TJ"}, {"BJ","HE"}, {"TJ","BJ"}, {"TJ","HE"}, {"HE","BJ"}, {"HE","TJ"} }
+local requests = {}
+local next_index = 1
+init = function(args)
+  math.randomseed(42 + #requests)
+  for i = 1, 8192 do
+    local item = items[math.random(#items)]
+    local pair = region_pairs[math.random(#region_pairs)]
+    local day = string.format("%04d-%02d-%02d", math.random(2021, 2027), math.random(1, 12), math.random(1, 28))
+    requests[i] = wrk.format("GET", "/api/v1/recognition-status?item=" .. item .. "&issued_in=" .. pair[1] .. "&used_in=" .. pair[2] .. "&on=" .. day)
+  end
+end
+request = function()
+  local r = requests[next_index]
+  next_index = next_index % #requests + 1
+  return r
+end
+LUA
+
+# Sanity: the lookup answers 200 with a decision.
+curl -sf "http://127.0.0.1:$PORT/api/v1/recognition-status?item=RI-CON-001&issued_in=HE&used_in=TJ" | grep -q '"decision"'
+
+to_us() { # wrk latency (512.00us, 1.23ms, 1.02s) -> microseconds
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) f = 1; else if (v ~ /ms$/) f = 1000; else if (v ~ /s$/) f = 1000000; printf "%.0f", n * f }'
+}
+run() { # run <wrk args...>; prints "rate p50_us p99_us"
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
+  if echo "$out" | grep -q "Non-2xx"; then echo "non-2xx responses: $out" >&2; exit 1; fi
+  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(to_us "$(echo "$out" | awk '$1=="50%" {print $2}')") $(to_us "$(echo "$out" | awk '$1=="99%" {print $2}')")"
+}
+
+wrk -t1 -c8 -d2s "http://127.0.0.1:$PORT/healthz" >/dev/null   # warm-up
+constant=(); status=()
+for round in $(seq 1 "$ROUNDS"); do
+  constant+=("$(run "http://127.0.0.1:$PORT/healthz")")
+  status+=("$(run -s "$work/status.lua" "http://127.0.0.1:$PORT")")
+  echo "round $round: constant ${constant[-1]} | status ${status[-1]}" >&2
+done
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+column() { local i=$1; shift; for row in "$@"; do echo "$row" | awk -v i="$i" '{print $i}'; done; }
+c_rate=$(median $(column 1 "${constant[@]}")); s_rate=$(median $(column 1 "${status[@]}"))
+
+echo
+echo "machine: $(nproc) cores; server workers: $WORKERS; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds, medians"
+printf '%-28s %12s %10s %10s\n' endpoint "req/s" "p50 (us)" "p99 (us)"
+printf '%-28s %12s %10s %10s\n' "GET /healthz (constant)" "$c_rate" "$(median $(column 2 "${constant[@]}"))" "$(median $(column 3 "${constant[@]}"))"
+printf '%-28s %12s %10s %10s\n' "GET /recognition-status" "$s_rate" "$(median $(column 2 "${status[@]}"))" "$(median $(column 3 "${status[@]}"))"
+echo "ratio status/constant: $(awk -v s="$s_rate" -v c="$c_rate" 'BEGIN { printf "%.2f", s / c }')"
