@@ -75,13 +75,13 @@ pub struct RecognitionItemQuery {
     #[param(example = "TJ")]
     pub region: Option<String>,
     /// Only items of this kind.
-    #[param(value_type = Option<ItemKind>)]
+    #[param(value_type = Option<ItemKind>, example = "personal_qualification")]
     pub kind: Option<String>,
     /// Only items of this sector (see `/api/v1/sectors`).
     #[param(example = "construction")]
     pub sector: Option<String>,
     /// Only items with this status.
-    #[param(value_type = Option<EntryStatus>)]
+    #[param(value_type = Option<EntryStatus>, example = "active")]
     pub status: Option<String>,
     /// Only items in this scenario.
     #[param(example = "SC-001")]
@@ -91,9 +91,10 @@ pub struct RecognitionItemQuery {
     #[param(example = "建造师")]
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `next_cursor`; use it with the same filters.
+    #[param(example = "YzE6OTZhMjk2ZDIyNGYyOlNDLTAwMQ")]
     pub cursor: Option<String>,
 }
 
@@ -106,23 +107,25 @@ pub struct StandardItemQuery {
     #[param(example = "HE")]
     pub region: Option<String>,
     /// Only items of this type.
-    #[param(value_type = Option<StandardItemType>)]
+    #[param(value_type = Option<StandardItemType>, example = "administrative_licensing")]
     pub item_type: Option<String>,
     /// Only items of this sector.
     #[param(example = "market_regulation")]
     pub sector: Option<String>,
     /// Only items with this status.
-    #[param(value_type = Option<EntryStatus>)]
+    #[param(value_type = Option<EntryStatus>, example = "active")]
     pub status: Option<String>,
     /// Only items in this scenario.
+    #[param(example = "SC-001")]
     pub scenario: Option<String>,
     /// Text search (as for recognition items).
     #[param(example = "食品经营")]
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(example = "YzE6OTZhMjk2ZDIyNGYyOlNDLTAwMQ")]
     pub cursor: Option<String>,
 }
 
@@ -132,13 +135,16 @@ pub struct StandardItemQuery {
 #[into_params(parameter_in = Query)]
 pub struct ScenarioQuery {
     /// Only scenarios with recognition items in which this region participates.
+    #[param(example = "HE")]
     pub region: Option<String>,
     /// Text search over code and names.
+    #[param(example = "建筑")]
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(example = "YzE6OTZhMjk2ZDIyNGYyOlNDLTAwMQ")]
     pub cursor: Option<String>,
 }
 
@@ -148,9 +154,10 @@ pub struct ScenarioQuery {
 #[into_params(parameter_in = Query)]
 pub struct DeviationQuery {
     /// Only this region's deviations.
+    #[param(example = "TJ")]
     pub region: Option<String>,
     /// Only deviations in this aspect.
-    #[param(value_type = Option<Aspect>)]
+    #[param(value_type = Option<Aspect>, example = "time_limit")]
     pub aspect: Option<String>,
 }
 

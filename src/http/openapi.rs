@@ -163,10 +163,83 @@ pub fn build_openapi() -> OpenApiDoc {
     finish(api)
 }
 
-/// Adds the shared problem responses once every path is known (utoipa's own
-/// `modifiers` run before utoipa-actix-web has collected the paths).
+/// Example success bodies, keyed by operation id: real responses of the sample catalog,
+/// captured from the running API (see `openapi/examples/README.md`).
+const RESPONSE_EXAMPLES: &[(&str, &str)] = &[
+    (
+        "list_regions",
+        include_str!("../../openapi/examples/list_regions.json"),
+    ),
+    (
+        "list_sectors",
+        include_str!("../../openapi/examples/list_sectors.json"),
+    ),
+    (
+        "list_recognition_items",
+        include_str!("../../openapi/examples/list_recognition_items.json"),
+    ),
+    (
+        "get_recognition_item",
+        include_str!("../../openapi/examples/get_recognition_item.json"),
+    ),
+    (
+        "list_standard_items",
+        include_str!("../../openapi/examples/list_standard_items.json"),
+    ),
+    (
+        "get_standard_item",
+        include_str!("../../openapi/examples/get_standard_item.json"),
+    ),
+    (
+        "get_standard_item_deviations",
+        include_str!("../../openapi/examples/get_standard_item_deviations.json"),
+    ),
+    (
+        "get_deviation_report",
+        include_str!("../../openapi/examples/get_deviation_report.json"),
+    ),
+    (
+        "list_scenarios",
+        include_str!("../../openapi/examples/list_scenarios.json"),
+    ),
+    (
+        "get_scenario",
+        include_str!("../../openapi/examples/get_scenario.json"),
+    ),
+    (
+        "get_stats",
+        include_str!("../../openapi/examples/get_stats.json"),
+    ),
+    (
+        "post_recognition_status_batch",
+        include_str!("../../openapi/examples/post_recognition_status_batch.json"),
+    ),
+];
+
+fn add_response_examples(openapi: &mut OpenApiDoc) {
+    for item in openapi.paths.paths.values_mut() {
+        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+            let example = operation
+                .operation_id
+                .as_deref()
+                .and_then(|id| RESPONSE_EXAMPLES.iter().find(|(name, _)| *name == id))
+                .and_then(|(_, text)| serde_json::from_str::<serde_json::Value>(text).ok());
+            let Some(example) = example else { continue };
+            if let Some(RefOr::T(response)) = operation.responses.responses.get_mut("200")
+                && let Some(content) = response.content.get_mut("application/json")
+                && content.example.is_none()
+            {
+                content.example = Some(example);
+            }
+        }
+    }
+}
+
+/// Adds the shared problem responses and the example bodies once every path is known
+/// (utoipa's own `modifiers` run before utoipa-actix-web has collected the paths).
 pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
     ProblemResponses.modify(&mut api);
+    add_response_examples(&mut api);
     api
 }
 
@@ -205,6 +278,66 @@ mod tests {
         assert!(info["description"].as_str().unwrap().contains("京津冀"));
         assert_eq!(info["license"]["identifier"], "Apache-2.0");
         assert!(info["contact"]["email"].is_string());
+    }
+
+    #[test]
+    fn every_parameter_body_and_response_has_an_example() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let has_example = |media: &serde_json::Value| {
+            media.get("example").is_some() || media.get("examples").is_some() || {
+                let name = media["schema"]["$ref"]
+                    .as_str()
+                    .and_then(|r| r.rsplit('/').next())
+                    .unwrap_or_default();
+                schemas[name].get("example").is_some() || schemas[name].get("examples").is_some()
+            }
+        };
+        let mut missing = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    if parameter.get("example").is_none()
+                        && parameter["schema"].get("example").is_none()
+                    {
+                        missing.push(format!("{method} {path} parameter {}", parameter["name"]));
+                    }
+                }
+                for media in operation["requestBody"]["content"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(_, m)| m)
+                {
+                    if !has_example(media) {
+                        missing.push(format!("{method} {path} request body"));
+                    }
+                }
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    let response = match response["$ref"].as_str() {
+                        Some(reference) => {
+                            &doc["components"]["responses"][reference.rsplit('/').next().unwrap()]
+                        }
+                        None => response,
+                    };
+                    for media in response["content"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(_, m)| m)
+                    {
+                        if !has_example(media) {
+                            missing.push(format!("{method} {path} response {status}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "missing examples:\n{}",
+            missing.join("\n")
+        );
     }
 
     #[test]

@@ -29,12 +29,13 @@ pub fn today_in_china() -> NaiveDate {
 #[derive(Debug, Deserialize, IntoParams, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-#[schema(example = json!({"item": "RI-CON-002", "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01"}))]
+#[schema(example = json!({"item": "RI-CON-001", "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01"}))]
 pub struct StatusQuestion {
     /// Registry code of the recognition item.
-    #[param(example = "RI-CON-002")]
+    #[param(example = "RI-CON-001")]
     pub item: Option<String>,
     /// The issuing region's own code for the credential type (instead of `item`).
+    #[param(example = "冀建-RY-056")]
     pub local_code: Option<String>,
     /// Region that issued the credential.
     #[param(example = "HE")]
@@ -51,11 +52,11 @@ pub struct StatusQuestion {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "decision": "recognised", "recognised": true,
-    "item": "RI-CON-002", "item_version": 1, "item_name_zh": "二级建造师注册证书", "item_name_en": "Grade II Registered Constructor Certificate",
-    "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01", "local_code": "130000JS0013",
+    "item": "RI-CON-001", "item_version": 1, "item_name_zh": "二级建造师注册证书", "item_name_en": "Grade II Registered Constructor Certificate",
+    "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01", "local_code": "冀建-RY-056",
     "mode": "direct", "conditions_zh": null, "conditions_en": null,
     "effective_from": "2024-03-01", "effective_to": null, "arrangement_status": "active",
-    "legal_basis": "《注册建造师管理规定》（建设部令第153号）",
+    "legal_basis": "《注册建造师管理规定》（建设部令第153号）；《注册建造师执业管理办法（试行）》（建市〔2008〕48号）",
     "accepting_department": "天津市住房和城乡建设委员会",
     "explanation": "An arrangement is in force on this date."
 }))]
@@ -308,7 +309,7 @@ pub async fn get_recognition_status(
     operation_id = "post_recognition_status_batch",
     request_body(content = BatchStatusRequest, example = json!({"questions": [
         {"item": "RI-CON-002", "issued_in": "HE", "used_in": "TJ"},
-        {"local_code": "130000JS0013", "issued_in": "HE", "used_in": "BJ", "on": "2024-01-01"},
+        {"local_code": "冀建-RY-056", "issued_in": "HE", "used_in": "BJ", "on": "2025-06-01"},
         {"item": "RI-XXX-999", "issued_in": "HE", "used_in": "TJ"}
     ]})),
     responses((status = 200, description = "One result per question, in order.", body = BatchStatusResponse))
