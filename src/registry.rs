@@ -2,6 +2,8 @@
 //! the in-process read model of the current catalog, rebuilt from the database.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Duration;
 
 use arc_swap::{ArcSwap, Guard};
 use chrono::Utc;
@@ -10,7 +12,7 @@ use crate::domain::catalog::CatalogContent;
 use crate::domain::read_model::Catalog;
 use crate::sample::sample_entries;
 use crate::settings::{SampleCatalogPolicy, Settings};
-use crate::storage::catalog::{catalog_is_empty, insert_catalog, load_catalog};
+use crate::storage::catalog::{catalog_generation, catalog_is_empty, insert_catalog, load_catalog};
 use crate::storage::{Database, DbConnection, StorageError, connection};
 
 /// What can stop the registry from starting or a command from finishing.
@@ -38,6 +40,10 @@ pub enum SampleLoad {
 pub struct Registry {
     database: Database,
     catalog: ArcSwap<Catalog>,
+    /// The catalog generation the read model was built from.
+    generation: AtomicI64,
+    /// Whether the last refresh check failed (to log transitions, not every tick).
+    refresh_failing: AtomicBool,
 }
 
 impl Registry {
@@ -57,10 +63,12 @@ impl Registry {
         if wants_sample && let SampleLoad::Loaded(entries) = database.run_here(load_sample)? {
             tracing::info!(entries, "loaded the sample catalog into the empty database");
         }
-        let catalog = database.run_here(read_catalog)?;
+        let (generation, catalog) = database.run_here(read_catalog)?;
         Ok(Self {
             database,
             catalog: ArcSwap::from_pointee(catalog),
+            generation: AtomicI64::new(generation),
+            refresh_failing: AtomicBool::new(false),
         })
     }
 
@@ -69,11 +77,42 @@ impl Registry {
         self.catalog.load()
     }
 
-    /// Rebuilds the read model from the database.
-    pub async fn reload(&self) -> Result<(), RegistryError> {
-        let catalog = self.database.run(read_catalog).await?;
+    /// Rebuilds the read model if the stored catalog changed since it was built (by
+    /// this instance or another one); returns whether it did.
+    pub async fn refresh_if_changed(&self) -> Result<bool, RegistryError> {
+        let stored = self.database.run(catalog_generation).await?;
+        if stored == self.generation.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let (generation, catalog) = self.database.run(read_catalog).await?;
         self.catalog.store(Arc::new(catalog));
-        Ok(())
+        self.generation.store(generation, Ordering::Release);
+        tracing::info!(
+            catalog.generation = generation,
+            "read model rebuilt from the database"
+        );
+        Ok(true)
+    }
+
+    /// Checks for catalog changes every `interval`, forever: the bound on how long an
+    /// instance can serve a catalog older than the database's.
+    pub async fn keep_fresh(self: Arc<Self>, interval: Duration) {
+        let mut ticks = actix_web::rt::time::interval(interval);
+        loop {
+            ticks.tick().await;
+            match self.refresh_if_changed().await {
+                Ok(_) => {
+                    if self.refresh_failing.swap(false, Ordering::Relaxed) {
+                        tracing::info!("catalog refresh works again");
+                    }
+                }
+                Err(error) => {
+                    if !self.refresh_failing.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(error = %error, "catalog refresh failed; serving the last read model");
+                    }
+                }
+            }
+        }
     }
 
     /// Succeeds when the database answers.
@@ -82,9 +121,20 @@ impl Registry {
     }
 }
 
-/// Reads and validates the stored catalog.
-fn read_catalog(conn: &mut DbConnection) -> Result<Catalog, RegistryError> {
-    Catalog::build(load_catalog(conn)?).map_err(RegistryError::InvalidCatalog)
+/// Reads and validates the stored catalog with the generation it belongs to. The
+/// generation is read before and after: if a write landed in between, read again, so
+/// the pair is always consistent on either backend.
+fn read_catalog(conn: &mut DbConnection) -> Result<(i64, Catalog), RegistryError> {
+    loop {
+        let before = catalog_generation(conn)?;
+        let content = load_catalog(conn)?;
+        if catalog_generation(conn)? == before {
+            return Ok((
+                before,
+                Catalog::build(content).map_err(RegistryError::InvalidCatalog)?,
+            ));
+        }
+    }
 }
 
 /// Loads the bundled sample catalog if the catalog is empty; all or nothing.

@@ -62,6 +62,11 @@ pub const SETTINGS: &[SettingSpec] = &[
         description: "Load the bundled sample catalog into an empty database: `auto` (embedded SQLite only), `always` (any backend, only when empty) or `never`.",
     },
     SettingSpec {
+        key: "REGISTRY_REFRESH_MS",
+        default: "2000",
+        description: "How often each instance checks the database for catalog changes made elsewhere and rebuilds its read model (milliseconds): the bound on how stale an instance can be.",
+    },
+    SettingSpec {
         key: "REGISTRY_MAX_BODY_BYTES",
         default: "1048576",
         description: "Largest accepted request body in bytes; larger bodies get 413.",
@@ -113,6 +118,8 @@ pub struct Settings {
     pub db_timeout: Duration,
     /// When to load the sample catalog.
     pub sample_catalog: SampleCatalogPolicy,
+    /// How often to look for catalog changes made elsewhere.
+    pub refresh_interval: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Log line format.
@@ -231,6 +238,10 @@ impl Settings {
                 ));
             }
         };
+        let refresh_interval = Duration::from_millis(parse_positive(
+            "REGISTRY_REFRESH_MS",
+            get("REGISTRY_REFRESH_MS"),
+        )? as u64);
         let max_body_bytes =
             parse_positive("REGISTRY_MAX_BODY_BYTES", get("REGISTRY_MAX_BODY_BYTES"))?;
         let log_format = match get("REGISTRY_LOG_FORMAT").trim() {
@@ -253,6 +264,7 @@ impl Settings {
             db_pool_size,
             db_timeout,
             sample_catalog,
+            refresh_interval,
             max_body_bytes,
             log_format,
             log_filter,

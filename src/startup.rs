@@ -21,7 +21,6 @@ use crate::settings::Settings;
 pub struct Application {
     server: Server,
     port: u16,
-    registry: Arc<Registry>,
 }
 
 /// Why the application could not start.
@@ -88,21 +87,16 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
+        actix_web::rt::spawn(registry.clone().keep_fresh(settings.refresh_interval));
         Ok(Self {
             server: server.run(),
             port,
-            registry,
         })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    /// The shared registry (tests reload or inspect it).
-    pub fn registry(&self) -> Arc<Registry> {
-        self.registry.clone()
     }
 
     /// Serves until the process is stopped (SIGINT/SIGTERM shut down gracefully).

@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 
 use super::regions::list_regions;
 use super::schema::{
-    arrangements, batches, recognition_items, recognition_local_parts, scenario_recognition_items,
-    scenario_standard_items, scenarios, sectors, standard_items, standard_local_parts,
+    arrangements, batches, catalog_state, recognition_items, recognition_local_parts,
+    scenario_recognition_items, scenario_standard_items, scenarios, sectors, standard_items,
+    standard_local_parts,
 };
 use super::{DbConnection, StorageError};
 use crate::domain::catalog::{
@@ -165,6 +166,26 @@ pub fn catalog_is_empty(conn: &mut DbConnection) -> Result<bool, StorageError> {
     let standards: i64 = standard_items::table.count().get_result(conn)?;
     let scenario_count: i64 = scenarios::table.count().get_result(conn)?;
     Ok(items + standards + scenario_count == 0)
+}
+
+/// The catalog generation: bumped by every transaction that changes the catalog, so
+/// an instance can tell cheaply whether its read model is current. (The change feed's
+/// sequence number will take this role.)
+pub fn catalog_generation(conn: &mut DbConnection) -> Result<i64, StorageError> {
+    Ok(catalog_state::table
+        .find(1)
+        .select(catalog_state::generation)
+        .first(conn)?)
+}
+
+fn bump_generation(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), StorageError> {
+    diesel::update(catalog_state::table.find(1))
+        .set((
+            catalog_state::generation.eq(catalog_state::generation + 1),
+            catalog_state::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Reads the whole catalog (it is small: thousands of entries, not millions).
@@ -422,7 +443,7 @@ pub fn insert_catalog(
         for scenario in &content.scenarios {
             insert_scenario(conn, scenario, now)?;
         }
-        Ok(())
+        bump_generation(conn, now)
     })
 }
 

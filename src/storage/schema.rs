@@ -14,6 +14,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    catalog_state (id) {
+        id -> Integer,
+        generation -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sectors (code) {
         code -> Text,
         name_zh -> Text,

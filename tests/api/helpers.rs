@@ -221,6 +221,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         db_pool_size: 2,
         db_timeout: Duration::from_millis(1500),
         sample_catalog: SampleCatalogPolicy::Never,
+        refresh_interval: Duration::from_millis(200),
         max_body_bytes: 64 * 1024,
         log_format: LogFormat::Compact,
         log_filter: "warn".into(),

@@ -193,3 +193,36 @@ fn headless_chromium_dom(url: &str) -> String {
         .expect("chromium runs");
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+#[actix_rt::test]
+async fn a_catalog_loaded_by_another_process_is_served_within_the_refresh_interval() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = TestApp::spawn_on(TestDatabase::empty(backend)).await;
+        assert_eq!(
+            app.get_json("/api/v1/recognition-items").await["items"],
+            json!([])
+        );
+
+        // Another instance (its own pool) loads the sample catalog.
+        let other = jjj_registry::storage::Database::open(
+            &app.db.url,
+            1,
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+        other.run_here(jjj_registry::registry::load_sample).unwrap();
+
+        let started = std::time::Instant::now();
+        loop {
+            let items = app.get_json("/api/v1/recognition-items?limit=1").await;
+            if items["items"].as_array().is_some_and(|i| !i.is_empty()) {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{backend:?}: not refreshed after 5 s (interval 200 ms)"
+            );
+            actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
