@@ -177,6 +177,15 @@ impl Catalog {
         &self.regions
     }
 
+    /// The member region with this code, ignoring ASCII case and surrounding space
+    /// (without allocating: this runs twice per status question).
+    pub fn region_by_code(&self, code: &str) -> Option<&Region> {
+        let code = code.trim();
+        self.regions
+            .iter()
+            .find(|r| r.code.as_str().eq_ignore_ascii_case(code))
+    }
+
     /// Whether `code` is a member region.
     pub fn has_region(&self, code: &RegionCode) -> bool {
         self.regions.iter().any(|r| &r.code == code)

@@ -231,12 +231,17 @@ pub fn json_error(err: error::JsonPayloadError, _req: &HttpRequest) -> actix_web
 
 /// Maps query-string errors (unknown parameter, wrong type) to 400 problems.
 pub fn query_error(err: error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let message = match &err {
-        error::QueryPayloadError::Deserialize(inner) => inner.to_string(),
-        other => other.to_string(),
-    };
+    match err {
+        error::QueryPayloadError::Deserialize(inner) => query_error_detail(inner).into(),
+        other => ApiError::parameter("query", other.to_string()).into(),
+    }
+}
+
+/// A query string that does not deserialise, as a 400 naming the parameter.
+pub fn query_error_detail(err: serde::de::value::Error) -> ApiError {
+    let message = err.to_string();
     let field = serde_field_hint(&message).unwrap_or_else(|| "query".to_owned());
-    ApiError::parameter(&field, message).into()
+    ApiError::parameter(&field, message)
 }
 
 /// Maps path-segment errors to 400 problems.

@@ -1,15 +1,18 @@
 //! The recognition-status query, singly and in batches: "is a credential of item X
 //! issued in region A recognised in region B on day D?"
 
+use std::borrow::Cow;
+
 use actix_web::http::header;
-use actix_web::{HttpResponse, ResponseError, get, post, web};
+use actix_web::mime;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, get, post, web};
 use chrono::{NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::catalog::parse_region;
 use super::conditional::PUBLIC_CACHE;
-use super::problem::{ApiError, FieldError, ProblemDetails};
+use super::problem::{ApiError, FieldError, ProblemDetails, query_error_detail};
 use crate::domain::catalog::{ArrangementStatus, RecognitionItem, RecognitionMode};
 use crate::domain::read_model::Catalog;
 use crate::domain::recognition::{Decision, QuestionError, decide};
@@ -30,22 +33,32 @@ pub fn today_in_china() -> NaiveDate {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 #[schema(example = json!({"item": "RI-CON-001", "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01"}))]
-pub struct StatusQuestion {
+pub struct StatusQuestion<'a> {
     /// Registry code of the recognition item.
-    #[param(example = "RI-CON-001")]
-    pub item: Option<String>,
+    #[serde(borrow)]
+    #[param(value_type = Option<String>, example = "RI-CON-001")]
+    #[schema(value_type = Option<String>)]
+    pub item: Option<Cow<'a, str>>,
     /// The issuing region's own code for the credential type (instead of `item`).
-    #[param(example = "冀建-RY-056")]
-    pub local_code: Option<String>,
+    #[serde(borrow)]
+    #[param(value_type = Option<String>, example = "冀建-RY-056")]
+    #[schema(value_type = Option<String>)]
+    pub local_code: Option<Cow<'a, str>>,
     /// Region that issued the credential.
-    #[param(example = "HE")]
-    pub issued_in: Option<String>,
+    #[serde(borrow)]
+    #[param(value_type = Option<String>, example = "HE")]
+    #[schema(value_type = Option<String>)]
+    pub issued_in: Option<Cow<'a, str>>,
     /// Region where the credential is to be used.
-    #[param(example = "TJ")]
-    pub used_in: Option<String>,
+    #[serde(borrow)]
+    #[param(value_type = Option<String>, example = "TJ")]
+    #[schema(value_type = Option<String>)]
+    pub used_in: Option<Cow<'a, str>>,
     /// Day to decide for, `YYYY-MM-DD`; default: today in China Standard Time.
-    #[param(example = "2025-06-01")]
-    pub on: Option<String>,
+    #[serde(borrow)]
+    #[param(value_type = Option<String>, example = "2025-06-01")]
+    #[schema(value_type = Option<String>)]
+    pub on: Option<Cow<'a, str>>,
 }
 
 /// The answer to one question.
@@ -135,7 +148,7 @@ pub struct BatchStatusResponse<'a> {
 /// Answers one question against the read model.
 pub fn answer<'a>(
     catalog: &'a Catalog,
-    question: &StatusQuestion,
+    question: &StatusQuestion<'_>,
     today: NaiveDate,
 ) -> Result<RecognitionStatus<'a>, ApiError> {
     let mut errors = Vec::new();
@@ -144,12 +157,10 @@ pub fn answer<'a>(
             errors.push(field_error(field, "is required"));
             return None;
         };
+        if let Some(region) = catalog.region_by_code(raw) {
+            return Some(&region.code);
+        }
         match parse_region(field, Some(raw)) {
-            Ok(Some(code)) if catalog.has_region(&code) => catalog
-                .regions()
-                .iter()
-                .map(|r| &r.code)
-                .find(|c| **c == code),
             Ok(_) => {
                 let known: Vec<&str> = catalog.regions().iter().map(|r| r.code.as_str()).collect();
                 errors.push(field_error(
@@ -290,14 +301,21 @@ fn parse_day(text: &str) -> Option<NaiveDate> {
 )]
 #[get("/recognition-status")]
 pub async fn get_recognition_status(
-    query: web::Query<StatusQuestion>,
+    req: HttpRequest,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
+    // Parsed here rather than by `web::Query` so that plain values borrow from the
+    // request instead of being copied: this is the hottest path of the API.
+    let question: StatusQuestion<'_> =
+        serde_urlencoded::from_str(req.query_string()).map_err(query_error_detail)?;
     let catalog = registry.catalog();
-    let status = answer(&catalog, &query, today_in_china())?;
+    let status = answer(&catalog, &question, today_in_china())?;
+    let mut body = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut body, &status).map_err(|e| ApiError::Internal(Box::new(e)))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, PUBLIC_CACHE))
-        .json(status))
+        .content_type(mime::APPLICATION_JSON)
+        .body(body))
 }
 
 /// Answers up to 500 recognition-status questions in one request. Each question is
@@ -335,10 +353,11 @@ pub async fn post_recognition_status_batch(
     let catalog = registry.catalog();
     let today = today_in_china();
     let results = questions
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(index, raw)| {
-            let outcome = serde_json::from_value::<StatusQuestion>(raw)
+            // Deserialising from `&Value` borrows the strings instead of copying them.
+            let outcome = StatusQuestion::deserialize(raw)
                 .map_err(|e| {
                     ApiError::InvalidBody(format!("question {index} is malformed: {e}"), Vec::new())
                 })
