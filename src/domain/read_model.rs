@@ -41,6 +41,37 @@ impl Coded for Scenario {
     }
 }
 
+/// What the shared entry filters look at.
+trait Filterable: Coded {
+    fn involves(&self, region: &RegionCode) -> bool;
+    fn sector(&self) -> &str;
+    fn status(&self) -> EntryStatus;
+}
+
+impl Filterable for RecognitionItem {
+    fn involves(&self, region: &RegionCode) -> bool {
+        self.regions.contains(region)
+    }
+    fn sector(&self) -> &str {
+        &self.sector
+    }
+    fn status(&self) -> EntryStatus {
+        self.status
+    }
+}
+
+impl Filterable for StandardItem {
+    fn involves(&self, region: &RegionCode) -> bool {
+        self.local_parts.iter().any(|p| &p.region == region)
+    }
+    fn sector(&self) -> &str {
+        &self.sector
+    }
+    fn status(&self) -> EntryStatus {
+        self.status
+    }
+}
+
 /// A filter value that names nothing in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
@@ -266,25 +297,14 @@ impl Catalog {
         kind: Option<ItemKind>,
         page: &PageRequest,
     ) -> Result<Page<'_, RecognitionItem>, FilterError> {
-        let scenario = self.check_filter(filter)?;
-        let in_scenario: Option<HashSet<&str>> =
-            scenario.map(|s| s.recognition_items.iter().map(String::as_str).collect());
-        let query = filter.text.as_deref().map(fold_for_search);
-        Ok(paginate(&self.recognition_items, page, |index, item| {
-            filter
-                .region
-                .as_ref()
-                .is_none_or(|r| item.regions.contains(r))
-                && kind.is_none_or(|k| item.kind == k)
-                && filter.sector.as_ref().is_none_or(|s| &item.sector == s)
-                && filter.status.is_none_or(|s| item.status == s)
-                && in_scenario
-                    .as_ref()
-                    .is_none_or(|codes| codes.contains(item.code.as_str()))
-                && query
-                    .as_deref()
-                    .is_none_or(|q| self.recognition_keys[index].matches(q))
-        }))
+        self.list_entries(
+            &self.recognition_items,
+            &self.recognition_keys,
+            filter,
+            |scenario| &scenario.recognition_items,
+            |item| kind.is_none_or(|k| item.kind == k),
+            page,
+        )
     }
 
     /// Lists standard items matching `filter` (and `item_type`), in code order.
@@ -294,24 +314,39 @@ impl Catalog {
         item_type: Option<StandardItemType>,
         page: &PageRequest,
     ) -> Result<Page<'_, StandardItem>, FilterError> {
+        self.list_entries(
+            &self.standard_items,
+            &self.standard_keys,
+            filter,
+            |scenario| &scenario.standard_items,
+            |item| item_type.is_none_or(|t| item.item_type == t),
+            page,
+        )
+    }
+
+    /// The shared filters over one kind of entry, plus a kind-specific test.
+    fn list_entries<'a, T: Filterable>(
+        &self,
+        entries: &'a [T],
+        keys: &[SearchKeys],
+        filter: &EntryFilter,
+        scenario_members: fn(&Scenario) -> &Vec<String>,
+        also: impl Fn(&T) -> bool,
+        page: &PageRequest,
+    ) -> Result<Page<'a, T>, FilterError> {
         let scenario = self.check_filter(filter)?;
         let in_scenario: Option<HashSet<&str>> =
-            scenario.map(|s| s.standard_items.iter().map(String::as_str).collect());
+            scenario.map(|s| scenario_members(s).iter().map(String::as_str).collect());
         let query = filter.text.as_deref().map(fold_for_search);
-        Ok(paginate(&self.standard_items, page, |index, item| {
-            filter
-                .region
-                .as_ref()
-                .is_none_or(|r| item.local_parts.iter().any(|p| &p.region == r))
-                && item_type.is_none_or(|t| item.item_type == t)
-                && filter.sector.as_ref().is_none_or(|s| &item.sector == s)
-                && filter.status.is_none_or(|s| item.status == s)
+        Ok(paginate(entries, page, |index, entry| {
+            filter.region.as_ref().is_none_or(|r| entry.involves(r))
+                && filter.sector.as_deref().is_none_or(|s| entry.sector() == s)
+                && filter.status.is_none_or(|s| entry.status() == s)
                 && in_scenario
                     .as_ref()
-                    .is_none_or(|codes| codes.contains(item.code.as_str()))
-                && query
-                    .as_deref()
-                    .is_none_or(|q| self.standard_keys[index].matches(q))
+                    .is_none_or(|codes| codes.contains(entry.code()))
+                && query.as_deref().is_none_or(|q| keys[index].matches(q))
+                && also(entry)
         }))
     }
 

@@ -237,20 +237,56 @@ fn parse_text(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn entry_filter(
-    region: Option<&str>,
-    sector: Option<&str>,
-    status: Option<&str>,
-    scenario: Option<&str>,
-    q: Option<&str>,
-) -> Result<EntryFilter, ApiError> {
-    Ok(EntryFilter {
-        region: parse_region("region", region)?,
-        sector: sector.map(|s| s.trim().to_owned()),
-        status: parse_choice("status", status, EntryStatus::parse, EntryStatus::expected)?,
-        scenario: scenario.map(|s| s.trim().to_owned()),
-        text: parse_text(q)?,
-    })
+/// The list parameters recognition items and standard items share.
+struct ListParams<'a> {
+    region: Option<&'a str>,
+    sector: Option<&'a str>,
+    status: Option<&'a str>,
+    scenario: Option<&'a str>,
+    q: Option<&'a str>,
+    limit: Option<&'a str>,
+    cursor: Option<&'a str>,
+}
+
+/// Parsed list parameters: the filter, the page, and the fingerprint that ties a
+/// cursor to its query.
+struct ParsedList {
+    filter: EntryFilter,
+    page: PageRequest,
+    fingerprint: String,
+}
+
+impl ListParams<'_> {
+    /// Parses the shared parameters; `kind_filter` is the list's own extra filter value,
+    /// part of the query's identity for cursors and tags.
+    fn parse(self, kind_filter: Option<&str>) -> Result<ParsedList, ApiError> {
+        let filter = EntryFilter {
+            region: parse_region("region", self.region)?,
+            sector: self.sector.map(|s| s.trim().to_owned()),
+            status: parse_choice(
+                "status",
+                self.status,
+                EntryStatus::parse,
+                EntryStatus::expected,
+            )?,
+            scenario: self.scenario.map(|s| s.trim().to_owned()),
+            text: parse_text(self.q)?,
+        };
+        let fingerprint = fingerprint(&[
+            filter.region.as_ref().map(RegionCode::as_str),
+            kind_filter,
+            filter.sector.as_deref(),
+            filter.status.map(EntryStatus::as_str),
+            filter.scenario.as_deref(),
+            filter.text.as_deref(),
+        ]);
+        let page = page_request(self.limit, self.cursor, &fingerprint)?;
+        Ok(ParsedList {
+            filter,
+            page,
+            fingerprint,
+        })
+    }
 }
 
 /// Renders one page as a list response with an `ETag` derived from the catalog digest
@@ -299,37 +335,31 @@ pub async fn list_recognition_items(
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let filter = entry_filter(
-        q.region.as_deref(),
-        q.sector.as_deref(),
-        q.status.as_deref(),
-        q.scenario.as_deref(),
-        q.q.as_deref(),
-    )?;
     let kind = parse_choice(
         "kind",
         q.kind.as_deref(),
         ItemKind::parse,
         ItemKind::expected,
     )?;
-    let fp = fingerprint(&[
-        filter.region.as_ref().map(RegionCode::as_str),
-        kind.map(ItemKind::as_str),
-        filter.sector.as_deref(),
-        filter.status.map(EntryStatus::as_str),
-        filter.scenario.as_deref(),
-        filter.text.as_deref(),
-    ]);
-    let page_request = page_request(q.limit.as_deref(), q.cursor.as_deref(), &fp)?;
+    let list = ListParams {
+        region: q.region.as_deref(),
+        sector: q.sector.as_deref(),
+        status: q.status.as_deref(),
+        scenario: q.scenario.as_deref(),
+        q: q.q.as_deref(),
+        limit: q.limit.as_deref(),
+        cursor: q.cursor.as_deref(),
+    }
+    .parse(kind.map(ItemKind::as_str))?;
     let catalog = registry.catalog();
     let page = catalog
-        .list_recognition_items(&filter, kind, &page_request)
+        .list_recognition_items(&list.filter, kind, &list.page)
         .map_err(filter_error)?;
     list_response(
         &req,
         &catalog,
-        &fp,
-        &page_request,
+        &list.fingerprint,
+        &list.page,
         page,
         |item| item.code.as_str(),
         |items, next_cursor| RecognitionItemList {
@@ -396,37 +426,31 @@ pub async fn list_standard_items(
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let filter = entry_filter(
-        q.region.as_deref(),
-        q.sector.as_deref(),
-        q.status.as_deref(),
-        q.scenario.as_deref(),
-        q.q.as_deref(),
-    )?;
     let item_type = parse_choice(
         "item_type",
         q.item_type.as_deref(),
         StandardItemType::parse,
         StandardItemType::expected,
     )?;
-    let fp = fingerprint(&[
-        filter.region.as_ref().map(RegionCode::as_str),
-        item_type.map(StandardItemType::as_str),
-        filter.sector.as_deref(),
-        filter.status.map(EntryStatus::as_str),
-        filter.scenario.as_deref(),
-        filter.text.as_deref(),
-    ]);
-    let page_request = page_request(q.limit.as_deref(), q.cursor.as_deref(), &fp)?;
+    let list = ListParams {
+        region: q.region.as_deref(),
+        sector: q.sector.as_deref(),
+        status: q.status.as_deref(),
+        scenario: q.scenario.as_deref(),
+        q: q.q.as_deref(),
+        limit: q.limit.as_deref(),
+        cursor: q.cursor.as_deref(),
+    }
+    .parse(item_type.map(StandardItemType::as_str))?;
     let catalog = registry.catalog();
     let page = catalog
-        .list_standard_items(&filter, item_type, &page_request)
+        .list_standard_items(&list.filter, item_type, &list.page)
         .map_err(filter_error)?;
     list_response(
         &req,
         &catalog,
-        &fp,
-        &page_request,
+        &list.fingerprint,
+        &list.page,
         page,
         |item| item.code.as_str(),
         |items, next_cursor| StandardItemList {
