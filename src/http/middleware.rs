@@ -8,12 +8,12 @@ use std::time::Instant;
 use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use tracing::Instrument;
 
-use super::problem::{ApiError, PROBLEM_JSON, problem_response, problem_type};
+use super::problem::{PROBLEM_JSON, generic_problem, problem_response};
 
 /// Header carrying the request id, accepted from the client or generated.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -41,9 +41,14 @@ fn request_id_for(req: &ServiceRequest) -> String {
 
 /// Middleware: request id, span, access log, problem+json for every error.
 pub async fn observe(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // HEAD is GET without the body (RFC 9110 §9.3.2): route it as GET; actix-http knows
+    // the request on the wire was HEAD and sends the headers only.
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
     let request_id = request_id_for(&req);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!("http.request", request_id = %request_id, method = %req.method(), path = %req.path());
@@ -57,26 +62,12 @@ pub async fn observe(
     let status = response.status();
     if status.is_server_error() || (status.is_client_error() && !is_problem(&response)) {
         response = response.map_body(|head, _| {
-            let mut problem = ApiError::Internal("placeholder".into()).problem();
-            problem.status = head.status.as_u16();
-            if head.status.is_client_error() {
-                let reason = head.status.canonical_reason().unwrap_or("Client error");
-                problem.problem_type = problem_type(&reason.to_ascii_lowercase().replace(' ', "-"));
-                problem.title = reason.to_owned();
-                problem.detail = reason.to_owned();
-            } else if head.status == StatusCode::SERVICE_UNAVAILABLE {
-                problem.problem_type = problem_type("service-unavailable");
-                problem.title = "Service unavailable".into();
-                problem.detail =
-                    "The registry cannot serve this request right now; try again shortly.".into();
-            }
-            problem.request_id = Some(request_id.clone());
-            let rendered = problem_response(&problem);
+            let problem = generic_problem(head.status, &request_id);
             head.headers
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
             head.headers
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            rendered.into_body()
+            problem_response(&problem).into_body()
         });
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {

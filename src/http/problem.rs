@@ -132,6 +132,40 @@ impl ApiError {
     }
 }
 
+/// A problem body for a status produced outside our handlers (actix's own 404s,
+/// anything that failed with 5xx): it says only what the status says, plus the request
+/// id, so nothing internal can leak.
+pub fn generic_problem(status: StatusCode, request_id: &str) -> ProblemDetails {
+    let (slug, title, detail) = match status {
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "service-unavailable".to_owned(),
+            "Service unavailable",
+            "The registry cannot serve this request right now; try again shortly.",
+        ),
+        s if s.is_server_error() => (
+            "internal-error".to_owned(),
+            "Internal server error",
+            "The server could not complete the request. Quote the request id when reporting it.",
+        ),
+        s => {
+            let reason = s.canonical_reason().unwrap_or("Client error");
+            (
+                reason.to_ascii_lowercase().replace(' ', "-"),
+                reason,
+                reason,
+            )
+        }
+    };
+    ProblemDetails {
+        problem_type: problem_type(&slug),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail: detail.to_owned(),
+        errors: Vec::new(),
+        request_id: Some(request_id.to_owned()),
+    }
+}
+
 /// The `type` URI of a problem slug.
 pub fn problem_type(slug: &str) -> String {
     format!("urn:jjj-registry:problem:{slug}")
@@ -338,6 +372,27 @@ mod tests {
         assert_eq!(
             ApiError::from(bug).status_code(),
             StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn generic_problems_say_only_what_the_status_says() {
+        let problem = generic_problem(StatusCode::INTERNAL_SERVER_ERROR, "req-1");
+        assert_eq!(
+            problem.problem_type,
+            "urn:jjj-registry:problem:internal-error"
+        );
+        assert_eq!(problem.request_id.as_deref(), Some("req-1"));
+        let problem = generic_problem(StatusCode::NOT_FOUND, "req-2");
+        assert_eq!(
+            (problem.problem_type.as_str(), problem.title.as_str()),
+            ("urn:jjj-registry:problem:not-found", "Not Found")
+        );
+        let problem = generic_problem(StatusCode::SERVICE_UNAVAILABLE, "req-3");
+        assert_eq!(problem.status, 503);
+        assert_eq!(
+            problem.problem_type,
+            "urn:jjj-registry:problem:service-unavailable"
         );
     }
 

@@ -79,6 +79,19 @@ both_backends! {
         assert_eq!(response.header("allow").as_deref(), Some("POST"));
     }
 
+    async fn head_answers_like_get_without_a_body(app) {
+        for path in ["/api/v1/regions", "/api/v1/recognition-items/RI-CON-001", "/healthz"] {
+            let get = app.get(path).await;
+            let head = app.request(Method::HEAD, path, &[], None).await;
+            assert_eq!(head.status, StatusCode::OK, "{path}");
+            assert!(head.body.is_empty(), "{path}");
+            assert_eq!(head.header("content-length"), Some(get.body.len().to_string()), "{path}");
+            assert_eq!(head.header("etag"), get.header("etag"), "{path}");
+        }
+        let response = app.request(Method::HEAD, "/api/v1/recognition-status/batch", &[], None).await;
+        assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+
     async fn malformed_json_is_a_400_problem(app) {
         let response = app
             .request(Method::POST, "/api/v1/recognition-status/batch", &[], Some(("application/json", b"{\"questions\": [".to_vec())))
