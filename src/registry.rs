@@ -21,6 +21,9 @@ pub enum RegistryError {
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// Writes kept landing while the catalog was being read.
+    #[error("the catalog changed during each of {0} reads; the next refresh will try again")]
+    Unsettled(usize),
     /// Catalog data (stored or sample) breaks a rule.
     #[error("the catalog is invalid:\n  {}", .0.join("\n  "))]
     InvalidCatalog(Vec<String>),
@@ -123,9 +126,11 @@ impl Registry {
 
 /// Reads and validates the stored catalog with the generation it belongs to. The
 /// generation is read before and after: if a write landed in between, read again, so
-/// the pair is always consistent on either backend.
+/// the pair is consistent on either backend (statements of one PostgreSQL read may
+/// otherwise see different commits).
 fn read_catalog(conn: &mut DbConnection) -> Result<(i64, Catalog), RegistryError> {
-    loop {
+    const ATTEMPTS: usize = 5;
+    for _ in 0..ATTEMPTS {
         let before = catalog_generation(conn)?;
         let content = load_catalog(conn)?;
         if catalog_generation(conn)? == before {
@@ -135,6 +140,7 @@ fn read_catalog(conn: &mut DbConnection) -> Result<(i64, Catalog), RegistryError
             ));
         }
     }
+    Err(RegistryError::Unsettled(ATTEMPTS))
 }
 
 /// Loads the bundled sample catalog if the catalog is empty; all or nothing.

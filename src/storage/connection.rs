@@ -226,7 +226,7 @@ impl Database {
             // died with a database restart.
             .test_on_check_out(true)
             .build(Manager { url: url.clone() })
-            .map_err(|e| StorageError::Migration(format!("building the pool failed: {e}")))?;
+            .map_err(StorageError::Pool)?;
         Ok(Self {
             pool,
             url: url.clone(),
