@@ -12,7 +12,9 @@ use crate::domain::catalog::CatalogContent;
 use crate::domain::read_model::Catalog;
 use crate::sample::sample_entries;
 use crate::settings::{SampleCatalogPolicy, Settings};
-use crate::storage::catalog::{catalog_generation, catalog_is_empty, insert_catalog, load_catalog};
+use crate::storage::catalog::{
+    catalog_generation, catalog_is_empty, insert_catalog, load_catalog, lock_catalog_for_write,
+};
 use crate::storage::{Database, DbConnection, StorageError, connection};
 
 /// What can stop the registry from starting or a command from finishing.
@@ -143,11 +145,21 @@ fn read_catalog(conn: &mut DbConnection) -> Result<(i64, Catalog), RegistryError
     Err(RegistryError::Unsettled(ATTEMPTS))
 }
 
-/// Loads the bundled sample catalog if the catalog is empty; all or nothing.
+/// Loads the bundled sample catalog if the catalog is empty; all or nothing. Safe when
+/// several instances start together: the emptiness check and the load happen under the
+/// catalog write lock, so exactly one of them loads.
 pub fn load_sample(conn: &mut DbConnection) -> Result<SampleLoad, StorageError> {
-    if !catalog_is_empty(conn)? {
-        return Ok(SampleLoad::SkippedNotEmpty);
-    }
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        lock_catalog_for_write(conn)?;
+        if !catalog_is_empty(conn)? {
+            return Ok(SampleLoad::SkippedNotEmpty);
+        }
+        load_sample_into_empty(conn)
+    })
+}
+
+fn load_sample_into_empty(conn: &mut DbConnection) -> Result<SampleLoad, StorageError> {
     let sample = sample_entries().map_err(StorageError::Corrupt)?;
     let reference = load_catalog(conn)?;
     let combined = CatalogContent {

@@ -5,7 +5,7 @@
 //! The same types describe an entry in the API and in import files (the sample
 //! catalog is one); [`validate_catalog`] checks what the types alone cannot.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -227,6 +227,11 @@ pub struct RecognitionItem {
     pub legal_basis: String,
     /// Status of the whole item.
     pub status: EntryStatus,
+    /// The day a `suspended` or `retired` status took effect; questions about earlier
+    /// days are decided by the arrangements alone. `null` when active, or when the day
+    /// is not known (the status then applies to every day).
+    #[serde(default)]
+    pub status_since: Option<NaiveDate>,
     /// Code of the batch the entry was published in.
     pub batch: String,
     /// When the entry was last checked against its sources.
@@ -433,6 +438,9 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
             &batches,
             &mut report,
         );
+        if item.status == EntryStatus::Active && item.status_since.is_some() {
+            report("status_since applies only to a suspended or retired item".into());
+        }
         let participants: BTreeSet<&RegionCode> = item.regions.iter().collect();
         if participants.len() != item.regions.len() {
             report("a region is listed twice".into());
@@ -592,21 +600,4 @@ fn check_common(
     if !batches.contains(batch) {
         report(format!("unknown batch {batch}"));
     }
-}
-
-/// Index of arrangements by ordered pair, used by decisions and statistics.
-pub fn arrangements_by_pair(
-    item: &RecognitionItem,
-) -> HashMap<(&RegionCode, &RegionCode), Vec<&Arrangement>> {
-    let mut pairs: HashMap<(&RegionCode, &RegionCode), Vec<&Arrangement>> = HashMap::new();
-    for arrangement in &item.arrangements {
-        pairs
-            .entry((&arrangement.issued_in, &arrangement.used_in))
-            .or_default()
-            .push(arrangement);
-    }
-    for periods in pairs.values_mut() {
-        periods.sort_by_key(|a| a.effective_from);
-    }
-    pairs
 }

@@ -44,9 +44,13 @@ pub enum QuestionError {
 
 /// Decides recognition of `item` issued in `issued_in` and used in `used_in` on `on`.
 ///
-/// Periods are inclusive at both ends. Where no period covers the day, the most recent
-/// past period makes the answer `expired`; failing that, the next future period makes it
-/// `not_yet_in_force`.
+/// - The item's own `suspended` / `retired` status counts from `status_since` (from
+///   always, when that day is unknown); earlier days are decided by the arrangements.
+/// - A period covering the day decides: revoked → `not_recognised`, suspended →
+///   `suspended`, active → `recognised`. Periods are inclusive at both ends.
+/// - Otherwise the most recent past period gives `expired` (`not_recognised` if it was
+///   revoked); failing that, the next future period gives `not_yet_in_force`
+///   (`suspended` / `not_recognised` if that period is suspended / revoked).
 pub fn decide<'a>(
     item: &'a RecognitionItem,
     issued_in: &RegionCode,
@@ -68,12 +72,14 @@ pub fn decide<'a>(
         explanation,
     };
     let current = periods().find(|a| a.covers(on));
+    let item_status_applies =
+        item.status != EntryStatus::Active && item.status_since.is_none_or(|since| since <= on);
 
-    if item.status == EntryStatus::Retired {
+    if item_status_applies && item.status == EntryStatus::Retired {
         return Ok(outcome(
             Decision::NotRecognised,
             current,
-            "The item has been retired from the mutual-recognition catalog.",
+            "The item had been retired from the mutual-recognition catalog by this date.",
         ));
     }
     if periods().next().is_none() {
@@ -84,21 +90,23 @@ pub fn decide<'a>(
         ));
     }
     if let Some(arrangement) = current {
-        return Ok(match (arrangement.status, item.status) {
-            (ArrangementStatus::Revoked, _) => outcome(
+        return Ok(match arrangement.status {
+            ArrangementStatus::Revoked => outcome(
                 Decision::NotRecognised,
                 current,
                 "Recognition under this arrangement has been revoked.",
             ),
-            (ArrangementStatus::Suspended, _) => outcome(
+            ArrangementStatus::Suspended => outcome(
                 Decision::Suspended,
                 current,
                 "Recognition under this arrangement is suspended.",
             ),
-            (ArrangementStatus::Active, EntryStatus::Suspended) => {
-                outcome(Decision::Suspended, current, "The whole item is suspended.")
-            }
-            (ArrangementStatus::Active, _) => outcome(
+            ArrangementStatus::Active if item_status_applies => outcome(
+                Decision::Suspended,
+                current,
+                "The whole item was suspended on this date.",
+            ),
+            ArrangementStatus::Active => outcome(
                 Decision::Recognised,
                 current,
                 "An arrangement is in force on this date.",
@@ -109,20 +117,39 @@ pub fn decide<'a>(
         .filter(|a| a.effective_to.is_some_and(|to| to < on))
         .max_by_key(|a| a.effective_from)
     {
-        return Ok(outcome(
-            Decision::Expired,
-            Some(last_past),
-            "The most recent arrangement ended before this date.",
-        ));
+        return Ok(match last_past.status {
+            ArrangementStatus::Revoked => outcome(
+                Decision::NotRecognised,
+                Some(last_past),
+                "The most recent arrangement was revoked.",
+            ),
+            _ => outcome(
+                Decision::Expired,
+                Some(last_past),
+                "The most recent arrangement ended before this date.",
+            ),
+        });
     }
     let next = periods()
         .filter(|a| a.effective_from > on)
         .min_by_key(|a| a.effective_from);
-    Ok(outcome(
-        Decision::NotYetInForce,
-        next,
-        "An arrangement exists but is not yet in force on this date.",
-    ))
+    Ok(match next.map(|a| a.status) {
+        Some(ArrangementStatus::Revoked) => outcome(
+            Decision::NotRecognised,
+            next,
+            "The only arrangement, due to start later, has been revoked.",
+        ),
+        Some(ArrangementStatus::Suspended) => outcome(
+            Decision::Suspended,
+            next,
+            "The arrangement, due to start later, is suspended.",
+        ),
+        _ => outcome(
+            Decision::NotYetInForce,
+            next,
+            "An arrangement exists but is not yet in force on this date.",
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -169,6 +196,7 @@ mod tests {
             sector: "construction".into(),
             legal_basis: "x".into(),
             status: EntryStatus::Active,
+            status_since: None,
             batch: "B".into(),
             last_verified_on: day("2025-01-01"),
             regions: vec![region("HE"), region("TJ")],
@@ -291,6 +319,68 @@ mod tests {
         let mut retired = suspended.clone();
         retired.status = EntryStatus::Retired;
         assert_eq!(decision_on(&retired, "2025-01-01"), Decision::NotRecognised);
+    }
+
+    #[test]
+    fn an_item_status_counts_only_from_its_date() {
+        let mut retired = item(vec![period(
+            "2022-01-01",
+            Some("2022-12-31"),
+            RecognitionMode::Direct,
+            ArrangementStatus::Active,
+        )]);
+        retired.status = EntryStatus::Retired;
+        retired.status_since = Some(day("2023-01-01"));
+        assert_eq!(decision_on(&retired, "2022-06-01"), Decision::Recognised);
+        assert_eq!(decision_on(&retired, "2023-01-01"), Decision::NotRecognised);
+        let mut suspended = item(vec![period(
+            "2024-01-01",
+            None,
+            RecognitionMode::Direct,
+            ArrangementStatus::Active,
+        )]);
+        suspended.status = EntryStatus::Suspended;
+        suspended.status_since = Some(day("2026-06-01"));
+        assert_eq!(decision_on(&suspended, "2026-05-31"), Decision::Recognised);
+        assert_eq!(decision_on(&suspended, "2026-06-01"), Decision::Suspended);
+    }
+
+    #[test]
+    fn uncovered_days_respect_the_status_of_the_nearest_period() {
+        let revoked = item(vec![period(
+            "2024-12-01",
+            None,
+            RecognitionMode::Direct,
+            ArrangementStatus::Revoked,
+        )]);
+        assert_eq!(decision_on(&revoked, "2023-01-01"), Decision::NotRecognised);
+        let suspended = item(vec![period(
+            "2027-01-01",
+            None,
+            RecognitionMode::Direct,
+            ArrangementStatus::Suspended,
+        )]);
+        assert_eq!(decision_on(&suspended, "2026-01-01"), Decision::Suspended);
+        let revoked_past = item(vec![period(
+            "2022-01-01",
+            Some("2023-12-31"),
+            RecognitionMode::Direct,
+            ArrangementStatus::Revoked,
+        )]);
+        assert_eq!(
+            decision_on(&revoked_past, "2025-01-01"),
+            Decision::NotRecognised
+        );
+        let suspended_past = item(vec![period(
+            "2022-01-01",
+            Some("2023-12-31"),
+            RecognitionMode::Direct,
+            ArrangementStatus::Suspended,
+        )]);
+        assert_eq!(
+            decision_on(&suspended_past, "2025-01-01"),
+            Decision::Expired
+        );
     }
 
     #[test]

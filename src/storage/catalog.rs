@@ -52,6 +52,7 @@ struct RecognitionItemRow {
     sector_code: String,
     legal_basis: String,
     status: String,
+    status_since: Option<NaiveDate>,
     batch_code: String,
     last_verified_on: NaiveDate,
     updated_at: NaiveDateTime,
@@ -178,6 +179,17 @@ pub fn catalog_generation(conn: &mut DbConnection) -> Result<i64, StorageError> 
         .first(conn)?)
 }
 
+/// Takes the catalog write lock for the rest of the current transaction: a no-op
+/// update of the `catalog_state` row, which holds a row lock on PostgreSQL and the
+/// database write lock on SQLite. Every catalog-writing transaction starts with it, so
+/// "check, then write" decisions (is the catalog empty?) cannot race between instances.
+pub fn lock_catalog_for_write(conn: &mut DbConnection) -> Result<(), StorageError> {
+    diesel::update(catalog_state::table.find(1))
+        .set(catalog_state::generation.eq(catalog_state::generation))
+        .execute(conn)?;
+    Ok(())
+}
+
 fn bump_generation(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), StorageError> {
     diesel::update(catalog_state::table.find(1))
         .set((
@@ -282,6 +294,7 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
                 sector: row.sector_code,
                 legal_basis: row.legal_basis,
                 status: parse_enum(&row.status, EntryStatus::parse)?,
+                status_since: row.status_since,
                 batch: row.batch_code,
                 last_verified_on: row.last_verified_on,
                 updated_at: row.updated_at.and_utc(),
@@ -416,6 +429,7 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
 
 /// Inserts batches, items and scenarios (not regions or sectors, which migrations own)
 /// in one transaction, as version 1 recorded at `now`. Fails whole if any row does.
+/// Call it inside a transaction that took [`lock_catalog_for_write`].
 pub fn insert_catalog(
     conn: &mut DbConnection,
     content: &CatalogContent,
@@ -463,6 +477,7 @@ fn insert_recognition_item(
             sector_code: item.sector.clone(),
             legal_basis: item.legal_basis.clone(),
             status: item.status.as_str().to_owned(),
+            status_since: item.status_since,
             batch_code: item.batch.clone(),
             last_verified_on: item.last_verified_on,
             updated_at: now,

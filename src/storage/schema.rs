@@ -51,6 +51,7 @@ diesel::table! {
         sector_code -> Text,
         legal_basis -> Text,
         status -> Text,
+        status_since -> Nullable<Date>,
         batch_code -> Text,
         last_verified_on -> Date,
         updated_at -> Timestamp,

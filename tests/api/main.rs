@@ -7,3 +7,4 @@ mod deployment;
 mod recognition_status;
 mod schema;
 mod service;
+mod storage;

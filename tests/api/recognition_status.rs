@@ -61,6 +61,17 @@ both_backends! {
         assert_eq!(decision(&app, "RI-EDU-004", "BJ", "TJ", "2025-06-01").await, "not_recognised");
     }
 
+    async fn historic_questions_about_retired_and_suspended_items_use_the_status_date(app) {
+        // 就业报到证 was retired from 2023-01-01; its arrangement ran through 2022.
+        assert_eq!(decision(&app, "RI-EDU-004", "BJ", "TJ", "2022-06-01").await, "recognised");
+        assert_eq!(decision(&app, "RI-EDU-004", "BJ", "TJ", "2022-12-31").await, "recognised");
+        assert_eq!(decision(&app, "RI-EDU-004", "BJ", "TJ", "2023-01-01").await, "not_recognised");
+        // A revoked arrangement is not "not yet in force" before its start.
+        assert_eq!(decision(&app, "RI-CON-010", "HE", "BJ", "2023-01-01").await, "not_recognised");
+        assert_eq!(decision(&app, "RI-CON-010", "HE", "BJ", "2024-12-01").await, "not_recognised");
+        assert_eq!(decision(&app, "RI-CON-010", "HE", "TJ", "2024-11-30").await, "not_yet_in_force");
+    }
+
     async fn one_way_and_two_region_arrangements_are_directional(app) {
         assert_eq!(decision(&app, "RI-TRA-004", "HE", "TJ", "2025-06-01").await, "recognised");
         assert_eq!(decision(&app, "RI-TRA-004", "TJ", "HE", "2025-06-01").await, "no_arrangement");

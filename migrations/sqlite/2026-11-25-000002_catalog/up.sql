@@ -49,6 +49,8 @@ CREATE TABLE recognition_items (
     sector_code      TEXT      NOT NULL REFERENCES sectors (code),
     legal_basis      TEXT      NOT NULL,
     status           TEXT      NOT NULL,
+    -- The day the current (non-active) status took effect; NULL when active or unknown.
+    status_since     DATE,
     batch_code       TEXT      NOT NULL REFERENCES batches (code),
     last_verified_on DATE      NOT NULL,
     updated_at       TIMESTAMP NOT NULL
