@@ -6,6 +6,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
 COPY sample ./sample
+COPY openapi ./openapi
 RUN cargo build --release --locked --bin jjj-registry
 
 FROM debian:bookworm-slim

@@ -23,6 +23,7 @@ fn every_command_has_help() {
         vec!["migrate", "--help"],
         vec!["load-sample", "--help"],
         vec!["openapi", "--help"],
+        vec!["healthcheck", "--help"],
     ] {
         let output = registry_command().args(&args).output().unwrap();
         assert!(output.status.success(), "{args:?}");
@@ -207,4 +208,71 @@ fn the_dockerfile_is_multi_stage_non_root_with_a_readyz_healthcheck() {
         "{user}"
     );
     assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("/readyz"));
+}
+
+/// Every file the crate embeds at compile time (`include_str!`, `embed_migrations!`)
+/// must be inside something the Dockerfile copies into the build stage, or the image
+/// cannot build.
+#[test]
+fn the_docker_build_context_holds_every_file_the_crate_embeds() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = include_str!("../../Dockerfile");
+    let copied: Vec<String> = dockerfile
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("COPY "))
+        .filter(|args| !args.starts_with("--from"))
+        .flat_map(|args| {
+            let parts: Vec<&str> = args.split_whitespace().collect();
+            parts[..parts.len() - 1]
+                .iter()
+                .map(|s| s.trim_end_matches('/').to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut embedded = Vec::new();
+    let mut stack = vec![root.join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (marker, relative_to_file) in
+                [("include_str!(\"", true), ("embed_migrations!(\"", false)]
+            {
+                for piece in text.split(marker).skip(1) {
+                    let target = piece.split('"').next().unwrap();
+                    let resolved = if relative_to_file {
+                        path.parent().unwrap().join(target)
+                    } else {
+                        root.join(target)
+                    };
+                    let resolved = resolved
+                        .canonicalize()
+                        .unwrap_or_else(|e| panic!("{} embeds {target}: {e}", path.display()));
+                    embedded.push(
+                        resolved
+                            .strip_prefix(root)
+                            .unwrap()
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        embedded.iter().any(|p| p.starts_with("openapi/")),
+        "the scan found the embedded files: {embedded:?}"
+    );
+    for file in embedded {
+        assert!(
+            copied
+                .iter()
+                .any(|c| file == *c || file.starts_with(&format!("{c}/"))),
+            "{file} is embedded by the crate but the Dockerfile does not COPY it (copies: {copied:?})"
+        );
+    }
 }

@@ -17,14 +17,23 @@ fn instances_starting_together_load_the_sample_exactly_once() {
                 .map(|_| {
                     let url = db.url.clone();
                     scope.spawn(move || {
-                        let database = Database::open(&url, 1, Duration::from_secs(10)).expect("open");
-                        database.run_here(load_sample).expect("load_sample must not fail when racing")
+                        let database =
+                            Database::open(&url, 1, Duration::from_secs(10)).expect("open");
+                        database
+                            .run_here(load_sample)
+                            .expect("load_sample must not fail when racing")
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("thread")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
         });
-        let loaded = outcomes.iter().filter(|o| matches!(o, SampleLoad::Loaded(_))).count();
+        let loaded = outcomes
+            .iter()
+            .filter(|o| matches!(o, SampleLoad::Loaded(_)))
+            .count();
         assert_eq!(loaded, 1, "{backend:?}: {outcomes:?}");
     }
 }
