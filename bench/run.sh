@@ -15,19 +15,21 @@ THREADS="${THREADS:-2}"
 WORKERS="${WORKERS:-2}"
 PORT="${PORT:-18080}"
 
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! command -v wrk >/dev/null; then
   echo "installing wrk" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq wrk >/dev/null
 fi
 
 cargo build --release --quiet --bin jjj-registry
+binary="${CARGO_TARGET_DIR:-target}/release/jjj-registry"
 work=$(mktemp -d)
 trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # Access logs are off for both endpoints alike (RUST_LOG=warn): formatting a log line per
 # request would measure the logger, not the read path.
 DATABASE_URL="sqlite://$work/bench.db" REGISTRY_BIND="127.0.0.1:$PORT" REGISTRY_WORKERS="$WORKERS" RUST_LOG=warn \
-  target/release/jjj-registry serve >"$work/server.log" 2>&1 &
+  "$binary" serve >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
 
@@ -41,8 +43,13 @@ local items = { $codes }
 local region_pairs = { {"BJ","TJ"}, {"BJ","HE"}, {"TJ","BJ"}, {"TJ","HE"}, {"HE","BJ"}, {"HE","TJ"} }
 local requests = {}
 local next_index = 1
+local thread_number = 0
+setup = function(thread)
+  thread_number = thread_number + 1
+  thread:set("seed", 42 + thread_number)
+end
 init = function(args)
-  math.randomseed(42 + #requests)
+  math.randomseed(seed)
   for i = 1, 8192 do
     local item = items[math.random(#items)]
     local pair = region_pairs[math.random(#region_pairs)]

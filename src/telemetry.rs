@@ -1,4 +1,4 @@
-//! Logging: `tracing` to standard output, compact for people or JSON for collectors.
+//! Logging: `tracing` to standard error, compact for people or JSON for collectors.
 
 use tracing_subscriber::EnvFilter;
 

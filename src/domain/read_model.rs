@@ -406,6 +406,45 @@ impl Catalog {
             .collect())
     }
 
+    /// Per-region totals of a deviation listing: items in which each region deviates,
+    /// and how many of them differ in each aspect (only `aspect`, when given).
+    pub fn deviation_summary(
+        &self,
+        deviating: &[(&StandardItem, Vec<&RegionConformity>)],
+        region: Option<&RegionCode>,
+        aspect: Option<Aspect>,
+    ) -> Vec<DeviationSummary> {
+        self.regions
+            .iter()
+            .filter(|r| region.is_none_or(|wanted| &r.code == wanted))
+            .map(|r| {
+                let mut summary = DeviationSummary {
+                    region: r.code.clone(),
+                    items_with_deviations: 0,
+                    by_aspect: BTreeMap::new(),
+                };
+                for conformity in deviating
+                    .iter()
+                    .flat_map(|(_, regions)| regions)
+                    .filter(|c| c.region == r.code)
+                {
+                    summary.items_with_deviations += 1;
+                    for difference in conformity
+                        .differences
+                        .iter()
+                        .filter(|d| aspect.is_none_or(|a| d.aspect() == a))
+                    {
+                        *summary
+                            .by_aspect
+                            .entry(difference.aspect().as_str().to_owned())
+                            .or_default() += 1;
+                    }
+                }
+                summary
+            })
+            .collect()
+    }
+
     /// Catalog statistics as of `today`.
     pub fn stats(&self, today: NaiveDate) -> Stats {
         let mut stats = Stats {
@@ -486,6 +525,17 @@ impl Catalog {
         }
         stats
     }
+}
+
+/// How many standard items deviate, per region and aspect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DeviationSummary {
+    /// The region.
+    pub region: RegionCode,
+    /// Standard items in which the region deviates.
+    pub items_with_deviations: usize,
+    /// Items per deviating aspect (`name`, `conditions`, `materials`, `time_limit`, `result_recognition`).
+    pub by_aspect: BTreeMap<String, usize>,
 }
 
 /// Counts for one region.

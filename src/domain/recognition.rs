@@ -4,7 +4,7 @@
 use super::catalog::{Arrangement, ArrangementStatus, EntryStatus, RecognitionItem};
 use super::region::RegionCode;
 use super::text_enum;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeDelta, Utc};
 
 text_enum! {
     /// The answer to a recognition-status question.
@@ -22,6 +22,12 @@ text_enum! {
         /// No arrangement exists for this issuer → acceptor pair.
         NoArrangement = "no_arrangement",
     }
+}
+
+/// Today's date in China Standard Time (UTC+8, no daylight saving): the day questions
+/// default to, since recognition dates are Beijing dates.
+pub fn today_in_china() -> NaiveDate {
+    (Utc::now() + TimeDelta::hours(8)).date_naive()
 }
 
 /// A decision together with the arrangement period it rests on, if any.

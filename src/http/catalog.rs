@@ -12,8 +12,11 @@ use crate::domain::catalog::{
     Batch, EntryStatus, ItemKind, RecognitionItem, Scenario, StandardItem, StandardItemType,
 };
 use crate::domain::deviation::{Aspect, RegionConformity};
-use crate::domain::read_model::{Catalog, EntryFilter, FilterError, Page, PageRequest, Stats};
+use crate::domain::read_model::{
+    Catalog, DeviationSummary, EntryFilter, FilterError, Page, PageRequest, Stats,
+};
 use crate::domain::region::RegionCode;
+use crate::domain::search::fold_for_search;
 use crate::registry::Registry;
 
 /// Longest accepted search text, in characters.
@@ -65,6 +68,12 @@ pub struct ScenarioList {
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
+
+/// For endpoints that take no query parameters: any parameter is a 400, because a
+/// client sending one (say `?on=2020-01-01` to an entry) expects it to mean something.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
 
 /// Filters of the recognition-item list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -176,17 +185,6 @@ pub struct StandardItemDeviations {
     pub regions: Vec<RegionConformity>,
 }
 
-/// How many items deviate, per region and aspect.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeviationSummary {
-    /// The region.
-    pub region: RegionCode,
-    /// Standard items in which the region deviates.
-    pub items_with_deviations: usize,
-    /// Items per deviating aspect (`name`, `conditions`, `materials`, `time_limit`, `result_recognition`).
-    pub by_aspect: std::collections::BTreeMap<String, usize>,
-}
-
 /// The catalog-wide deviation report.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeviationReport {
@@ -232,6 +230,11 @@ fn parse_text(raw: Option<&str>) -> Result<Option<String>, ApiError> {
         Some(text) if text.chars().count() > MAX_QUERY_CHARS => Err(ApiError::parameter(
             "q",
             format!("at most {MAX_QUERY_CHARS} characters"),
+        )),
+        // Punctuation or symbols alone would otherwise match every entry.
+        Some(text) if fold_for_search(text).is_empty() => Err(ApiError::parameter(
+            "q",
+            "must contain at least one letter, digit or Chinese character",
         )),
         Some(text) => Ok(Some(text.to_owned())),
     }
@@ -400,6 +403,7 @@ fn standard_item_response(catalog: &Catalog, item: &StandardItem) -> StandardIte
 pub async fn get_recognition_item(
     req: HttpRequest,
     code: web::Path<String>,
+    _no_params: web::Query<NoParams>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
@@ -477,6 +481,7 @@ pub async fn list_standard_items(
 pub async fn get_standard_item(
     req: HttpRequest,
     code: web::Path<String>,
+    _no_params: web::Query<NoParams>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
@@ -515,6 +520,7 @@ fn deviations_of(item: &StandardItem, regions: Vec<RegionConformity>) -> Standar
 pub async fn get_standard_item_deviations(
     req: HttpRequest,
     code: web::Path<String>,
+    _no_params: web::Query<NoParams>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
@@ -553,32 +559,7 @@ pub async fn get_deviation_report(
     let deviating = catalog
         .deviations(region.as_ref(), aspect)
         .map_err(filter_error)?;
-    let summary = catalog
-        .regions()
-        .iter()
-        .filter(|r| region.as_ref().is_none_or(|wanted| &r.code == wanted))
-        .map(|r| {
-            let mut summary = DeviationSummary {
-                region: r.code.clone(),
-                items_with_deviations: 0,
-                by_aspect: Default::default(),
-            };
-            for conformity in deviating
-                .iter()
-                .flat_map(|(_, regions)| regions)
-                .filter(|c| c.region == r.code)
-            {
-                summary.items_with_deviations += 1;
-                for difference in &conformity.differences {
-                    *summary
-                        .by_aspect
-                        .entry(difference.aspect().as_str().to_owned())
-                        .or_default() += 1;
-                }
-            }
-            summary
-        })
-        .collect();
+    let summary = catalog.deviation_summary(&deviating, region.as_ref(), aspect);
     let items = deviating
         .into_iter()
         .map(|(item, regions)| deviations_of(item, regions.into_iter().cloned().collect()))
@@ -639,6 +620,7 @@ pub async fn list_scenarios(
 pub async fn get_scenario(
     req: HttpRequest,
     code: web::Path<String>,
+    _no_params: web::Query<NoParams>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
@@ -661,11 +643,12 @@ pub async fn get_scenario(
 #[get("/stats")]
 pub async fn get_stats(
     req: HttpRequest,
+    _no_params: web::Query<NoParams>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let catalog = registry.catalog();
     json_response(
         &req,
-        &catalog.stats(super::recognition_status::today_in_china()),
+        &catalog.stats(crate::domain::recognition::today_in_china()),
     )
 }

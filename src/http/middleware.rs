@@ -46,12 +46,13 @@ pub async fn observe(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     // HEAD is GET without the body (RFC 9110 §9.3.2): route it as GET; actix-http knows
     // the request on the wire was HEAD and sends the headers only.
-    if req.method() == Method::HEAD {
+    let method = req.method().clone();
+    if method == Method::HEAD {
         req.head_mut().method = Method::GET;
     }
     let request_id = request_id_for(&req);
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let span = tracing::info_span!("http.request", request_id = %request_id, method = %req.method(), path = %req.path());
+    let span = tracing::info_span!("http.request", request_id = %request_id, method = %method, path = %req.path());
     let started = Instant::now();
 
     let result = next.call(req).instrument(span.clone()).await;

@@ -84,8 +84,11 @@ impl Modify for ProblemResponses {
         let components = openapi.components.get_or_insert_with(Default::default);
         for (name, status, description, slug, detail) in SHARED {
             let mut example = json!({"type": problem_type(slug), "title": name_to_title(name), "status": status, "detail": detail});
-            if *status == 400 {
+            if *name == "InvalidParameter" {
                 example["errors"] = json!([{"field": "limit", "message": "expected a whole number from 1 to 200, got `0`"}]);
+            }
+            if *name == "InvalidBody" {
+                example["errors"] = json!([{"field": "questoins", "message": "unknown field `questoins`, expected `questions`"}]);
             }
             if *status == 500 {
                 example["request_id"] = json!("5f0c6d1e-2b7a-4c1e-9a53-8d2f0e6b7c41");
@@ -140,7 +143,9 @@ fn add_shared_responses(operation: &mut Operation) {
             .entry(status.to_owned())
             .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
     };
-    if has_query || has_body {
+    if has_body {
+        add("400", "InvalidBody");
+    } else if has_query {
         add("400", "InvalidParameter");
     }
     if has_path {

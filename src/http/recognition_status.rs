@@ -4,28 +4,22 @@
 use std::borrow::Cow;
 
 use actix_web::http::header;
-use actix_web::mime;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, get, post, web};
-use chrono::{NaiveDate, TimeDelta, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::catalog::parse_region;
-use super::conditional::PUBLIC_CACHE;
+use super::conditional::{etag_of, respond};
 use super::problem::{ApiError, FieldError, ProblemDetails, query_error_detail};
 use crate::domain::catalog::{ArrangementStatus, RecognitionItem, RecognitionMode};
 use crate::domain::read_model::Catalog;
-use crate::domain::recognition::{Decision, QuestionError, decide};
+use crate::domain::recognition::{Decision, QuestionError, decide, today_in_china};
 use crate::domain::region::RegionCode;
 use crate::registry::Registry;
 
 /// Most questions accepted in one batch request.
 pub const MAX_BATCH_QUESTIONS: usize = 500;
-
-/// Today's date in China Standard Time (UTC+8), the day questions default to.
-pub fn today_in_china() -> NaiveDate {
-    (Utc::now() + TimeDelta::hours(8)).date_naive()
-}
 
 /// One question. Name the item by `item` (registry code) or by `local_code` (the
 /// issuing region's own code for the credential type), not both.
@@ -46,18 +40,18 @@ pub struct StatusQuestion<'a> {
     pub local_code: Option<Cow<'a, str>>,
     /// Region that issued the credential.
     #[serde(borrow)]
-    #[param(value_type = Option<String>, example = "HE")]
-    #[schema(value_type = Option<String>)]
+    #[param(value_type = String, required = true, example = "HE")]
+    #[schema(value_type = String, required = true)]
     pub issued_in: Option<Cow<'a, str>>,
     /// Region where the credential is to be used.
     #[serde(borrow)]
-    #[param(value_type = Option<String>, example = "TJ")]
-    #[schema(value_type = Option<String>)]
+    #[param(value_type = String, required = true, example = "TJ")]
+    #[schema(value_type = String, required = true)]
     pub used_in: Option<Cow<'a, str>>,
     /// Day to decide for, `YYYY-MM-DD`; default: today in China Standard Time.
     #[serde(borrow)]
-    #[param(value_type = Option<String>, example = "2025-06-01")]
-    #[schema(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = Date, example = "2025-06-01")]
+    #[schema(value_type = Option<String>, format = Date)]
     pub on: Option<Cow<'a, str>>,
 }
 
@@ -191,6 +185,14 @@ pub fn answer<'a>(
             }
         },
     };
+    let blank =
+        |value: &Option<Cow<'_, str>>| value.as_deref().is_some_and(|v| v.trim().is_empty());
+    if blank(&question.item) {
+        errors.push(field_error("item", "must not be empty"));
+    }
+    if blank(&question.local_code) {
+        errors.push(field_error("local_code", "must not be empty"));
+    }
     match (&question.item, &question.local_code) {
         (Some(_), Some(_)) => errors.push(field_error(
             "local_code",
@@ -294,7 +296,8 @@ fn parse_day(text: &str) -> Option<NaiveDate> {
     operation_id = "get_recognition_status",
     params(StatusQuestion),
     responses(
-        (status = 200, description = "The decision.", body = RecognitionStatus),
+        (status = 200, description = "The decision.", body = RecognitionStatus, headers(("ETag" = String, description = "Entity tag of this answer"))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag."),
         (status = 404, description = "No item has this code or local code.", body = ProblemDetails, content_type = "application/problem+json",
             example = json!({"type": "urn:jjj-registry:problem:not-found", "title": "Not found", "status": 404, "detail": "No recognition item has the code `RI-XXX-999`."})),
     )
@@ -310,12 +313,20 @@ pub async fn get_recognition_status(
         serde_urlencoded::from_str(req.query_string()).map_err(query_error_detail)?;
     let catalog = registry.catalog();
     let status = answer(&catalog, &question, today_in_china())?;
-    let mut body = Vec::with_capacity(1024);
-    serde_json::to_writer(&mut body, &status).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, PUBLIC_CACHE))
-        .content_type(mime::APPLICATION_JSON)
-        .body(body))
+    // The answer is a function of the catalog content and the resolved question.
+    let on = status.on.to_string();
+    let etag = etag_of(&[
+        catalog.digest().as_bytes(),
+        status.item.as_bytes(),
+        status.issued_in.as_str().as_bytes(),
+        status.used_in.as_str().as_bytes(),
+        on.as_bytes(),
+    ]);
+    respond(&req, &etag, || {
+        let mut body = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut body, &status).map_err(|e| ApiError::Internal(Box::new(e)))?;
+        Ok(body)
+    })
 }
 
 /// Answers up to 500 recognition-status questions in one request. Each question is

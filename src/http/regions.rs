@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::catalog::NoParams;
 use super::conditional::json_response;
 use super::problem::ApiError;
 use crate::domain::catalog::Sector;
@@ -36,6 +37,7 @@ pub struct SectorList {
 )]
 #[get("/regions")]
 pub async fn list_regions(
+    _no_params: web::Query<NoParams>,
     req: HttpRequest,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
@@ -59,6 +61,7 @@ pub async fn list_regions(
 )]
 #[get("/sectors")]
 pub async fn list_sectors(
+    _no_params: web::Query<NoParams>,
     req: HttpRequest,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {

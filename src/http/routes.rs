@@ -53,19 +53,20 @@ impl KnownRoutes {
             .iter()
             .find(|(template, _)| {
                 template.len() == wanted.len()
-                    && template
-                        .iter()
-                        .zip(&wanted)
-                        .all(|(t, w)| (t.starts_with('{') && t.ends_with('}')) || t == w)
+                    && template.iter().zip(&wanted).all(|(t, w)| {
+                        (t.starts_with('{') && t.ends_with('}') && !w.is_empty()) || t == w
+                    })
             })
             .map(|(_, methods)| methods.as_slice())
     }
 }
 
+/// Path segments after the leading slash; a trailing slash makes an empty last segment,
+/// so `/api/v1/regions/` is a different (unknown) path from `/api/v1/regions`.
 fn segments(path: &str) -> Vec<String> {
-    path.trim_end_matches('/')
+    path.strip_prefix('/')
+        .unwrap_or(path)
         .split('/')
-        .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
 }

@@ -233,11 +233,6 @@ impl Database {
         })
     }
 
-    /// The URL this database was opened with.
-    pub fn url(&self) -> &DatabaseUrl {
-        &self.url
-    }
-
     /// Runs blocking database work on actix's blocking pool with a pooled connection,
     /// carrying the caller's tracing span.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>

@@ -212,6 +212,9 @@ both_backends! {
         for (path, field) in cases {
             app.get(path).await.problem_naming(field);
         }
+        for punctuation_only in ["!!!", "%20-%20", "%E2%80%8B"] {
+            app.get(&format!("/api/v1/recognition-items?q={punctuation_only}")).await.problem_naming("q");
+        }
         let long_query = "a".repeat(101);
         app.get(&format!("/api/v1/recognition-items?q={long_query}")).await.problem_naming("q");
     }
@@ -260,6 +263,13 @@ both_backends! {
         let bj_codes: BTreeSet<&str> = results["items"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap()).collect();
         assert_eq!(bj_codes, BTreeSet::from(["SS-CT-002", "SS-HL-005"]));
         assert_eq!(results["summary"], json!([{"region": "BJ", "items_with_deviations": 2, "by_aspect": {"result_recognition": 2}}]));
+        let time_limits = app.get_json("/api/v1/deviations?aspect=time_limit").await;
+        for summary in time_limits["summary"].as_array().unwrap() {
+            let aspects: Vec<&String> = summary["by_aspect"].as_object().unwrap().keys().collect();
+            assert!(aspects.iter().all(|a| *a == "time_limit"), "{summary}");
+        }
+        let tj = time_limits["summary"].as_array().unwrap().iter().find(|s| s["region"] == "TJ").unwrap();
+        assert!(tj["by_aspect"]["time_limit"].as_u64().unwrap() >= 1, "SS-MR-001 differs in TJ's time limit");
         let hebei = app.get_json("/api/v1/deviations?region=HE").await;
         assert!(hebei["items"].as_array().unwrap().iter().all(|i| i["regions"].as_array().unwrap().iter().all(|r| r["region"] == "HE")));
     }

@@ -111,10 +111,25 @@ both_backends! {
             ("item=RI-CON-001&local_code=x&issued_in=HE&used_in=TJ", "local_code"),
             ("item=RI-CON-001&issued_in=TJ&used_in=TJ", "used_in"),
             ("item=RI-CON-001&issued_in=HE&used_in=TJ&isued_in=HE", "isued_in"),
+            ("item=&issued_in=HE&used_in=TJ", "item"),
+            ("local_code=%20&issued_in=HE&used_in=TJ", "local_code"),
         ];
         for (query, field) in cases {
             app.get(&format!("/api/v1/recognition-status?{query}")).await.problem_naming(field);
         }
+    }
+
+    async fn answers_carry_an_etag_and_answer_if_none_match_with_304(app) {
+        let path = "/api/v1/recognition-status?item=RI-CON-001&issued_in=HE&used_in=TJ&on=2025-06-01";
+        let first = app.get(path).await;
+        let etag = first.header("etag").expect("ETag");
+        let again = app.get_with(path, &[("if-none-match", &etag)]).await;
+        assert_eq!(again.status.as_u16(), 304);
+        // The same question asked by local code is the same answer.
+        let by_local = app.get("/api/v1/recognition-status?local_code=%E5%86%80%E5%BB%BA-RY-056&issued_in=HE&used_in=TJ&on=2025-06-01").await;
+        assert_eq!(by_local.header("etag"), Some(etag.clone()));
+        let other_day = app.get("/api/v1/recognition-status?item=RI-CON-001&issued_in=HE&used_in=TJ&on=2025-06-02").await;
+        assert_ne!(other_day.header("etag"), Some(etag));
     }
 
     async fn an_unknown_item_is_a_404_problem(app) {

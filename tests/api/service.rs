@@ -68,6 +68,26 @@ both_backends! {
         app.get("/").await.problem(404);
     }
 
+    async fn a_trailing_slash_is_a_different_unknown_path(app) {
+        app.get("/api/v1/regions/").await.problem(404);
+        app.get("/api/v1/recognition-items/").await.problem(404);
+    }
+
+    async fn unknown_query_parameters_are_rejected_everywhere_under_the_api(app) {
+        for path in [
+            "/api/v1/regions?foo=bar",
+            "/api/v1/sectors?lang=en",
+            "/api/v1/stats?on=2020-01-01",
+            "/api/v1/recognition-items/RI-CON-001?on=2020-01-01",
+            "/api/v1/standard-items/SS-MR-001?region=BJ",
+            "/api/v1/standard-items/SS-MR-001/deviations?aspect=name",
+            "/api/v1/scenarios/SC-001?x=1",
+        ] {
+            let field = path.split('?').nth(1).unwrap().split('=').next().unwrap();
+            app.get(path).await.problem_naming(field);
+        }
+    }
+
     async fn a_wrong_method_is_a_405_problem_with_allow(app) {
         let response = app.request(Method::POST, "/api/v1/regions", &[], None).await;
         response.problem(405);
