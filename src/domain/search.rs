@@ -4,9 +4,11 @@
 //! full-width `ＡＢＣ１` equals `abc1`), lower case, white space and punctuation
 //! removed; Chinese characters also contribute their toneless pinyin (`erjijianzaoshi`)
 //! and initials (`ejjzs`). A query matches when its folded form is a substring of any
-//! key. Polyphonic characters use their most common reading.
+//! key. Polyphonic characters contribute every reading (会计 is `kuaiji`, not only
+//! `huiji`), up to a bounded number of combinations per text, and `ü` is also indexed as
+//! `v` and `u` (律师: `lvshi`, `lushi`), as people type it.
 
-use pinyin::ToPinyin;
+use pinyin::ToPinyinMulti;
 use unicode_normalization::UnicodeNormalization;
 
 /// NFKC and lower case: the form in which texts are compared.
@@ -35,9 +37,7 @@ impl SearchKeys {
                 continue;
             }
             if folded.chars().any(is_han) {
-                let (full, initials) = pinyin_forms(&folded);
-                keys.push(full);
-                keys.push(initials);
+                keys.extend(pinyin_keys(&folded));
             }
             keys.push(folded);
         }
@@ -56,23 +56,61 @@ fn is_han(c: char) -> bool {
     matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
 }
 
-/// Toneless pinyin and initials; characters without pinyin are kept as they are.
-fn pinyin_forms(folded: &str) -> (String, String) {
-    let mut full = String::new();
-    let mut initials = String::new();
-    for (c, reading) in folded.chars().zip(folded.to_pinyin()) {
-        match reading {
-            Some(p) => {
-                full.push_str(p.plain());
-                initials.push_str(p.first_letter());
+/// Most reading combinations indexed per text (a long name full of polyphonic
+/// characters would otherwise multiply without bound).
+const MAX_COMBINATIONS: usize = 32;
+
+/// Full pinyin and initials for every combination of readings (most common first);
+/// characters without pinyin are kept as they are.
+fn pinyin_keys(folded: &str) -> Vec<String> {
+    let mut full = vec![String::new()];
+    let mut initials = vec![String::new()];
+    for (c, readings) in folded.chars().zip(folded.to_pinyin_multi()) {
+        let mut spellings: Vec<String> = Vec::new();
+        let mut letters: Vec<String> = Vec::new();
+        match readings {
+            Some(readings) => {
+                for reading in readings {
+                    let plain = reading.plain();
+                    for spelling in [
+                        plain.to_owned(),
+                        plain.replace('ü', "v"),
+                        plain.replace('ü', "u"),
+                    ] {
+                        if !spellings.contains(&spelling) {
+                            spellings.push(spelling);
+                        }
+                    }
+                    let letter = reading.first_letter().to_owned();
+                    if !letters.contains(&letter) {
+                        letters.push(letter);
+                    }
+                }
             }
             None => {
-                full.push(c);
-                initials.push(c);
+                spellings.push(c.to_string());
+                letters.push(c.to_string());
             }
         }
+        full = extend_all(&full, &spellings);
+        initials = extend_all(&initials, &letters);
     }
-    (full, initials)
+    full.into_iter().chain(initials).collect()
+}
+
+/// Every prefix followed by every alternative, keeping at most `MAX_COMBINATIONS`
+/// (prefixes and alternatives come most common first, so the usual reading survives).
+fn extend_all(prefixes: &[String], alternatives: &[String]) -> Vec<String> {
+    let mut next = Vec::with_capacity(MAX_COMBINATIONS.min(prefixes.len() * alternatives.len()));
+    for alternative in alternatives {
+        for prefix in prefixes {
+            if next.len() == MAX_COMBINATIONS {
+                return next;
+            }
+            next.push(format!("{prefix}{alternative}"));
+        }
+    }
+    next
 }
 
 #[cfg(test)]
@@ -108,6 +146,29 @@ mod tests {
         ] {
             assert!(keys.matches(&fold_for_search(query)), "{query}");
         }
+    }
+
+    #[test]
+    fn polyphonic_characters_and_u_umlaut_are_found_as_people_type_them() {
+        let accountant = SearchKeys::new(["会计专业技术资格证书"]);
+        for query in ["kuaiji", "huiji", "kjzyjszgzs"] {
+            assert!(accountant.matches(&fold_for_search(query)), "{query}");
+        }
+        let lawyer = SearchKeys::new(["律师执业证"]);
+        for query in ["lüshi", "lvshi", "lushi", "lszyz"] {
+            assert!(lawyer.matches(&fold_for_search(query)), "{query}");
+        }
+    }
+
+    #[test]
+    fn combinations_are_bounded_for_long_polyphonic_names() {
+        let keys = SearchKeys::new(["行长重行行长重行行长重行行长重行"]);
+        assert!(
+            keys.keys.len() <= 2 * MAX_COMBINATIONS + 1,
+            "{}",
+            keys.keys.len()
+        );
+        assert!(keys.matches(&fold_for_search("xingzhang")));
     }
 
     #[test]

@@ -129,6 +129,11 @@ both_backends! {
         assert_eq!(builders, ["RI-CON-001", "RI-CON-002"]);
         let nothing = all_codes(&app, "/api/v1/recognition-items?q=zzzzqqq", 200).await;
         assert!(nothing.is_empty());
+        // ü typed as v or u; the accounting reading of 会 (kuai, not hui).
+        for (query, code) in [("lvxingshe", "RI-CUL-002"), ("luxingshe", "RI-CUL-002"), ("kuaiji", "RI-FIN-001")] {
+            let codes = all_codes(&app, &format!("/api/v1/recognition-items?q={query}"), 200).await;
+            assert!(codes.contains(&code.to_owned()), "{query}: {codes:?}");
+        }
         let food = all_codes(&app, "/api/v1/standard-items?q=spjyxk", 200).await;
         assert!(food.contains(&"SS-MR-001".to_owned()), "{food:?}");
     }
