@@ -5,7 +5,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::catalog::{Material, MaterialForm, StandardItem, StandardLocalPart};
+use super::catalog::{
+    ImplementationStatus, Material, MaterialForm, StandardItem, StandardLocalPart,
+};
 use super::region::RegionCode;
 use super::text_enum;
 
@@ -103,6 +105,9 @@ pub struct MaterialChange {
 pub struct RegionConformity {
     /// The region.
     pub region: RegionCode,
+    /// How far the region has implemented the item: `conforms` compares what it
+    /// publishes with the standard, whether or not it is in service yet.
+    pub implementation_status: ImplementationStatus,
     /// Whether the region matches the standard on every aspect.
     pub conforms: bool,
     /// The differences, one per aspect that differs.
@@ -117,6 +122,7 @@ pub fn check_item(item: &StandardItem) -> Vec<RegionConformity> {
             let differences = compare(item, part);
             RegionConformity {
                 region: part.region.clone(),
+                implementation_status: part.implementation_status,
                 conforms: differences.is_empty(),
                 differences,
             }
@@ -220,7 +226,7 @@ mod tests {
     use chrono::DateTime;
 
     use super::*;
-    use crate::domain::catalog::{EntryStatus, ImplementationStatus, StandardItemType};
+    use crate::domain::catalog::{EntryStatus, StandardItemType};
 
     fn material(name: &str, form: MaterialForm, copies: u32) -> Material {
         Material {

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::catalog::{
-    Batch, CatalogContent, EntryStatus, ItemKind, RecognitionItem, Scenario, Sector, StandardItem,
-    StandardItemType, validate_catalog,
+    Batch, CatalogContent, EntryStatus, ImplementationStatus, ItemKind, RecognitionItem, Scenario,
+    Sector, StandardItem, StandardItemType, validate_catalog,
 };
 use super::deviation::{Aspect, RegionConformity, check_item};
 use super::recognition::{Decision, decide};
@@ -518,6 +518,9 @@ impl Catalog {
                     .entry(conformity.region.to_string())
                     .or_default();
                 counts.standard_items += 1;
+                if conformity.implementation_status == ImplementationStatus::Implemented {
+                    counts.standard_items_implemented += 1;
+                }
                 if !conformity.conforms {
                     counts.standard_items_with_deviations += 1;
                 }
@@ -543,8 +546,10 @@ pub struct DeviationSummary {
 pub struct RegionCounts {
     /// Recognition items the region participates in.
     pub recognition_items: usize,
-    /// Standard items the region implements.
+    /// Standard items the region takes part in (has a local part for).
     pub standard_items: usize,
+    /// Of those, items the region has implemented (in service).
+    pub standard_items_implemented: usize,
     /// Of those, items where the region deviates from the standard.
     pub standard_items_with_deviations: usize,
 }

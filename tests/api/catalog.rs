@@ -235,7 +235,7 @@ both_backends! {
     async fn deviations_of_one_item_match_the_hand_checked_differences(app) {
         let report = app.get_json("/api/v1/standard-items/SS-MR-001/deviations").await;
         let by_region = |region: &str| report["regions"].as_array().unwrap().iter().find(|r| r["region"] == region).unwrap().clone();
-        assert_eq!(by_region("BJ"), json!({"region": "BJ", "conforms": true, "differences": []}));
+        assert_eq!(by_region("BJ"), json!({"region": "BJ", "implementation_status": "implemented", "conforms": true, "differences": []}));
         assert_eq!(
             by_region("TJ")["differences"],
             json!([{"aspect": "time_limit", "standard_days": 10, "local_days": 7}])
@@ -291,6 +291,24 @@ both_backends! {
         assert_eq!(stats["recognised_pairs"].as_array().unwrap().len(), 6);
         let with_deviations = app.get_json("/api/v1/deviations").await["items"].as_array().unwrap().len();
         assert_eq!(stats["standard_items_with_deviations"], with_deviations);
+        let implemented_in_he = sample("standard-items")
+            .iter()
+            .flat_map(|i| i["local_parts"].as_array().unwrap().clone())
+            .filter(|p| p["region"] == "HE" && p["implementation_status"] == "implemented")
+            .count();
+        assert_eq!(stats["by_region"]["HE"]["standard_items_implemented"], implemented_in_he);
+        // The per-pair counts agree with asking the status query about every item.
+        let today = stats["as_of"].as_str().unwrap().to_owned();
+        for pair in stats["recognised_pairs"].as_array().unwrap() {
+            let questions: Vec<Value> = items
+                .iter()
+                .map(|i| json!({"item": i["code"], "issued_in": pair["issued_in"], "used_in": pair["used_in"], "on": today}))
+                .collect();
+            let results = app.post_json("/api/v1/recognition-status/batch", &json!({"questions": questions})).await.json();
+            let recognised = results["results"].as_array().unwrap().iter().filter(|r| r["answer"]["decision"] == "recognised").count();
+            assert_eq!(pair["recognised_items"], recognised, "{pair}");
+            assert!(recognised > 0);
+        }
         let sectors = app.get_json("/api/v1/sectors").await;
         assert!(sectors["items"].as_array().unwrap().len() >= 8);
     }

@@ -55,6 +55,8 @@ both_backends! {
     async fn future_suspended_revoked_and_missing_arrangements_decide_accordingly(app) {
         assert_eq!(decision(&app, "RI-FIN-004", "HE", "BJ", "2026-06-01").await, "not_yet_in_force");
         assert_eq!(decision(&app, "RI-FIN-004", "HE", "BJ", "2027-01-01").await, "recognised");
+        assert_eq!(decision(&app, "RI-TRA-003", "HE", "BJ", "2021-12-31").await, "suspended");
+        assert_eq!(decision(&app, "RI-TRA-003", "HE", "BJ", "2022-01-01").await, "suspended");
         assert_eq!(decision(&app, "RI-TRA-003", "HE", "BJ", "2025-06-01").await, "suspended");
         assert_eq!(decision(&app, "RI-CON-010", "HE", "BJ", "2025-06-01").await, "not_recognised");
         assert_eq!(decision(&app, "RI-HEA-006", "BJ", "TJ", "2025-06-01").await, "suspended");
