@@ -201,9 +201,6 @@ pub fn answer<'a>(
         (None, None) => errors.push(field_error("item", "is required (or give `local_code`)")),
         _ => {}
     }
-    if issued_in.is_some() && issued_in == used_in {
-        errors.push(field_error("used_in", "must differ from `issued_in`"));
-    }
     let (Some(issued_in), Some(used_in), Some(on), true) =
         (issued_in, used_in, on, errors.is_empty())
     else {
