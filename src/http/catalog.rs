@@ -112,7 +112,8 @@ pub struct RecognitionItemQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StandardItemQuery {
-    /// Only items implemented (fully or partly) in this region.
+    /// Only items this region takes part in (has a local implementation record for,
+    /// whatever its implementation status).
     #[param(example = "HE")]
     pub region: Option<String>,
     /// Only items of this type.
