@@ -143,6 +143,21 @@ impl Catalog {
     /// Validates `content` and builds the indexes.
     pub fn build(mut content: CatalogContent) -> Result<Self, Vec<String>> {
         validate_catalog(&content)?;
+        // Regions keep their display order (BJ, TJ, HE) wherever an entry lists them.
+        let order: HashMap<RegionCode, usize> = content
+            .regions
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.code.clone(), i))
+            .collect();
+        let rank = |code: &RegionCode| order.get(code).copied().unwrap_or(usize::MAX);
+        for item in &mut content.recognition_items {
+            item.regions.sort_by_key(|r| rank(r));
+            item.local_parts.sort_by_key(|p| rank(&p.region));
+        }
+        for item in &mut content.standard_items {
+            item.local_parts.sort_by_key(|p| rank(&p.region));
+        }
         content
             .recognition_items
             .sort_by(|a, b| a.code.cmp(&b.code));

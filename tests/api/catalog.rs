@@ -149,6 +149,13 @@ both_backends! {
         assert_eq!(item["arrangements"].as_array().unwrap().len(), 7);
         let regions: BTreeSet<&str> = item["local_parts"].as_array().unwrap().iter().map(|p| p["region"].as_str().unwrap()).collect();
         assert_eq!(regions, BTreeSet::from(["BJ", "HE", "TJ"]));
+        // Regions come in their display order (BJ, TJ, HE), not alphabetically.
+        let order: Vec<&str> = item["local_parts"].as_array().unwrap().iter().map(|p| p["region"].as_str().unwrap()).collect();
+        assert_eq!(order, ["BJ", "TJ", "HE"]);
+        assert_eq!(item["regions"], json!(["BJ", "TJ", "HE"]));
+        let report = app.get_json("/api/v1/standard-items/SS-MR-001/deviations").await;
+        let order: Vec<&str> = report["regions"].as_array().unwrap().iter().map(|r| r["region"].as_str().unwrap()).collect();
+        assert_eq!(order, ["BJ", "TJ", "HE"]);
         assert!(item["provenance"]["document_no"].as_str().unwrap().ends_with("（示例）"));
         let standard = app.get_json("/api/v1/standard-items/SS-MR-001").await;
         assert_eq!(standard["time_limit_days"], 10);
