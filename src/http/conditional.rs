@@ -18,13 +18,15 @@ pub fn etag_of(parts: &[&[u8]]) -> String {
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part);
     }
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("\"{hex}\"")
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut tag = String::with_capacity(34);
+    tag.push('"');
+    for byte in &hasher.finalize()[..16] {
+        tag.push(char::from(HEX[usize::from(byte >> 4)]));
+        tag.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    tag.push('"');
+    tag
 }
 
 /// Whether the request's `If-None-Match` names `etag` (weak comparison, RFC 9110 §13.1.2).
@@ -44,7 +46,7 @@ pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
 /// 304 with the validator, or 200 with the serialised body; the tag is computed from
 /// the body.
 pub fn json_response<T: Serialize>(req: &HttpRequest, body: &T) -> Result<HttpResponse, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let bytes = to_json(body)?;
     let etag = etag_of(&[&bytes]);
     respond(req, &etag, || Ok(bytes))
 }
