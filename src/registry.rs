@@ -8,7 +8,7 @@ use std::time::Duration;
 use arc_swap::{ArcSwap, Guard};
 use chrono::Utc;
 
-use crate::domain::catalog::CatalogContent;
+use crate::domain::catalog::{CatalogContent, validate_catalog};
 use crate::domain::read_model::Catalog;
 use crate::sample::sample_entries;
 use crate::settings::{SampleCatalogPolicy, Settings};
@@ -167,7 +167,7 @@ fn load_sample_into_empty(conn: &mut DbConnection) -> Result<SampleLoad, Storage
         sectors: reference.sectors,
         ..sample
     };
-    if let Err(problems) = Catalog::build(combined.clone()) {
+    if let Err(problems) = validate_catalog(&combined) {
         return Err(StorageError::Corrupt(format!(
             "the sample catalog is invalid: {}",
             problems.join("; ")
