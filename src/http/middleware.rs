@@ -55,11 +55,11 @@ pub async fn observe(
     let span = tracing::info_span!("http.request", request_id = %request_id, method = %method, path = %req.path());
     let started = Instant::now();
 
-    let result = next.call(req).instrument(span.clone()).await;
-    let mut response = match result {
-        Ok(response) => response.map_into_boxed_body(),
-        Err(error) => return Err(error),
-    };
+    let mut response = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
     let status = response.status();
     if status.is_server_error() || (status.is_client_error() && !is_problem(&response)) {
         response = response.map_body(|head, _| {
