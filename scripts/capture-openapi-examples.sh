@@ -23,6 +23,7 @@ with open(sys.argv[1], "w") as f:
 ' "openapi/examples/$1.json" "${3:-pass}"
 }
 capture list_regions /regions
+capture get_recognition_status '/recognition-status?item=RI-CON-001&issued_in=HE&used_in=TJ&on=2025-06-01'
 capture list_sectors /sectors 'd["items"] = d["items"][:3]'
 capture list_recognition_items '/recognition-items?q=ejjzs&limit=1'
 capture get_recognition_item /recognition-items/RI-CON-001

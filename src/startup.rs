@@ -6,12 +6,11 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::http::middleware::observe;
-use crate::http::openapi::{ApiDoc, finish};
+use crate::http::docs::docs_index;
 use crate::http::problem::extractor_config;
 use crate::http::routes::{KnownRoutes, no_route};
 use crate::registry::{Registry, RegistryError};
@@ -62,11 +61,13 @@ impl Application {
         let port = listener.local_addr().map_err(bind_error)?.port();
         let data = web::Data::from(registry.clone());
         let max_body_bytes = settings.max_body_bytes;
+        // Built once: the same document for every worker, the docs page and 404/405 answers.
+        let spec = crate::http::openapi::document();
+        let known_routes = web::Data::new(KnownRoutes::from_openapi(&spec));
         let mut server = HttpServer::new(move || {
             let (json, query, path, payload) = extractor_config(max_body_bytes);
-            let (app, api) = App::new()
+            let (app, _api) = App::new()
                 .into_utoipa_app()
-                .openapi(ApiDoc::openapi())
                 .app_data(data.clone())
                 .app_data(json)
                 .app_data(query)
@@ -74,11 +75,13 @@ impl Application {
                 .app_data(payload)
                 .configure(crate::http::configure)
                 .split_for_parts();
-            let api = finish(api);
-            let known_routes = web::Data::new(KnownRoutes::from_openapi(&api));
-            app.app_data(known_routes)
+            app.app_data(known_routes.clone())
                 .service(web::redirect("/docs", "/docs/"))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+                .service(docs_index)
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .external_url_unchecked("/openapi.json", spec.clone()),
+                )
                 .default_service(web::to(no_route))
                 .wrap(from_fn(observe))
         })

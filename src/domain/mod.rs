@@ -10,8 +10,11 @@ pub mod region;
 pub mod search;
 
 /// Defines a closed vocabulary stored as text: serde names, `as_str`, `parse`, `ALL`.
+///
+/// The names are matched as `tt`, not `literal`: utoipa does not see a serde rename that
+/// arrives as a `$x:literal` fragment and would document the Rust variant names instead.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         $vis enum $name {

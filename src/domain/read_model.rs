@@ -223,10 +223,9 @@ impl Catalog {
         &self.regions
     }
 
-    /// The member region with this code, ignoring ASCII case and surrounding space
-    /// (without allocating: this runs twice per status question).
+    /// The member region with this code, ignoring ASCII case (without allocating:
+    /// this runs twice per status question).
     pub fn region_by_code(&self, code: &str) -> Option<&Region> {
-        let code = code.trim();
         self.regions
             .iter()
             .find(|r| r.code.as_str().eq_ignore_ascii_case(code))

@@ -29,7 +29,7 @@ pub struct RecognitionItemResponse {
     #[serde(flatten)]
     pub item: RecognitionItem,
     /// The published batch and official document the entry came from.
-    pub provenance: Option<Batch>,
+    pub provenance: Batch,
 }
 
 /// A standard item with the batch it was published in.
@@ -39,7 +39,7 @@ pub struct StandardItemResponse {
     #[serde(flatten)]
     pub item: StandardItem,
     /// The published batch and official document the entry came from.
-    pub provenance: Option<Batch>,
+    pub provenance: Batch,
 }
 
 /// One page of recognition items.
@@ -81,29 +81,31 @@ pub struct NoParams {}
 #[into_params(parameter_in = Query)]
 pub struct RecognitionItemQuery {
     /// Only items in which this region participates.
-    #[param(example = "TJ")]
+    #[param(pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "TJ")]
     pub region: Option<String>,
     /// Only items of this kind.
     #[param(value_type = Option<ItemKind>, example = "personal_qualification")]
     pub kind: Option<String>,
-    /// Only items of this sector (see `/api/v1/sectors`).
-    #[param(example = "construction")]
+    /// Only items of this sector (a code from `/api/v1/sectors`; an unknown one is refused).
+    #[param(min_length = 1, example = "construction")]
     pub sector: Option<String>,
     /// Only items with this status.
     #[param(value_type = Option<EntryStatus>, example = "active")]
     pub status: Option<String>,
-    /// Only items in this scenario.
-    #[param(example = "SC-001")]
+    /// Only items in this scenario (a scenario code; an unknown one is refused).
+    #[param(min_length = 1, example = "SC-001")]
     pub scenario: Option<String>,
     /// Text search over code, Chinese and English names and aliases; also matches pinyin
-    /// (`erjijianzaoshi`) and pinyin initials (`ejjzs`); case and full/half width are ignored.
-    #[param(example = "建造师")]
+    /// (`erjijianzaoshi`) and pinyin initials (`ejjzs`); case, spaces, punctuation and
+    /// full/half width are ignored. 1–100 characters, at least one of them a letter,
+    /// digit or Chinese character (punctuation alone is refused).
+    #[param(min_length = 1, max_length = 100, example = "建造师")]
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<String>,
-    /// Opaque cursor from the previous page's `next_cursor`; use it with the same filters.
-    #[param(example = "YzE6OTZhMjk2ZDIyNGYyOlNDLTAwMQ")]
+    /// Opaque cursor: the `next_cursor` of the previous page, passed unchanged with the
+    /// same filters. Leave it out for the first page; any other value is refused.
     pub cursor: Option<String>,
 }
 
@@ -114,28 +116,29 @@ pub struct RecognitionItemQuery {
 pub struct StandardItemQuery {
     /// Only items this region takes part in (has a local implementation record for,
     /// whatever its implementation status).
-    #[param(example = "HE")]
+    #[param(pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "HE")]
     pub region: Option<String>,
     /// Only items of this type.
     #[param(value_type = Option<StandardItemType>, example = "administrative_licensing")]
     pub item_type: Option<String>,
-    /// Only items of this sector.
-    #[param(example = "market_regulation")]
+    /// Only items of this sector (a code from `/api/v1/sectors`; an unknown one is refused).
+    #[param(min_length = 1, example = "market_regulation")]
     pub sector: Option<String>,
     /// Only items with this status.
     #[param(value_type = Option<EntryStatus>, example = "active")]
     pub status: Option<String>,
-    /// Only items in this scenario.
-    #[param(example = "SC-001")]
+    /// Only items in this scenario (a scenario code; an unknown one is refused).
+    #[param(min_length = 1, example = "SC-001")]
     pub scenario: Option<String>,
-    /// Text search (as for recognition items).
-    #[param(example = "食品经营")]
+    /// Text search (as for recognition items): 1–100 characters, at least one of them a
+    /// letter, digit or Chinese character.
+    #[param(min_length = 1, max_length = 100, example = "食品经营")]
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<String>,
-    /// Opaque cursor from the previous page's `next_cursor`.
-    #[param(example = "YzE6OTZhMjk2ZDIyNGYyOlNDLTAwMQ")]
+    /// Opaque cursor: the `next_cursor` of the previous page, passed unchanged with the
+    /// same filters. Leave it out for the first page; any other value is refused.
     pub cursor: Option<String>,
 }
 
@@ -145,16 +148,17 @@ pub struct StandardItemQuery {
 #[into_params(parameter_in = Query)]
 pub struct ScenarioQuery {
     /// Only scenarios with recognition items in which this region participates.
-    #[param(example = "HE")]
+    #[param(pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "HE")]
     pub region: Option<String>,
-    /// Text search over code and names.
-    #[param(example = "建筑")]
+    /// Text search over code and names (as for recognition items): 1–100 characters, at
+    /// least one of them a letter, digit or Chinese character.
+    #[param(min_length = 1, max_length = 100, example = "建筑")]
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<String>,
-    /// Opaque cursor from the previous page's `next_cursor`.
-    #[param(example = "YzE6OTZhMjk2ZDIyNGYyOlNDLTAwMQ")]
+    /// Opaque cursor: the `next_cursor` of the previous page, passed unchanged with the
+    /// same filters. Leave it out for the first page; any other value is refused.
     pub cursor: Option<String>,
 }
 
@@ -164,7 +168,7 @@ pub struct ScenarioQuery {
 #[into_params(parameter_in = Query)]
 pub struct DeviationQuery {
     /// Only this region's deviations.
-    #[param(example = "TJ")]
+    #[param(pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "TJ")]
     pub region: Option<String>,
     /// Only deviations in this aspect.
     #[param(value_type = Option<Aspect>, example = "time_limit")]
@@ -212,7 +216,7 @@ pub fn parse_choice<T>(
     expected: fn() -> String,
 ) -> Result<Option<T>, ApiError> {
     raw.map(|text| {
-        parse(text.trim()).ok_or_else(|| {
+        parse(text).ok_or_else(|| {
             ApiError::parameter(field, format!("`{text}` is not one of: {}", expected()))
         })
     })
@@ -226,8 +230,9 @@ pub fn parse_region(field: &str, raw: Option<&str>) -> Result<Option<RegionCode>
 }
 
 fn parse_text(raw: Option<&str>) -> Result<Option<String>, ApiError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
+    match raw {
+        None => Ok(None),
+        Some("") => Err(ApiError::parameter("q", "must not be empty")),
         Some(text) if text.chars().count() > MAX_QUERY_CHARS => Err(ApiError::parameter(
             "q",
             format!("at most {MAX_QUERY_CHARS} characters"),
@@ -266,14 +271,14 @@ impl ListParams<'_> {
     fn parse(self, kind_filter: Option<&str>) -> Result<ParsedList, ApiError> {
         let filter = EntryFilter {
             region: parse_region("region", self.region)?,
-            sector: self.sector.map(|s| s.trim().to_owned()),
+            sector: self.sector.map(str::to_owned),
             status: parse_choice(
                 "status",
                 self.status,
                 EntryStatus::parse,
                 EntryStatus::expected,
             )?,
-            scenario: self.scenario.map(|s| s.trim().to_owned()),
+            scenario: self.scenario.map(str::to_owned),
             text: parse_text(self.q)?,
         };
         let fingerprint = fingerprint(&[
@@ -302,7 +307,7 @@ fn list_response<T, R: Serialize>(
     page_request: &PageRequest,
     page: Page<'_, T>,
     code_of: impl Fn(&T) -> &str,
-    render: impl FnOnce(Vec<&T>, Option<String>) -> R,
+    render: impl FnOnce(Vec<&T>, Option<String>) -> Result<R, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let etag = etag_of(&[
         catalog.digest().as_bytes(),
@@ -318,11 +323,14 @@ fn list_response<T, R: Serialize>(
         } else {
             None
         };
-        to_json(&render(page.items, next_cursor))
+        to_json(&render(page.items, next_cursor)?)
     })
 }
 
-/// Lists recognition items (资质资格互认事项), filtered and paginated, in code order.
+/// Lists recognition items (资质资格互认事项).
+///
+/// Filtered by region, kind, sector, status, scenario and text, in code order, one page
+/// at a time: pass `next_cursor` as `cursor` for the next page.
 #[utoipa::path(
     tag = "recognition",
     operation_id = "list_recognition_items",
@@ -366,31 +374,50 @@ pub async fn list_recognition_items(
         &list.page,
         page,
         |item| item.code.as_str(),
-        |items, next_cursor| RecognitionItemList {
-            items: items
-                .into_iter()
-                .map(|item| recognition_item_response(&catalog, item))
-                .collect(),
-            next_cursor,
+        |items, next_cursor| {
+            Ok(RecognitionItemList {
+                items: items
+                    .into_iter()
+                    .map(|item| recognition_item_response(&catalog, item))
+                    .collect::<Result<_, _>>()?,
+                next_cursor,
+            })
         },
     )
 }
 
-fn recognition_item_response(catalog: &Catalog, item: &RecognitionItem) -> RecognitionItemResponse {
-    RecognitionItemResponse {
-        provenance: catalog.batch(&item.batch).cloned(),
+fn recognition_item_response(
+    catalog: &Catalog,
+    item: &RecognitionItem,
+) -> Result<RecognitionItemResponse, ApiError> {
+    Ok(RecognitionItemResponse {
+        provenance: provenance(catalog, &item.code, &item.batch)?,
         item: item.clone(),
-    }
+    })
 }
 
-fn standard_item_response(catalog: &Catalog, item: &StandardItem) -> StandardItemResponse {
-    StandardItemResponse {
-        provenance: catalog.batch(&item.batch).cloned(),
+fn standard_item_response(
+    catalog: &Catalog,
+    item: &StandardItem,
+) -> Result<StandardItemResponse, ApiError> {
+    Ok(StandardItemResponse {
+        provenance: provenance(catalog, &item.code, &item.batch)?,
         item: item.clone(),
-    }
+    })
 }
 
-/// Gets one recognition item with its arrangements and every region's local part.
+/// The batch an entry came from; the catalog is validated so that it always exists,
+/// and an entry without one is a bug, not a `null` for clients to handle.
+fn provenance(catalog: &Catalog, code: &str, batch: &str) -> Result<Batch, ApiError> {
+    catalog.batch(batch).cloned().ok_or_else(|| {
+        ApiError::Internal(format!("entry {code} names batch {batch}, which is not in the catalog").into())
+    })
+}
+
+/// Gets one recognition item.
+///
+/// The shared part, every arrangement period per ordered region pair, every
+/// participating region's local part, and the batch it was published in.
 #[utoipa::path(
     tag = "recognition",
     operation_id = "get_recognition_item",
@@ -411,10 +438,13 @@ pub async fn get_recognition_item(
     let item = catalog
         .recognition_item(&code)
         .ok_or_else(|| ApiError::NotFound(format!("No recognition item has the code `{code}`.")))?;
-    json_response(&req, &recognition_item_response(&catalog, item))
+    json_response(&req, &recognition_item_response(&catalog, item)?)
 }
 
-/// Lists standard items (同事同标事项), filtered and paginated, in code order.
+/// Lists standard items (同事同标事项).
+///
+/// Filtered by region, item type, sector, status, scenario and text, in code order, one
+/// page at a time: pass `next_cursor` as `cursor` for the next page.
 #[utoipa::path(
     tag = "standard-items",
     operation_id = "list_standard_items",
@@ -458,17 +488,22 @@ pub async fn list_standard_items(
         &list.page,
         page,
         |item| item.code.as_str(),
-        |items, next_cursor| StandardItemList {
-            items: items
-                .into_iter()
-                .map(|item| standard_item_response(&catalog, item))
-                .collect(),
-            next_cursor,
+        |items, next_cursor| {
+            Ok(StandardItemList {
+                items: items
+                    .into_iter()
+                    .map(|item| standard_item_response(&catalog, item))
+                    .collect::<Result<_, _>>()?,
+                next_cursor,
+            })
         },
     )
 }
 
-/// Gets one standard item: the shared standard and every region's implementation.
+/// Gets one standard item.
+///
+/// The shared standard (conditions, materials, time limit, fee, legal basis, steps),
+/// every region's implementation, and the batch it was published in.
 #[utoipa::path(
     tag = "standard-items",
     operation_id = "get_standard_item",
@@ -489,7 +524,7 @@ pub async fn get_standard_item(
     let item = catalog
         .standard_item(&code)
         .ok_or_else(|| standard_item_not_found(&code))?;
-    json_response(&req, &standard_item_response(&catalog, item))
+    json_response(&req, &standard_item_response(&catalog, item)?)
 }
 
 fn standard_item_not_found(code: &str) -> ApiError {
@@ -506,8 +541,11 @@ fn deviations_of(item: &StandardItem, regions: Vec<RegionConformity>) -> Standar
     }
 }
 
-/// Checks one standard item against 四同一互 (same name, conditions, materials, time
-/// limit; results recognised) and reports, per region, what differs and how.
+/// Checks one standard item against 四同一互.
+///
+/// Same name, same acceptance conditions, same materials, same time limit, and results
+/// recognised: reports, per implementing region, what differs from the shared standard
+/// and how.
 #[utoipa::path(
     tag = "standard-items",
     operation_id = "get_standard_item_deviations",
@@ -532,8 +570,10 @@ pub async fn get_standard_item_deviations(
     json_response(&req, &deviations_of(item, report))
 }
 
-/// The catalog-wide 四同一互 report: per region, how many standard items deviate in
-/// which aspect, and every deviating item with what differs.
+/// The catalog-wide 四同一互 deviation report.
+///
+/// Per region, how many standard items deviate in which aspect, and every deviating
+/// item with what differs; filter by region and aspect.
 #[utoipa::path(
     tag = "standard-items",
     operation_id = "get_deviation_report",
@@ -568,7 +608,10 @@ pub async fn get_deviation_report(
     json_response(&req, &DeviationReport { summary, items })
 }
 
-/// Lists scenarios (互认场景), paginated, in code order.
+/// Lists scenarios (互认场景).
+///
+/// Filtered by region and text, in code order, one page at a time: pass `next_cursor` as
+/// `cursor` for the next page.
 #[utoipa::path(
     tag = "scenarios",
     operation_id = "list_scenarios",
@@ -600,14 +643,19 @@ pub async fn list_scenarios(
         &page_request,
         page,
         |scenario| scenario.code.as_str(),
-        |items, next_cursor| ScenarioList {
-            items: items.into_iter().cloned().collect(),
-            next_cursor,
+        |items, next_cursor| {
+            Ok(ScenarioList {
+                items: items.into_iter().cloned().collect(),
+                next_cursor,
+            })
         },
     )
 }
 
-/// Gets one scenario; list its entries with `?scenario=<code>` on the item lists.
+/// Gets one scenario.
+///
+/// The scenario with the codes of its entries; list the entries themselves with
+/// `?scenario=<code>` on the item lists.
 #[utoipa::path(
     tag = "scenarios",
     operation_id = "get_scenario",
@@ -631,8 +679,10 @@ pub async fn get_scenario(
     json_response(&req, scenario)
 }
 
-/// Catalog statistics: counts by region, kind, sector and status; items recognised
-/// today per ordered region pair; standard items with deviations.
+/// Catalog statistics.
+///
+/// Counts by region, kind, sector and status; items recognised today per ordered region
+/// pair; standard items with deviations.
 #[utoipa::path(
     tag = "reference",
     operation_id = "get_stats",

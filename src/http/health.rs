@@ -15,7 +15,9 @@ pub struct HealthStatus {
     pub status: &'static str,
 }
 
-/// Liveness: the process is up and serving HTTP. Does not touch the database.
+/// Liveness probe.
+///
+/// Answers 200 while the process is up and serving HTTP. Does not touch the database.
 #[utoipa::path(
     tag = "service",
     operation_id = "healthz",
@@ -28,14 +30,17 @@ pub async fn healthz() -> HttpResponse {
         .json(HealthStatus { status: "ok" })
 }
 
-/// Readiness: the database answers a query. Load balancers should route traffic only
-/// to instances that answer 200 here.
+/// Readiness probe.
+///
+/// Answers 200 when the database answers a query, 503 otherwise. Load balancers should
+/// route traffic only to instances that answer 200 here.
 #[utoipa::path(
     tag = "service",
     operation_id = "readyz",
     responses(
         (status = 200, description = "The database is reachable.", body = HealthStatus),
-        (status = 503, description = "The database is not reachable.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable.", body = ProblemDetails, content_type = "application/problem+json",
+            example = json!({"type": "urn:jjj-registry:problem:service-unavailable", "title": "Service unavailable", "status": 503, "detail": "The database is not reachable."})),
     )
 )]
 #[get("/readyz")]

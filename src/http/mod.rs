@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod conditional;
+pub mod docs;
 pub mod health;
 pub mod middleware;
 pub mod openapi;

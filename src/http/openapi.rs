@@ -1,13 +1,20 @@
-//! The OpenAPI document: info block, shared problem responses, and the function that
-//! builds it from the same route configuration the server runs.
+//! The OpenAPI document: info block, shared responses, headers and parameters, and the
+//! function that builds it from the same route configuration the server runs.
+//!
+//! utoipa collects the paths and schemas from the handlers; [`document`] then adds
+//! what is the same for every operation (problem responses, caching headers, the
+//! request id, `If-None-Match`) in one place, so no operation can document them
+//! differently from the others, and states on the schemas what the wire carries
+//! (which fields are always sent).
+
+use std::collections::BTreeSet;
 
 use actix_web::App;
-use serde_json::json;
-use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder};
-use utoipa::{Modify, OpenApi};
+use serde_json::{Value, json};
+use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
+use super::conditional::PUBLIC_CACHE;
 use super::problem::{PROBLEM_JSON, problem_type};
 
 /// Top-level document; paths come from the handlers' `#[utoipa::path]`.
@@ -20,7 +27,9 @@ The authoritative, versioned catalog of qualifications, licences and certificate
 Beijing (京), Tianjin (津) and Hebei (冀), and of the government services they handle “same item, same standard” (同事同标).\n\n\
 Reads are public and need no token. Lists use cursor pagination (`limit`, `cursor`); entries and lists carry an `ETag` \
 and answer `If-None-Match` with 304. Errors are `application/problem+json` (RFC 9457). Dates are ISO 8601 days in \
-China Standard Time (UTC+8). The bundled catalog is a SAMPLE (示例数据), not the official list.",
+China Standard Time (UTC+8). Parameter values are taken exactly as sent: nothing is trimmed, and an empty value is \
+refused. Responses may gain fields in later minor versions: clients should ignore fields they do not know. \
+The bundled catalog is a SAMPLE (示例数据), not the official list.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
         contact(name = "JJJ Registry maintainers", email = "registry@example.org")
     ),
@@ -31,23 +40,32 @@ China Standard Time (UTC+8). The bundled catalog is a SAMPLE (示例数据), not
         (name = "reference", description = "Regions, sectors and catalog statistics."),
         (name = "service", description = "Probes for orchestration.")
     ),
-    components(schemas(super::problem::ProblemDetails, super::problem::FieldError))
+    components(schemas(
+        super::problem::ProblemDetails,
+        super::problem::FieldError,
+        crate::domain::deviation::Aspect,
+        crate::domain::catalog::ItemKind,
+        crate::domain::catalog::EntryStatus,
+        crate::domain::catalog::StandardItemType,
+    ))
 )]
 pub struct ApiDoc;
 
-/// Adds the shared problem responses to `components.responses` and references them
-/// from every operation that can produce them, so no operation documents its errors by
-/// hand differently from the others.
-struct ProblemResponses;
-
-/// (component name, status, description, example detail)
-const SHARED: &[(&str, u16, &str, &str, &str)] = &[
+/// Shared problem responses: (component name, status, description, problem slug, example detail).
+const PROBLEM_RESPONSES: &[(&str, u16, &str, &str, &str)] = &[
     (
         "InvalidParameter",
         400,
         "A parameter is missing or invalid; `errors` names it.",
         "invalid-parameter",
         "`limit`: expected a whole number from 1 to 200, got `0`",
+    ),
+    (
+        "InvalidBody",
+        400,
+        "The body is not valid JSON or does not have the documented shape; `errors` names the field where it can.",
+        "invalid-body",
+        "The JSON body is invalid: unknown field `questoins`, expected `questions` at line 1 column 12",
     ),
     (
         "NotFound",
@@ -77,45 +95,156 @@ const SHARED: &[(&str, u16, &str, &str, &str)] = &[
         "internal-error",
         "The server could not complete the request. Quote the request id when reporting it.",
     ),
+    (
+        "ServiceUnavailable",
+        503,
+        "The database cannot be reached; retry later.",
+        "service-unavailable",
+        "The database is not reachable.",
+    ),
 ];
 
-impl Modify for ProblemResponses {
-    fn modify(&self, openapi: &mut OpenApiDoc) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        for (name, status, description, slug, detail) in SHARED {
-            let mut example = json!({"type": problem_type(slug), "title": name_to_title(name), "status": status, "detail": detail});
-            if *name == "InvalidParameter" {
-                example["errors"] = json!([{"field": "limit", "message": "expected a whole number from 1 to 200, got `0`"}]);
-            }
-            if *name == "InvalidBody" {
-                example["errors"] = json!([{"field": "questoins", "message": "unknown field `questoins`, expected `questions`"}]);
-            }
-            if *status == 500 {
-                example["request_id"] = json!("5f0c6d1e-2b7a-4c1e-9a53-8d2f0e6b7c41");
-            }
-            let content = ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ProblemDetails")))
-                .example(Some(example))
-                .build();
-            components.responses.insert(
-                (*name).to_owned(),
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description(*description)
-                        .content(PROBLEM_JSON, content)
-                        .build(),
-                ),
-            );
+/// Fields that responses leave out rather than send empty; every other field of a
+/// response schema is always sent (as `null` where its schema allows it).
+const OMITTED_WHEN_EMPTY: &[(&str, &str)] = &[
+    ("ProblemDetails", "errors"),
+    ("ProblemDetails", "request_id"),
+];
+
+/// Builds the utoipa document from the route configuration, without a database.
+fn collected() -> utoipa::openapi::OpenApi {
+    let (_app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(super::configure)
+        .split_for_parts();
+    api
+}
+
+/// The complete OpenAPI document, as served at `/openapi.json` and committed in
+/// `openapi/openapi.json`.
+pub fn document() -> Value {
+    let mut collected = serde_json::to_value(collected()).unwrap_or_default();
+    let mut doc = json!({
+        "openapi": collected["openapi"].take(),
+        "info": collected["info"].take(),
+        "servers": [{"url": "/", "description": "This registry instance"}],
+        // Reads are public; the bearer scheme arrives with editing.
+        "security": [],
+        "tags": collected["tags"].take(),
+        "paths": collected["paths"].take(),
+        "components": collected["components"].take(),
+    });
+    add_components(&mut doc);
+    let request_schemas = schemas_reachable_from_request_bodies(&doc);
+    if let Some(operations) = doc["paths"].as_object_mut() {
+        for (method, operation) in operations
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|item| item.iter_mut())
+        {
+            complete_operation(method, operation);
         }
-        for item in openapi.paths.paths.values_mut() {
-            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
-                add_shared_responses(operation);
+    }
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        for (name, schema) in schemas.iter_mut() {
+            if !request_schemas.contains(name) {
+                state_response_fields(name, schema);
             }
         }
     }
+    doc
 }
 
-fn name_to_title(name: &str) -> String {
+/// The document as committed in `openapi/openapi.json` (pretty, trailing newline).
+pub fn openapi_json() -> String {
+    let mut text = serde_json::to_string_pretty(&document()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn add_components(doc: &mut Value) {
+    let components = &mut doc["components"];
+    for (name, status, description, slug, detail) in PROBLEM_RESPONSES {
+        let mut example = json!({
+            "type": problem_type(slug),
+            "title": title_of(name),
+            "status": status,
+            "detail": detail,
+        });
+        match *name {
+            "InvalidParameter" => {
+                example["errors"] = json!([{"field": "limit", "message": "expected a whole number from 1 to 200, got `0`"}]);
+            }
+            "InvalidBody" => {
+                example["errors"] = json!([{"field": "questoins", "message": "unknown field `questoins`, expected `questions` at line 1 column 12"}]);
+            }
+            _ => {}
+        }
+        if *status >= 500 {
+            example["request_id"] = json!("5f0c6d1e-2b7a-4c1e-9a53-8d2f0e6b7c41");
+        }
+        components["responses"][*name] = json!({
+            "description": description,
+            "headers": {
+                "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
+                "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+            },
+            "content": {PROBLEM_JSON: {
+                "schema": {"$ref": "#/components/schemas/ProblemDetails"},
+                "example": example,
+            }},
+        });
+    }
+    components["responses"]["NotModified"] = json!({
+        "description": "Not modified: the `If-None-Match` tag is current; no body.",
+        "headers": cacheable_headers(),
+    });
+    components["headers"] = json!({
+        "ETag": {
+            "description": "Entity tag of this representation; send it back in `If-None-Match` to get 304 while it is current.",
+            "schema": {"type": "string", "examples": ["\"9c1e4f0a2b7d3e56a8f0c1d2e3f4a5b6\""]},
+        },
+        "CacheControl": {
+            "description": "Public catalog data may be cached briefly and must be revalidated (cheaply, with the ETag) after that.",
+            "schema": {"type": "string", "examples": [PUBLIC_CACHE]},
+        },
+        "CacheControlNoStore": {
+            "description": "The answer must not be cached.",
+            "schema": {"type": "string", "examples": ["no-store"]},
+        },
+        "XRequestId": {
+            "description": "The request id: the client's own `X-Request-Id` when it sent a plain one, otherwise a generated UUID. Quote it when reporting a problem.",
+            "schema": {"type": "string", "examples": ["5f0c6d1e-2b7a-4c1e-9a53-8d2f0e6b7c41"]},
+        },
+    });
+    components["parameters"]["IfNoneMatch"] = json!({
+        "name": "If-None-Match",
+        "in": "header",
+        "required": false,
+        "description": "Entity tags the client already holds (the `ETag` of an earlier answer); 304 without a body when one is current.",
+        "schema": {"type": "string"},
+        "example": "\"9c1e4f0a2b7d3e56a8f0c1d2e3f4a5b6\"",
+    });
+}
+
+fn cacheable_headers() -> Value {
+    json!({
+        "ETag": {"$ref": "#/components/headers/ETag"},
+        "Cache-Control": {"$ref": "#/components/headers/CacheControl"},
+        "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
+    })
+}
+
+fn uncacheable_headers() -> Value {
+    json!({
+        "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+        "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
+    })
+}
+
+/// "InvalidParameter" → "Invalid parameter".
+fn title_of(name: &str) -> String {
     let mut title = String::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_uppercase() && i > 0 {
@@ -128,20 +257,47 @@ fn name_to_title(name: &str) -> String {
     title
 }
 
-fn add_shared_responses(operation: &mut Operation) {
-    let params = operation.parameters.as_deref().unwrap_or_default();
-    let has_query = params
-        .iter()
-        .any(|p| matches!(p.parameter_in, ParameterIn::Query));
-    let has_path = params
-        .iter()
-        .any(|p| matches!(p.parameter_in, ParameterIn::Path));
-    let has_body = operation.request_body.is_some();
-    let responses = &mut operation.responses.responses;
+/// Adds the shared responses, headers, `If-None-Match` and the captured success
+/// example to one operation.
+fn complete_operation(method: &str, operation: &mut Value) {
+    let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+    let has_in = |place: &str| parameters.iter().any(|p| p["in"] == place);
+    let (has_query, has_path) = (has_in("query"), has_in("path"));
+    let has_body = operation.get("requestBody").is_some();
+    let conditional = operation["responses"].get("304").is_some();
+    let id = operation["operationId"].as_str().unwrap_or_default().to_owned();
+
+    let responses = operation["responses"].as_object_mut();
+    let Some(responses) = responses else { return };
+    if conditional {
+        responses.insert(
+            "304".into(),
+            json!({"$ref": "#/components/responses/NotModified"}),
+        );
+    }
+    for (status, response) in responses.iter_mut() {
+        if response.get("$ref").is_some() {
+            continue;
+        }
+        if status.starts_with('2') {
+            response["headers"] = if conditional {
+                cacheable_headers()
+            } else {
+                uncacheable_headers()
+            };
+            if let Some(example) = success_example(&id)
+                && let Some(media) = response["content"]["application/json"].as_object_mut()
+            {
+                media.entry("example").or_insert(example);
+            }
+        } else {
+            response["headers"] = uncacheable_headers();
+        }
+    }
     let mut add = |status: &str, name: &str| {
         responses
             .entry(status.to_owned())
-            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+            .or_insert_with(|| json!({"$ref": format!("#/components/responses/{name}")}));
     };
     if has_body {
         add("400", "InvalidBody");
@@ -156,16 +312,16 @@ fn add_shared_responses(operation: &mut Operation) {
         add("415", "UnsupportedMediaType");
     }
     add("500", "InternalError");
-}
 
-/// Builds the OpenAPI document from the route configuration, without a database.
-pub fn build_openapi() -> OpenApiDoc {
-    let (_app, api) = App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .configure(super::configure)
-        .split_for_parts();
-    finish(api)
+    if conditional && method == "get" {
+        let parameters = operation["parameters"]
+            .as_array_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let mut parameters = parameters;
+        parameters.push(json!({"$ref": "#/components/parameters/IfNoneMatch"}));
+        operation["parameters"] = Value::Array(parameters);
+    }
 }
 
 /// Example success bodies, keyed by operation id: real responses of the sample catalog,
@@ -178,6 +334,10 @@ const RESPONSE_EXAMPLES: &[(&str, &str)] = &[
     (
         "list_sectors",
         include_str!("../../openapi/examples/list_sectors.json"),
+    ),
+    (
+        "get_recognition_status",
+        include_str!("../../openapi/examples/get_recognition_status.json"),
     ),
     (
         "list_recognition_items",
@@ -221,38 +381,117 @@ const RESPONSE_EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-fn add_response_examples(openapi: &mut OpenApiDoc) {
-    for item in openapi.paths.paths.values_mut() {
-        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
-            let example = operation
-                .operation_id
-                .as_deref()
-                .and_then(|id| RESPONSE_EXAMPLES.iter().find(|(name, _)| *name == id))
-                .and_then(|(_, text)| serde_json::from_str::<serde_json::Value>(text).ok());
-            let Some(example) = example else { continue };
-            if let Some(RefOr::T(response)) = operation.responses.responses.get_mut("200")
-                && let Some(content) = response.content.get_mut("application/json")
-                && content.example.is_none()
-            {
-                content.example = Some(example);
+fn success_example(operation_id: &str) -> Option<Value> {
+    RESPONSE_EXAMPLES
+        .iter()
+        .find(|(id, _)| *id == operation_id)
+        .and_then(|(_, text)| serde_json::from_str(text).ok())
+}
+
+/// Names of the component schemas a request body can contain (directly or nested).
+fn schemas_reachable_from_request_bodies(doc: &Value) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut pending: Vec<&Value> = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(Value::as_object)
+        .flat_map(|item| item.values())
+        .map(|operation| &operation["requestBody"])
+        .collect();
+    while let Some(node) = pending.pop() {
+        match node {
+            Value::Object(map) => {
+                if let Some(name) = map
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    && found.insert(name.to_owned())
+                {
+                    pending.push(&doc["components"]["schemas"][name]);
+                }
+                pending.extend(map.values());
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// On a response schema: every property the server always sends is `required`, and
+/// no `additionalProperties: false` (utoipa derives it from `deny_unknown_fields`,
+/// which guards import files, not answers; answers may gain fields).
+fn state_response_fields(name: &str, schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if object.get("additionalProperties") == Some(&Value::Bool(false)) {
+        object.remove("additionalProperties");
+    }
+    if let Some(properties) = object.get("properties").and_then(Value::as_object) {
+        let required: Vec<Value> = properties
+            .keys()
+            .filter(|field| !OMITTED_WHEN_EMPTY.contains(&(name, field.as_str())))
+            .map(|field| Value::String(field.clone()))
+            .collect();
+        object.insert("required".into(), Value::Array(required));
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        if let Some(Value::Array(parts)) = object.get_mut(key) {
+            for part in parts.iter_mut().filter(|p| p.get("$ref").is_none()) {
+                state_response_fields(name, part);
             }
         }
     }
 }
 
-/// Adds the shared problem responses and the example bodies once every path is known
-/// (utoipa's own `modifiers` run before utoipa-actix-web has collected the paths).
-pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
-    ProblemResponses.modify(&mut api);
-    add_response_examples(&mut api);
-    api
+/// The value of an object's key, for tests and tools reading the document.
+pub fn lookup<'a>(doc: &'a Value, reference: &str) -> Option<&'a Value> {
+    reference
+        .strip_prefix("#/")?
+        .split('/')
+        .try_fold(doc, |node, segment| {
+            node.get(segment.replace("~1", "/").replace("~0", "~"))
+        })
 }
 
-/// The document as committed in `openapi/openapi.json` (pretty, trailing newline).
-pub fn openapi_json() -> String {
-    let mut text = build_openapi().to_pretty_json().unwrap_or_default();
-    text.push('\n');
-    text
+/// Every `$ref` in the document that points at nothing.
+pub fn dangling_references(doc: &Value) -> Vec<String> {
+    let mut dangling = Vec::new();
+    let mut pending = vec![doc];
+    while let Some(node) = pending.pop() {
+        match node {
+            Value::Object(map) => {
+                if let Some(reference) = map.get("$ref").and_then(Value::as_str)
+                    && lookup(doc, reference).is_none()
+                {
+                    dangling.push(reference.to_owned());
+                }
+                pending.extend(map.values());
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    dangling.sort();
+    dangling.dedup();
+    dangling
+}
+
+/// Operations of the document: (method, path, operation object).
+pub fn operations(doc: &Value) -> Vec<(&str, &str, &Value)> {
+    doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flatten()
+                .map(move |(method, operation)| (method.as_str(), path.as_str(), operation))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -271,7 +510,7 @@ mod tests {
 
     #[test]
     fn the_document_is_openapi_3_1_with_a_complete_info_block() {
-        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        let doc = document();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         let info = &doc["info"];
         for field in ["title", "version", "description"] {
@@ -280,85 +519,223 @@ mod tests {
                 "info.{field}"
             );
         }
+        assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
         assert!(info["description"].as_str().unwrap().contains("京津冀"));
         assert_eq!(info["license"]["identifier"], "Apache-2.0");
         assert!(info["contact"]["email"].is_string());
+        assert_eq!(doc["security"], json!([]));
+        assert_eq!(doc["servers"][0]["url"], "/");
     }
 
     #[test]
+    fn every_reference_resolves() {
+        assert_eq!(dangling_references(&document()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn dangling_references_are_found() {
+        let doc = json!({"a": {"$ref": "#/components/schemas/Nope"}, "components": {"schemas": {"Yes": {}}}, "b": [{"$ref": "#/components/schemas/Yes"}]});
+        assert_eq!(dangling_references(&doc), vec!["#/components/schemas/Nope"]);
+    }
+
+    /// Parameters that deliberately carry no example, with the reason.
+    const WITHOUT_EXAMPLE: &[(&str, &str)] = &[
+        // An opaque value only the previous page can supply; any made-up value is refused.
+        ("cursor", "opaque"),
+        // Mutually exclusive with `item`: a prefilled value for both would be refused.
+        ("local_code", "exclusive with item"),
+    ];
+
+    #[test]
     fn every_parameter_body_and_response_has_an_example() {
-        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
-        let schemas = &doc["components"]["schemas"];
-        let has_example = |media: &serde_json::Value| {
+        let doc = document();
+        let resolve = |node: &'_ Value| -> Value {
+            match node["$ref"].as_str() {
+                Some(reference) => lookup(&doc, reference).cloned().unwrap_or(Value::Null),
+                None => node.clone(),
+            }
+        };
+        let has_example = |media: &Value| {
             media.get("example").is_some() || media.get("examples").is_some() || {
-                let name = media["schema"]["$ref"]
-                    .as_str()
-                    .and_then(|r| r.rsplit('/').next())
-                    .unwrap_or_default();
-                schemas[name].get("example").is_some() || schemas[name].get("examples").is_some()
+                let schema = resolve(&media["schema"]);
+                schema.get("example").is_some() || schema.get("examples").is_some()
             }
         };
         let mut missing = Vec::new();
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, operation) in item.as_object().unwrap() {
-                for parameter in operation["parameters"].as_array().into_iter().flatten() {
-                    if parameter.get("example").is_none()
-                        && parameter["schema"].get("example").is_none()
-                    {
-                        missing.push(format!("{method} {path} parameter {}", parameter["name"]));
-                    }
+        for (method, path, operation) in operations(&doc) {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let parameter = resolve(parameter);
+                let name = parameter["name"].as_str().unwrap_or_default();
+                let exempt = WITHOUT_EXAMPLE.iter().any(|(n, _)| *n == name);
+                let has = parameter.get("example").is_some()
+                    || parameter["schema"].get("example").is_some();
+                if has == exempt {
+                    missing.push(format!(
+                        "{method} {path} parameter {name}: example present = {has}"
+                    ));
                 }
-                for media in operation["requestBody"]["content"]
+            }
+            for media in operation
+                .get("requestBody")
+                .and_then(|b| b["content"].as_object())
+                .into_iter()
+                .flatten()
+                .map(|(_, m)| m)
+            {
+                if !has_example(media) {
+                    missing.push(format!("{method} {path} request body"));
+                }
+            }
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let response = resolve(response);
+                for media in response["content"]
                     .as_object()
                     .into_iter()
                     .flatten()
                     .map(|(_, m)| m)
                 {
                     if !has_example(media) {
-                        missing.push(format!("{method} {path} request body"));
-                    }
-                }
-                for (status, response) in operation["responses"].as_object().unwrap() {
-                    let response = match response["$ref"].as_str() {
-                        Some(reference) => {
-                            &doc["components"]["responses"][reference.rsplit('/').next().unwrap()]
-                        }
-                        None => response,
-                    };
-                    for media in response["content"]
-                        .as_object()
-                        .into_iter()
-                        .flatten()
-                        .map(|(_, m)| m)
-                    {
-                        if !has_example(media) {
-                            missing.push(format!("{method} {path} response {status}"));
-                        }
+                        missing.push(format!("{method} {path} response {status}"));
                     }
                 }
             }
         }
         assert!(
             missing.is_empty(),
-            "missing examples:\n{}",
+            "examples missing (or present where they must not be):\n{}",
             missing.join("\n")
         );
     }
 
     #[test]
-    fn every_operation_documents_errors_and_has_an_operation_id() {
-        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, operation) in item.as_object().unwrap() {
-                assert!(operation["operationId"].is_string(), "{method} {path}");
-                assert!(
-                    operation["responses"]["500"].is_object(),
-                    "{method} {path} lacks 500"
+    fn every_operation_has_a_summary_a_description_errors_and_an_operation_id() {
+        let doc = document();
+        for (method, path, operation) in operations(&doc) {
+            assert!(operation["operationId"].is_string(), "{method} {path}");
+            let summary = operation["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.is_empty() && !summary.contains('\n') && summary.len() < 120,
+                "{method} {path}: summary must be one short line: {summary:?}"
+            );
+            assert!(
+                operation["description"]
+                    .as_str()
+                    .is_some_and(|d| d.len() > summary.len()),
+                "{method} {path}: description"
+            );
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(responses.contains_key("500"), "{method} {path} lacks 500");
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path} lacks a success response"
+            );
+        }
+    }
+
+    #[test]
+    fn every_error_response_is_a_problem_and_every_answer_names_its_request_id() {
+        let doc = document();
+        for (method, path, operation) in operations(&doc) {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let response = match response["$ref"].as_str() {
+                    Some(reference) => lookup(&doc, reference).unwrap(),
+                    None => response,
+                };
+                let header = &response["headers"]["X-Request-Id"]["$ref"];
+                assert_eq!(
+                    header, "#/components/headers/XRequestId",
+                    "{method} {path} {status}"
                 );
-                let responses = operation["responses"].as_object().unwrap();
-                assert!(
-                    responses.keys().any(|s| s.starts_with('2')),
-                    "{method} {path} lacks a success response"
+                if status.starts_with('4') || status.starts_with('5') {
+                    let media = response["content"].as_object().unwrap();
+                    assert_eq!(
+                        media.keys().collect::<Vec<_>>(),
+                        [PROBLEM_JSON],
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn conditional_reads_declare_if_none_match_and_their_caching_headers() {
+        let doc = document();
+        let mut conditional = 0;
+        for (method, path, operation) in operations(&doc) {
+            let Some(not_modified) = operation["responses"].get("304") else {
+                continue;
+            };
+            conditional += 1;
+            assert_eq!(
+                not_modified["$ref"], "#/components/responses/NotModified",
+                "{path}"
+            );
+            let params = operation["parameters"].as_array().unwrap();
+            assert!(
+                params
+                    .iter()
+                    .any(|p| p["$ref"] == "#/components/parameters/IfNoneMatch"),
+                "{method} {path}"
+            );
+            let ok = &operation["responses"]["200"]["headers"];
+            for header in ["ETag", "Cache-Control", "X-Request-Id"] {
+                assert!(ok.get(header).is_some(), "{method} {path} 200 {header}");
+            }
+        }
+        assert!(conditional >= 12, "{conditional}");
+    }
+
+    #[test]
+    fn enum_schemas_list_the_values_on_the_wire() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["ItemKind"]["enum"],
+            json!([
+                "personal_qualification",
+                "enterprise_qualification",
+                "licence_certificate",
+                "test_result"
+            ])
+        );
+        assert_eq!(
+            schemas["Decision"]["enum"],
+            json!([
+                "recognised",
+                "not_recognised",
+                "not_yet_in_force",
+                "expired",
+                "suspended",
+                "no_arrangement"
+            ])
+        );
+    }
+
+    #[test]
+    fn response_fields_are_required_unless_left_out_when_empty() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        let required = |name: &str| schemas[name]["required"].as_array().unwrap().clone();
+        assert!(required("RecognitionStatus").contains(&json!("conditions_en")));
+        assert!(required("RecognitionItem").contains(&json!("status_since")));
+        assert_eq!(
+            required("ProblemDetails"),
+            [json!("type"), json!("title"), json!("status"), json!("detail")]
+        );
+        // Request schemas keep their own rules.
+        assert_eq!(
+            schemas["StatusQuestion"]["additionalProperties"],
+            json!(false)
+        );
+        let requests = schemas_reachable_from_request_bodies(&doc);
+        assert!(requests.contains("StatusQuestion"), "{requests:?}");
+        for (name, schema) in schemas.as_object().unwrap() {
+            if !requests.contains(name) {
+                assert_ne!(
+                    schema.get("additionalProperties"),
+                    Some(&json!(false)),
+                    "{name} declares additionalProperties: false on an answer"
                 );
             }
         }

@@ -25,7 +25,7 @@ pub fn page_request(
 ) -> Result<PageRequest, ApiError> {
     let limit = match limit {
         None => DEFAULT_LIMIT,
-        Some(raw) => match raw.trim().parse::<usize>() {
+        Some(raw) => match raw.parse::<usize>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             _ => {
                 return Err(ApiError::parameter(
@@ -75,7 +75,7 @@ fn decode_cursor(raw: &str, query_fingerprint: &str) -> Result<String, ApiError>
         )
     };
     let bytes = URL_SAFE_NO_PAD
-        .decode(raw.trim())
+        .decode(raw)
         .map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
     let mut parts = text.splitn(3, ':');

@@ -22,31 +22,35 @@ use crate::registry::Registry;
 pub const MAX_BATCH_QUESTIONS: usize = 500;
 
 /// One question. Name the item by `item` (registry code) or by `local_code` (the
-/// issuing region's own code for the credential type), not both.
+/// issuing region's own code for the credential type): exactly one of the two.
 #[derive(Debug, Deserialize, IntoParams, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 #[schema(example = json!({"item": "RI-CON-001", "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01"}))]
 pub struct StatusQuestion<'a> {
-    /// Registry code of the recognition item.
+    /// Registry code of the recognition item. Give `item` or `local_code`, not both.
     #[serde(borrow)]
-    #[param(value_type = Option<String>, example = "RI-CON-001")]
-    #[schema(value_type = Option<String>)]
+    #[param(value_type = Option<String>, min_length = 1, example = "RI-CON-001")]
+    #[schema(value_type = Option<String>, min_length = 1)]
     pub item: Option<Cow<'a, str>>,
-    /// The issuing region's own code for the credential type (instead of `item`).
+    /// The issuing region's own code for the credential type, e.g. `冀建-RY-056` for
+    /// Hebei; matched ignoring case and full/half width. Give `item` or `local_code`,
+    /// not both.
     #[serde(borrow)]
-    #[param(value_type = Option<String>, example = "冀建-RY-056")]
-    #[schema(value_type = Option<String>)]
+    #[param(value_type = Option<String>, min_length = 1)]
+    #[schema(value_type = Option<String>, min_length = 1)]
     pub local_code: Option<Cow<'a, str>>,
-    /// Region that issued the credential.
+    /// Region that issued the credential: a member region code (`GET /api/v1/regions`),
+    /// any letter case.
     #[serde(borrow)]
-    #[param(value_type = String, required = true, example = "HE")]
-    #[schema(value_type = String, required = true)]
+    #[param(value_type = String, required = true, pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "HE")]
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$")]
     pub issued_in: Option<Cow<'a, str>>,
-    /// Region where the credential is to be used.
+    /// Region where the credential is to be used: a member region code other than
+    /// `issued_in`, any letter case.
     #[serde(borrow)]
-    #[param(value_type = String, required = true, example = "TJ")]
-    #[schema(value_type = String, required = true)]
+    #[param(value_type = String, required = true, pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "TJ")]
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$")]
     pub used_in: Option<Cow<'a, str>>,
     /// Day to decide for, `YYYY-MM-DD`; default: today in China Standard Time.
     #[serde(borrow)]
@@ -113,23 +117,99 @@ pub struct RecognitionStatus<'a> {
 #[serde(deny_unknown_fields)]
 pub struct BatchStatusRequest {
     /// Up to 500 questions; each is answered on its own.
-    #[schema(value_type = Vec<StatusQuestion>, max_items = 500)]
+    #[schema(value_type = Vec<BatchQuestion>, max_items = 500)]
     pub questions: Vec<serde_json::Value>,
 }
 
-/// The result of one batch question: `answer` on status 200, `problem` otherwise.
+/// One batch question: normally a [`StatusQuestion`]. Questions are checked one at a
+/// time, so any JSON value is accepted here; one that is not a valid question (not an
+/// object, or a field missing, unknown or invalid) gets its own result with status 400
+/// and a problem, and the other questions are still answered.
+pub struct BatchQuestion;
+
+impl utoipa::PartialSchema for BatchQuestion {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, SchemaType};
+        AnyOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name("StatusQuestion"))
+            .item(
+                ObjectBuilder::new().schema_type(SchemaType::AnyValue).description(Some(
+                    "Any other value: answered in `results` with status 400 and a problem.",
+                )),
+            )
+            .description(Some(
+                "A recognition-status question. Questions are validated one by one: an invalid one is answered in-band with status 400.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for BatchQuestion {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            StatusQuestion::name().into_owned(),
+            <StatusQuestion as utoipa::PartialSchema>::schema(),
+        ));
+    }
+}
+
+/// The result of one batch question: an answer (`status` 200) or a problem (`status`
+/// 400 or 404); `status` tells which.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct BatchStatusResult<'a> {
+#[serde(untagged)]
+pub enum BatchStatusResult<'a> {
+    /// The question was answered.
+    Answered(AnsweredQuestion<'a>),
+    /// The question could not be answered.
+    Failed(FailedQuestion),
+}
+
+/// A batch question that was answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnsweredQuestion<'a> {
     /// Position of the question in the request, from 0.
     pub index: usize,
-    /// HTTP-style status of this question: 200, 400 or 404.
+    /// Always 200.
+    #[schema(schema_with = answered_status)]
     pub status: u16,
-    /// The answer, when status is 200.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub answer: Option<RecognitionStatus<'a>>,
-    /// Why the question could not be answered, otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<ProblemDetails>,
+    /// The answer.
+    pub answer: RecognitionStatus<'a>,
+}
+
+/// A batch question that could not be answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FailedQuestion {
+    /// Position of the question in the request, from 0.
+    pub index: usize,
+    /// 400 for an invalid question, 404 when no item has the code or local code.
+    #[schema(schema_with = failed_status)]
+    pub status: u16,
+    /// Why the question could not be answered.
+    pub problem: ProblemDetails,
+}
+
+fn status_schema(values: &[u16], description: &str) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .enum_values(Some(values.iter().copied()))
+        .description(Some(description))
+        .build()
+}
+
+fn answered_status() -> utoipa::openapi::schema::Object {
+    status_schema(&[200], "Always 200: the question was answered.")
+}
+
+fn failed_status() -> utoipa::openapi::schema::Object {
+    status_schema(
+        &[400, 404],
+        "400: the question is invalid; 404: no item has this code or local code.",
+    )
 }
 
 /// Results in the order of the questions.
@@ -172,7 +252,7 @@ pub fn answer<'a>(
     };
     let issued_in = require_region("issued_in", question.issued_in.as_deref());
     let used_in = require_region("used_in", question.used_in.as_deref());
-    let on = match question.on.as_deref().map(str::trim) {
+    let on = match question.on.as_deref() {
         None => Some(today),
         Some(text) => match parse_day(text) {
             Some(day) => Some(day),
@@ -186,7 +266,7 @@ pub fn answer<'a>(
         },
     };
     let blank =
-        |value: &Option<Cow<'_, str>>| value.as_deref().is_some_and(|v| v.trim().is_empty());
+        |value: &Option<Cow<'_, str>>| value.as_deref().is_some_and(str::is_empty);
     if blank(&question.item) {
         errors.push(field_error("item", "must not be empty"));
     }
@@ -242,7 +322,7 @@ fn find_item<'a>(
     issued_in: &RegionCode,
 ) -> Result<&'a RecognitionItem, ApiError> {
     match (&question.item, &question.local_code) {
-        (Some(code), _) => catalog.recognition_item(code.trim()).ok_or_else(|| {
+        (Some(code), _) => catalog.recognition_item(code).ok_or_else(|| {
             ApiError::NotFound(format!("No recognition item has the code `{code}`."))
         }),
         (None, Some(local_code)) => catalog
@@ -282,12 +362,15 @@ fn parse_day(text: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)
 }
 
-/// Is a credential recognised? Give the item by registry code (`item`) or by the issuing
-/// region's own code (`local_code`), the issuing and accepting regions, and optionally
-/// the day (default: today, China Standard Time). The answer names the decision
-/// (`recognised`, `not_recognised`, `not_yet_in_force`, `expired`, `suspended`,
-/// `no_arrangement`), the mode, conditions, legal basis, effective dates and the entry
-/// version it was decided from. Effective dates are inclusive.
+/// Is a credential from one region recognised in another on a given day?
+///
+/// Give the item by registry code (`item`) or by the issuing region's own code
+/// (`local_code`) — exactly one of the two — the issuing and accepting regions, and
+/// optionally the day (default: today, China Standard Time). The answer names the
+/// decision (`recognised`, `not_recognised`, `not_yet_in_force`, `expired`,
+/// `suspended`, `no_arrangement`), the mode, conditions, legal basis, effective dates,
+/// the accepting department and the entry version it was decided from. Effective dates
+/// are inclusive.
 #[utoipa::path(
     tag = "recognition",
     operation_id = "get_recognition_status",
@@ -330,10 +413,13 @@ pub async fn get_recognition_status(
     })
 }
 
-/// Answers up to 500 recognition-status questions in one request. Each question is
-/// answered on its own: a bad or unknown question gets its own problem (status 400 or
-/// 404) in `results` without failing the others. The request itself fails (400) only
-/// when the body is malformed or holds more than 500 questions.
+/// Answers up to 500 recognition-status questions in one request.
+///
+/// Each question is answered on its own: a question with a missing, unknown or invalid
+/// field gets its own result with status 400, an unknown item one with status 404, each
+/// with a problem, and the other questions are still answered. Tell the two kinds of
+/// result apart by `status`. The request itself fails (400) only when the body is not
+/// JSON, has fields other than `questions`, or holds more than 500 questions.
 #[utoipa::path(
     tag = "recognition",
     operation_id = "post_recognition_status_batch",
@@ -375,18 +461,16 @@ pub async fn post_recognition_status_batch(
                 })
                 .and_then(|question| answer(&catalog, &question, today));
             match outcome {
-                Ok(answer) => BatchStatusResult {
+                Ok(answer) => BatchStatusResult::Answered(AnsweredQuestion {
                     index,
                     status: 200,
-                    answer: Some(answer),
-                    problem: None,
-                },
-                Err(error) => BatchStatusResult {
+                    answer,
+                }),
+                Err(error) => BatchStatusResult::Failed(FailedQuestion {
                     index,
                     status: error.status_code().as_u16(),
-                    answer: None,
-                    problem: Some(error.problem()),
-                },
+                    problem: error.problem(),
+                }),
             }
         })
         .collect();

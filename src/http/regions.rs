@@ -25,8 +25,10 @@ pub struct SectorList {
     pub items: Vec<Sector>,
 }
 
-/// Lists the member regions (辖区) with their GB/T 2260 codes. Region codes are what
-/// every other endpoint takes in `region`, `issued_in` and `used_in`.
+/// Lists the member regions (辖区).
+///
+/// Each region with its GB/T 2260 code and names. Region codes are what every other
+/// endpoint takes in `region`, `issued_in` and `used_in`.
 #[utoipa::path(
     tag = "reference",
     operation_id = "list_regions",
@@ -50,7 +52,9 @@ pub async fn list_regions(
     )
 }
 
-/// Lists the sectors (领域) used by the `sector` filter.
+/// Lists the sectors (领域).
+///
+/// Sector codes are what the `sector` filter of the item lists takes.
 #[utoipa::path(
     tag = "reference",
     operation_id = "list_sectors",

@@ -5,7 +5,6 @@
 use actix_web::http::Method;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use utoipa::openapi::OpenApi as OpenApiDoc;
 
 use super::problem::ApiError;
 
@@ -16,28 +15,24 @@ pub struct KnownRoutes {
 }
 
 impl KnownRoutes {
-    /// Collects the paths of an OpenAPI document, plus the documentation pages.
-    pub fn from_openapi(api: &OpenApiDoc) -> Self {
-        let mut routes: Vec<(Vec<String>, Vec<Method>)> = api
-            .paths
-            .paths
-            .iter()
+    /// Collects the paths of an OpenAPI document, plus the document itself.
+    pub fn from_openapi(api: &serde_json::Value) -> Self {
+        let mut routes: Vec<(Vec<String>, Vec<Method>)> = api["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
             .map(|(path, item)| {
                 let mut methods = Vec::new();
-                if item.get.is_some() {
-                    methods.extend([Method::GET, Method::HEAD]);
-                }
-                if item.post.is_some() {
-                    methods.push(Method::POST);
-                }
-                if item.put.is_some() {
-                    methods.push(Method::PUT);
-                }
-                if item.patch.is_some() {
-                    methods.push(Method::PATCH);
-                }
-                if item.delete.is_some() {
-                    methods.push(Method::DELETE);
+                for (name, allowed) in [
+                    ("get", &[Method::GET, Method::HEAD][..]),
+                    ("post", &[Method::POST]),
+                    ("put", &[Method::PUT]),
+                    ("patch", &[Method::PATCH]),
+                    ("delete", &[Method::DELETE]),
+                ] {
+                    if item.get(name).is_some() {
+                        methods.extend_from_slice(allowed);
+                    }
                 }
                 (segments(path), methods)
             })

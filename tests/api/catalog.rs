@@ -227,6 +227,11 @@ both_backends! {
         for punctuation_only in ["!!!", "%20-%20", "%E2%80%8B"] {
             app.get(&format!("/api/v1/recognition-items?q={punctuation_only}")).await.problem_naming("q");
         }
+        // One rule for every parameter: an empty value is refused, not ignored.
+        for empty in ["q", "region", "kind", "sector", "status", "scenario", "limit", "cursor"] {
+            app.get(&format!("/api/v1/recognition-items?{empty}=")).await.problem_naming(empty);
+        }
+        app.get("/api/v1/recognition-items?limit=%2010").await.problem_naming("limit");
         let long_query = "a".repeat(101);
         app.get(&format!("/api/v1/recognition-items?q={long_query}")).await.problem_naming("q");
     }

@@ -114,11 +114,17 @@ both_backends! {
             ("item=RI-CON-001&issued_in=TJ&used_in=TJ", "used_in"),
             ("item=RI-CON-001&issued_in=HE&used_in=TJ&isued_in=HE", "isued_in"),
             ("item=&issued_in=HE&used_in=TJ", "item"),
-            ("local_code=%20&issued_in=HE&used_in=TJ", "local_code"),
+            ("local_code=&issued_in=HE&used_in=TJ", "local_code"),
+            // Values are taken exactly as sent: nothing is trimmed.
+            ("item=RI-CON-001&issued_in=%20HE&used_in=TJ", "issued_in"),
+            ("item=RI-CON-001&issued_in=HE&used_in=TJ%20", "used_in"),
+            ("item=RI-CON-001&issued_in=HE&used_in=TJ&on=2025-06-01%20", "on"),
         ];
         for (query, field) in cases {
             app.get(&format!("/api/v1/recognition-status?{query}")).await.problem_naming(field);
         }
+        // A padded item code is another code: no item has it.
+        app.get("/api/v1/recognition-status?item=%20RI-CON-001&issued_in=HE&used_in=TJ").await.problem(404);
     }
 
     async fn answers_carry_an_etag_and_answer_if_none_match_with_304(app) {

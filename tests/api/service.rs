@@ -45,6 +45,7 @@ both_backends! {
         assert_eq!(page.status, StatusCode::OK);
         let html = String::from_utf8(page.body).unwrap();
         assert!(html.contains("swagger-ui"), "{html}");
+        assert!(html.contains("<title>JJJ Registry API · 京津冀互认事项目录 API</title>"), "{html}");
         assert!(!html.contains("https://"), "the page must not load assets from the network: {html}");
         let script = app.get("/docs/swagger-ui-bundle.js").await;
         assert_eq!(script.status, StatusCode::OK);
