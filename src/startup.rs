@@ -9,8 +9,8 @@ use actix_web::{App, HttpServer, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::http::middleware::observe;
 use crate::http::docs::docs_index;
+use crate::http::middleware::observe;
 use crate::http::problem::extractor_config;
 use crate::http::routes::{KnownRoutes, no_route};
 use crate::registry::{Registry, RegistryError};

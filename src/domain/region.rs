@@ -75,12 +75,21 @@ mod tests {
     #[test]
     fn region_codes_are_normalised_to_upper_case() {
         assert_eq!(RegionCode::parse("tj").unwrap().as_str(), "TJ");
-                assert_eq!(RegionCode::parse("XIONGAN").unwrap().as_str(), "XIONGAN");
+        assert_eq!(RegionCode::parse("XIONGAN").unwrap().as_str(), "XIONGAN");
     }
 
     #[test]
     fn malformed_region_codes_are_rejected() {
-        for bad in ["", "B", "1J", "北京", "BJ-1", "ABCDEFGHIJKLMNOPQ", " HE", "HE "] {
+        for bad in [
+            "",
+            "B",
+            "1J",
+            "北京",
+            "BJ-1",
+            "ABCDEFGHIJKLMNOPQ",
+            " HE",
+            "HE ",
+        ] {
             assert!(RegionCode::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -410,7 +410,9 @@ fn standard_item_response(
 /// and an entry without one is a bug, not a `null` for clients to handle.
 fn provenance(catalog: &Catalog, code: &str, batch: &str) -> Result<Batch, ApiError> {
     catalog.batch(batch).cloned().ok_or_else(|| {
-        ApiError::Internal(format!("entry {code} names batch {batch}, which is not in the catalog").into())
+        ApiError::Internal(
+            format!("entry {code} names batch {batch}, which is not in the catalog").into(),
+        )
     })
 }
 

@@ -74,7 +74,8 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // Whole microseconds, so the log shows `0.06`, not `0.059942999999999996`.
+    let duration_ms = started.elapsed().as_micros() as f64 / 1000.0;
     span.in_scope(|| {
         if status.is_server_error() {
             tracing::warn!(status = status.as_u16(), duration_ms, "request served");

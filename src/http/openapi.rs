@@ -260,12 +260,18 @@ fn title_of(name: &str) -> String {
 /// Adds the shared responses, headers, `If-None-Match` and the captured success
 /// example to one operation.
 fn complete_operation(method: &str, operation: &mut Value) {
-    let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+    let parameters = operation["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let has_in = |place: &str| parameters.iter().any(|p| p["in"] == place);
     let (has_query, has_path) = (has_in("query"), has_in("path"));
     let has_body = operation.get("requestBody").is_some();
     let conditional = operation["responses"].get("304").is_some();
-    let id = operation["operationId"].as_str().unwrap_or_default().to_owned();
+    let id = operation["operationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
 
     let responses = operation["responses"].as_object_mut();
     let Some(responses) = responses else { return };
@@ -721,7 +727,12 @@ mod tests {
         assert!(required("RecognitionItem").contains(&json!("status_since")));
         assert_eq!(
             required("ProblemDetails"),
-            [json!("type"), json!("title"), json!("status"), json!("detail")]
+            [
+                json!("type"),
+                json!("title"),
+                json!("status"),
+                json!("detail")
+            ]
         );
         // Request schemas keep their own rules.
         assert_eq!(

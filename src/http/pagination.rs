@@ -74,9 +74,7 @@ fn decode_cursor(raw: &str, query_fingerprint: &str) -> Result<String, ApiError>
             "the cursor is malformed; use the `next_cursor` value of a previous page unchanged",
         )
     };
-    let bytes = URL_SAFE_NO_PAD
-        .decode(raw)
-        .map_err(|_| malformed())?;
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
     let mut parts = text.splitn(3, ':');
     let (Some(CURSOR_VERSION), Some(fingerprint), Some(after)) =

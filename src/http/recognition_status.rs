@@ -265,8 +265,7 @@ pub fn answer<'a>(
             }
         },
     };
-    let blank =
-        |value: &Option<Cow<'_, str>>| value.as_deref().is_some_and(str::is_empty);
+    let blank = |value: &Option<Cow<'_, str>>| value.as_deref().is_some_and(str::is_empty);
     if blank(&question.item) {
         errors.push(field_error("item", "must not be empty"));
     }

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod catalog;
+mod contract;
 mod deployment;
 mod recognition_status;
 mod schema;

@@ -1,0 +1,75 @@
+//! The OpenAPI document tells the truth about the running server: what `/docs` "Try it
+//! out" sends with its prefilled values succeeds. (Schemathesis, the linters and the
+//! generated TypeScript client check the rest of the contract; see `scripts/test.sh`.)
+
+use awc::http::Method;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// The parameter's documented example, as "Try it out" prefills it.
+fn example_of(parameter: &Value) -> Option<String> {
+    let example = parameter
+        .get("example")
+        .or_else(|| parameter["schema"].get("example"))?;
+    Some(match example {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    })
+}
+
+fn resolve<'a>(doc: &'a Value, node: &'a Value) -> &'a Value {
+    node["$ref"]
+        .as_str()
+        .and_then(|reference| jjj_registry::http::openapi::lookup(doc, reference))
+        .unwrap_or(node)
+}
+
+both_backends! {
+    async fn every_operation_succeeds_with_its_documented_example_request(app) {
+        let doc = app.get_json("/openapi.json").await;
+        let operations = jjj_registry::http::openapi::operations(&doc);
+        assert!(operations.len() >= 15, "{}", operations.len());
+        for (method, template, operation) in operations {
+            let mut path = template.to_owned();
+            let mut query = Vec::new();
+            let mut headers = Vec::new();
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let parameter = resolve(&doc, parameter);
+                let name = parameter["name"].as_str().unwrap().to_owned();
+                let Some(value) = example_of(parameter) else {
+                    assert_ne!(parameter["required"], true, "{method} {template}: required `{name}` has no example");
+                    continue;
+                };
+                match parameter["in"].as_str().unwrap() {
+                    "path" => {
+                        let encoded = serde_urlencoded::to_string([("", &value)]).unwrap();
+                        path = path.replace(&format!("{{{name}}}"), &encoded[1..]);
+                    }
+                    "query" => query.push((name, value)),
+                    "header" => headers.push((name, value)),
+                    place => panic!("{method} {template}: parameter in {place}"),
+                }
+            }
+            if !query.is_empty() {
+                path = format!("{path}?{}", serde_urlencoded::to_string(&query).unwrap());
+            }
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            let body = operation["requestBody"]["content"]["application/json"]["example"].clone();
+            let response = match method {
+                "get" => app.get_with(&path, &headers).await,
+                "post" => {
+                    assert!(!body.is_null(), "{method} {template}: the request body has no example");
+                    app.request(Method::POST, &path, &headers, Some(("application/json", body.to_string().into_bytes()))).await
+                }
+                other => panic!("{other} {template}: no example request for this method yet"),
+            };
+            assert!(
+                response.status.is_success(),
+                "{method} {path} answered {}: {}",
+                response.status,
+                String::from_utf8_lossy(&response.body)
+            );
+        }
+    }
+}
