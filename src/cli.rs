@@ -11,9 +11,19 @@ use crate::settings::Settings;
 use crate::startup::Application;
 use crate::storage::Database;
 
+/// Settings most often needed, shown under `--help`; `.env.example` lists them all.
+const ENVIRONMENT_HELP: &str = "\
+Environment (or KEY=value lines in --config FILE; the environment wins):
+  DATABASE_URL            sqlite://<path> (default sqlite://data/jjj-registry.db) or postgres://user@host:port/db
+  REGISTRY_BIND           listen address, default 127.0.0.1:8080 (healthcheck probes it too)
+  REGISTRY_WORKERS        HTTP worker threads, default one per core
+  REGISTRY_SAMPLE_CATALOG auto | always | never: load the sample into an empty database
+  RUST_LOG                log filter, default info
+See .env.example for every setting.";
+
 /// JJJ mutual-recognition registry (京津冀互认事项目录).
 #[derive(Debug, Parser)]
-#[command(name = "jjj-registry", version, about, long_about = None)]
+#[command(name = "jjj-registry", version, about, long_about = None, after_help = ENVIRONMENT_HELP)]
 pub struct Cli {
     /// Config file of KEY=value lines (see .env.example); environment variables override it.
     #[arg(long, global = true, value_name = "FILE")]
@@ -34,9 +44,9 @@ pub enum Command {
     LoadSample,
     /// Probe a running server's /readyz (for container health checks); exit 0 when ready.
     Healthcheck {
-        /// URL to probe (plain http).
-        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
-        url: String,
+        /// URL to probe (plain http); default: /readyz at REGISTRY_BIND.
+        #[arg(long)]
+        url: Option<String>,
     },
     /// Write the OpenAPI description generated from the code.
     Openapi {
@@ -65,21 +75,33 @@ fn run(cli: Cli) -> Result<(), String> {
     let command = cli.command.unwrap_or(Command::Serve);
     match &command {
         Command::Openapi { output, check } => return write_openapi(output, *check),
-        Command::Healthcheck { url } => return healthcheck(url),
+        Command::Healthcheck { url: Some(url) } => return healthcheck(url),
         _ => {}
     }
     let settings = Settings::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    if let Command::Healthcheck { url: None } = command {
+        return healthcheck(&format!(
+            "{}/readyz",
+            local_base_url(&settings, settings.bind.port())
+        ));
+    }
     crate::telemetry::init(&settings);
     match command {
         Command::Serve => serve(settings),
         Command::Migrate => {
             // Opening the database applies pending migrations.
-            Database::open(&settings.database_url, 1, settings.db_timeout)
+            let database = Database::open(&settings.database_url, 1, settings.db_timeout)
                 .map_err(|e| e.to_string())?;
-            println!(
-                "migrations are up to date on {}",
-                settings.database_url.redacted()
-            );
+            let database_url = settings.database_url.redacted();
+            match database.applied_migrations() {
+                [] => println!("{database_url}: migrations were already up to date"),
+                applied => {
+                    println!("{database_url}: applied {} migrations:", applied.len());
+                    for name in applied {
+                        println!("  {name}");
+                    }
+                }
+            }
             Ok(())
         }
         Command::LoadSample => {
@@ -101,25 +123,45 @@ fn run(cli: Cli) -> Result<(), String> {
 fn serve(settings: Settings) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings).map_err(|e| e.to_string())?;
+        let base = local_base_url(&settings, app.port());
         tracing::info!(
             address = %settings.bind.ip(),
             port = app.port(),
             database = %settings.database_url.redacted(),
-            "jjj-registry listening; API docs at /docs"
+            "jjj-registry listening on {base}; API docs at {base}/docs"
         );
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
 }
 
+/// Where this instance can be reached from the same machine: a wildcard bind address
+/// (`0.0.0.0`, `::`) is reached through loopback.
+fn local_base_url(settings: &Settings, port: u16) -> String {
+    let ip = settings.bind.ip();
+    let host = match ip {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+    };
+    format!("http://{host}:{port}")
+}
+
 fn write_openapi(output: &std::path::Path, check: bool) -> Result<(), String> {
     let text = openapi_json();
     if check {
-        let current = std::fs::read_to_string(output).unwrap_or_default();
+        let current = std::fs::read_to_string(output).map_err(|e| {
+            format!(
+                "cannot read {} ({e}); run from the repository root or pass --output <path to openapi.json>",
+                output.display()
+            )
+        })?;
         return if current == text {
+            println!("{} matches the code", output.display());
             Ok(())
         } else {
             Err(format!(
-                "{} is out of date; run `cargo run -- openapi`",
+                "{} differs from the spec the code generates; run `cargo run -- openapi` and commit the result",
                 output.display()
             ))
         };

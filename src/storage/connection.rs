@@ -190,6 +190,7 @@ impl ManageConnection for Manager {
 pub struct Database {
     pool: r2d2::Pool<Manager>,
     url: DatabaseUrl,
+    applied_migrations: Vec<String>,
 }
 
 impl fmt::Debug for Database {
@@ -214,7 +215,7 @@ impl Database {
             // WAL needs an exclusive lock: switch once, before connections open in parallel.
             sqlite.batch_execute("PRAGMA journal_mode = WAL;")?;
         }
-        run_migrations(&mut conn)?;
+        let applied_migrations = run_migrations(&mut conn)?;
         drop(conn);
 
         let pool = r2d2::Pool::builder()
@@ -230,7 +231,13 @@ impl Database {
         Ok(Self {
             pool,
             url: url.clone(),
+            applied_migrations,
         })
+    }
+
+    /// The migrations this `open` applied (empty when the schema was up to date).
+    pub fn applied_migrations(&self) -> &[String] {
+        &self.applied_migrations
     }
 
     /// Runs blocking database work on actix's blocking pool with a pooled connection,
@@ -280,7 +287,8 @@ fn create_parent_dir(path: &Path) -> Result<(), StorageError> {
     }
 }
 
-/// Applies pending migrations for the connection's backend.
+/// Applies pending migrations for the connection's backend; returns the names of those
+/// it applied (`2026-11-25-000001_regions`), in order.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> {
     let migration_error =
         |e: Box<dyn std::error::Error + Send + Sync>| StorageError::Migration(e.to_string());
@@ -289,7 +297,10 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StorageErr
             let applied = sqlite
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(migration_error)?;
-            Ok(applied.iter().map(ToString::to_string).collect())
+            Ok(names_of::<diesel::sqlite::Sqlite>(
+                &SQLITE_MIGRATIONS,
+                &applied,
+            ))
         }
         DbConnection::Postgresql(pg) => {
             diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
@@ -297,12 +308,31 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StorageErr
             let result = pg
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map_err(migration_error)
-                .map(|applied| applied.iter().map(ToString::to_string).collect());
+                .map(|applied| names_of::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS, &applied));
             diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
                 .execute(pg)?;
             result
         }
     }
+}
+
+/// Full names of the applied migration versions (diesel reports versions only).
+fn names_of<DB: diesel::backend::Backend>(
+    source: &EmbeddedMigrations,
+    applied: &[diesel::migration::MigrationVersion<'_>],
+) -> Vec<String> {
+    use diesel::migration::MigrationSource;
+    let known = MigrationSource::<DB>::migrations(source).unwrap_or_default();
+    applied
+        .iter()
+        .map(|version| {
+            known
+                .iter()
+                .map(|m| m.name())
+                .find(|name| name.version() == *version)
+                .map_or_else(|| version.to_string(), ToString::to_string)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -32,6 +32,168 @@ fn every_command_has_help() {
             "{args:?}"
         );
     }
+    let help = registry_command().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for variable in ["DATABASE_URL", "REGISTRY_BIND", ".env.example"] {
+        assert!(
+            help.contains(variable),
+            "--help does not mention {variable}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn migrate_says_which_migrations_it_applied() {
+    let db = TestDatabase::empty(Backend::Sqlite);
+    let jjj_registry::storage::DatabaseUrl::Sqlite(path) = &db.url else {
+        unreachable!()
+    };
+    let url = format!("sqlite://{}", path.display());
+    let first = registry_command()
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    let first = String::from_utf8_lossy(&first.stdout).into_owned();
+    let migrations: Vec<String> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+    assert!(
+        first.contains(&format!("applied {} migrations:", migrations.len())),
+        "{first}"
+    );
+    for name in &migrations {
+        assert!(
+            first.contains(name.as_str()),
+            "{name} not named in: {first}"
+        );
+    }
+    let again = registry_command()
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("already up to date"),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn openapi_check_tells_a_missing_file_from_a_stale_one() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let missing = registry_command()
+        .args(["openapi", "--check"])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("cannot read openapi/openapi.json"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("repository root"), "{stderr}");
+    let stale = elsewhere.path().join("stale.json");
+    std::fs::write(&stale, "{}").unwrap();
+    let output = registry_command()
+        .args(["openapi", "--check", "--output"])
+        .arg(&stale)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("differs from the spec the code generates"),
+        "{stderr}"
+    );
+}
+
+#[actix_rt::test]
+async fn healthcheck_probes_the_configured_bind_address() {
+    let app = crate::helpers::TestApp::spawn(Backend::Sqlite).await;
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let probe = actix_web::rt::task::spawn_blocking(move || {
+        registry_command()
+            .arg("healthcheck")
+            .env("REGISTRY_BIND", &address)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    // Nothing listens on the discard port: the probe fails and names the address.
+    let closed = registry_command()
+        .arg("healthcheck")
+        .env("REGISTRY_BIND", "127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(closed.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&closed.stderr).contains("127.0.0.1:9"),
+        "{closed:?}"
+    );
+}
+
+#[test]
+fn serve_logs_the_full_docs_url_and_rounded_durations() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let db = TestDatabase::create(Backend::Sqlite);
+    let jjj_registry::storage::DatabaseUrl::Sqlite(path) = &db.url else {
+        unreachable!()
+    };
+    let mut server = registry_command()
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}", path.display()))
+        .env("REGISTRY_BIND", "127.0.0.1:0")
+        .env("REGISTRY_WORKERS", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let listening = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|line| line.contains("listening"))
+        .expect("a start-up line");
+    let docs = listening
+        .split_whitespace()
+        .find(|word| word.starts_with("http://") && word.ends_with("/docs"))
+        .unwrap_or_else(|| panic!("no docs URL in: {listening}"));
+    let authority = docs.trim_start_matches("http://").trim_end_matches("/docs");
+    assert!(
+        authority.starts_with("127.0.0.1:") && !authority.ends_with(":0"),
+        "{listening}"
+    );
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    stream.read_to_end(&mut Vec::new()).unwrap();
+    let served = lines
+        .map_while(Result::ok)
+        .find(|line| line.contains("request served"))
+        .expect("an access log line");
+    server.kill().unwrap();
+    let _ = server.wait();
+    let duration = served
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("duration_ms="))
+        .unwrap_or_else(|| panic!("no duration_ms in: {served}"));
+    let decimals = duration.split_once('.').map_or(0, |(_, d)| d.len());
+    assert!(
+        decimals <= 3,
+        "duration_ms={duration} is not rounded: {served}"
+    );
 }
 
 #[test]
