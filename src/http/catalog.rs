@@ -106,6 +106,7 @@ pub struct RecognitionItemQuery {
     pub limit: Option<String>,
     /// Opaque cursor: the `next_cursor` of the previous page, passed unchanged with the
     /// same filters. Leave it out for the first page; any other value is refused.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 
@@ -139,6 +140,7 @@ pub struct StandardItemQuery {
     pub limit: Option<String>,
     /// Opaque cursor: the `next_cursor` of the previous page, passed unchanged with the
     /// same filters. Leave it out for the first page; any other value is refused.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 
@@ -159,6 +161,7 @@ pub struct ScenarioQuery {
     pub limit: Option<String>,
     /// Opaque cursor: the `next_cursor` of the previous page, passed unchanged with the
     /// same filters. Leave it out for the first page; any other value is refused.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 

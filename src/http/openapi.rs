@@ -56,7 +56,7 @@ const PROBLEM_RESPONSES: &[(&str, u16, &str, &str, &str)] = &[
     (
         "InvalidParameter",
         400,
-        "A parameter is missing or invalid; `errors` names it.",
+        "A parameter is missing or invalid, or the operation does not take it; `errors` names it.",
         "invalid-parameter",
         "`limit`: expected a whole number from 1 to 200, got `0`",
     ),
@@ -95,13 +95,6 @@ const PROBLEM_RESPONSES: &[(&str, u16, &str, &str, &str)] = &[
         "internal-error",
         "The server could not complete the request. Quote the request id when reporting it.",
     ),
-    (
-        "ServiceUnavailable",
-        503,
-        "The database cannot be reached; retry later.",
-        "service-unavailable",
-        "The database is not reachable.",
-    ),
 ];
 
 /// Fields that responses leave out rather than send empty; every other field of a
@@ -138,12 +131,10 @@ pub fn document() -> Value {
     add_components(&mut doc);
     let request_schemas = schemas_reachable_from_request_bodies(&doc);
     if let Some(operations) = doc["paths"].as_object_mut() {
-        for (method, operation) in operations
-            .values_mut()
-            .filter_map(Value::as_object_mut)
-            .flat_map(|item| item.iter_mut())
-        {
-            complete_operation(method, operation);
+        for (path, item) in operations.iter_mut() {
+            for (method, operation) in item.as_object_mut().into_iter().flatten() {
+                complete_operation(path, method, operation);
+            }
         }
     }
     if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
@@ -259,13 +250,15 @@ fn title_of(name: &str) -> String {
 
 /// Adds the shared responses, headers, `If-None-Match` and the captured success
 /// example to one operation.
-fn complete_operation(method: &str, operation: &mut Value) {
+fn complete_operation(path: &str, method: &str, operation: &mut Value) {
     let parameters = operation["parameters"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     let has_in = |place: &str| parameters.iter().any(|p| p["in"] == place);
-    let (has_query, has_path) = (has_in("query"), has_in("path"));
+    // Every catalog operation refuses query parameters it does not take.
+    let has_query = has_in("query") || path.starts_with("/api/");
+    let has_path = has_in("path");
     let has_body = operation.get("requestBody").is_some();
     let conditional = operation["responses"].get("304").is_some();
     let id = operation["operationId"]
