@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: system packages, PostgreSQL, fmt, clippy, and
-# every test on both backends (SQLite and PostgreSQL). Fails if any test fails, is
-# ignored, or if either backend ran no tests.
+# The whole test suite, as CI runs it: system packages, PostgreSQL, fmt, clippy, every
+# test on both backends (SQLite and PostgreSQL), and the contract checks of
+# scripts/contract.sh. Fails if any test or check fails, if a test is ignored, or if
+# either backend ran no tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,8 @@ need_package() { # need_package <check-command> <package>...
 need_package "pkg-config --exists libpq || test -f /usr/include/postgresql/libpq-fe.h" libpq-dev
 need_package "test -x ${CHROMIUM:-/usr/bin/chromium}" chromium
 need_package "command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl" postgresql
+# Node.js and npm for the OpenAPI linters and the generated TypeScript client.
+need_package "command -v node && command -v npm" nodejs npm
 
 # PostgreSQL: use the one at JJJ_TEST_POSTGRES_URL (default 127.0.0.1:5432); start the
 # machine's cluster if it is down; failing that, a throwaway cluster owned by postgres.
@@ -88,4 +91,9 @@ if [ "$ignored" != 0 ]; then
   echo "$ignored tests were ignored; the suite must run everything" >&2
   exit 1
 fi
+
+# The contract: the spec checked by the tools its consumers use, and against the live
+# server on both backends (Schemathesis, a generated TypeScript client).
+scripts/contract.sh
+
 echo "all: $passed passed, $failed failed"
