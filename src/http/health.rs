@@ -40,7 +40,8 @@ pub async fn healthz() -> HttpResponse {
     responses(
         (status = 200, description = "The database is reachable.", body = HealthStatus),
         (status = 503, description = "The database is not reachable.", body = ProblemDetails, content_type = "application/problem+json",
-            example = json!({"type": "urn:jjj-registry:problem:service-unavailable", "title": "Service unavailable", "status": 503, "detail": "The database is not reachable."})),
+            example = json!({"type": "urn:jjj-registry:problem:service-unavailable", "title": "Service unavailable", "status": 503,
+                "detail": "The registry cannot serve this request right now; try again shortly.", "request_id": "5f0c6d1e-2b7a-4c1e-9a53-8d2f0e6b7c41"})),
     )
 )]
 #[get("/readyz")]

@@ -381,6 +381,9 @@ const RESPONSE_EXAMPLES: &[(&str, &str)] = &[
 ];
 
 fn success_example(operation_id: &str) -> Option<Value> {
+    if matches!(operation_id, "healthz" | "readyz") {
+        return Some(json!({"status": "ok"}));
+    }
     RESPONSE_EXAMPLES
         .iter()
         .find(|(id, _)| *id == operation_id)

@@ -144,8 +144,15 @@ async fn readyz_is_503_when_postgres_goes_away() {
     let mut app = TestApp::spawn(Backend::Postgres).await;
     assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
     app.db.make_unreachable();
-    let body = app.get("/readyz").await.problem(503);
+    let mut body = app.get("/readyz").await.problem(503);
     let text = body.to_string();
+    // The documented 503 is the body a client really gets (its request id aside).
+    let doc = app.get_json("/openapi.json").await;
+    let mut documented = doc["paths"]["/readyz"]["get"]["responses"]["503"]["content"]["application/problem+json"]["example"].clone();
+    assert!(body["request_id"].is_string(), "{body}");
+    body["request_id"] = json!("<request id>");
+    documented["request_id"] = json!("<request id>");
+    assert_eq!(body, documented);
     assert!(
         !text.contains("postgres://") && !text.contains("jjj_"),
         "503 body leaks internals: {text}"
