@@ -15,7 +15,9 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
 use super::conditional::PUBLIC_CACHE;
-use super::problem::{PROBLEM_JSON, problem_type};
+use actix_web::http::StatusCode;
+
+use super::problem::{ApiError, FieldError, PROBLEM_JSON, ProblemDetails, generic_problem};
 
 /// Top-level document; paths come from the handlers' `#[utoipa::path]`.
 #[derive(OpenApi)]
@@ -51,51 +53,56 @@ The bundled catalog is a SAMPLE (示例数据), not the official list.",
 )]
 pub struct ApiDoc;
 
-/// Shared problem responses: (component name, status, description, problem slug, example detail).
-const PROBLEM_RESPONSES: &[(&str, u16, &str, &str, &str)] = &[
-    (
-        "InvalidParameter",
-        400,
-        "A parameter is missing or invalid, or the operation does not take it; `errors` names it.",
-        "invalid-parameter",
-        "`limit`: expected a whole number from 1 to 200, got `0`",
-    ),
-    (
-        "InvalidBody",
-        400,
-        "The body is not valid JSON or does not have the documented shape; `errors` names the field where it can.",
-        "invalid-body",
-        "The JSON body is invalid: unknown field `questoins`, expected `questions` at line 1 column 12",
-    ),
-    (
-        "NotFound",
-        404,
-        "No entry has this code.",
-        "not-found",
-        "No recognition item has the code `RI-XXX-999`.",
-    ),
-    (
-        "PayloadTooLarge",
-        413,
-        "The body is larger than the configured limit.",
-        "payload-too-large",
-        "The body is 2097152 bytes; the limit is 1048576 bytes.",
-    ),
-    (
-        "UnsupportedMediaType",
-        415,
-        "The body is not sent as `application/json`.",
-        "unsupported-media-type",
-        "The body must be sent as `Content-Type: application/json`.",
-    ),
-    (
-        "InternalError",
-        500,
-        "An unexpected failure; the body never describes internals.",
-        "internal-error",
-        "The server could not complete the request. Quote the request id when reporting it.",
-    ),
-];
+/// Shared problem responses: (component name, description, an example built by the same
+/// code that builds real answers, so the example cannot drift from the wire).
+fn problem_responses() -> Vec<(&'static str, &'static str, ProblemDetails)> {
+    vec![
+        (
+            "InvalidParameter",
+            "A parameter is missing or invalid, or the operation does not take it; `errors` names it.",
+            ApiError::parameter("limit", "expected a whole number from 1 to 200, got `0`").problem(),
+        ),
+        (
+            "InvalidBody",
+            "The body is not valid JSON or does not have the documented shape; `errors` names the field where it can.",
+            ApiError::InvalidBody(
+                "The JSON body is invalid: unknown field `questoins`, expected `questions` at line 1 column 12".into(),
+                vec![FieldError {
+                    field: "questoins".into(),
+                    message: "unknown field `questoins`, expected `questions` at line 1 column 12".into(),
+                }],
+            )
+            .problem(),
+        ),
+        (
+            "NotFound",
+            "No entry has this code.",
+            ApiError::NotFound("No recognition item has the code `RI-XXX-999`.".into()).problem(),
+        ),
+        (
+            "PayloadTooLarge",
+            "The body is larger than the configured limit.",
+            ApiError::PayloadTooLarge("The body is 2097152 bytes; the limit is 1048576 bytes.".into())
+                .problem(),
+        ),
+        (
+            "UnsupportedMediaType",
+            "The body is not sent as `application/json`.",
+            ApiError::UnsupportedMediaType(
+                "The body must be sent as `Content-Type: application/json`.".into(),
+            )
+            .problem(),
+        ),
+        (
+            "InternalError",
+            "An unexpected failure; the body never describes internals, only the request id.",
+            generic_problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "5f0c6d1e-2b7a-4c1e-9a53-8d2f0e6b7c41",
+            ),
+        ),
+    ]
+}
 
 /// Fields that responses leave out rather than send empty; every other field of a
 /// response schema is always sent (as `null` where its schema allows it).
@@ -156,26 +163,8 @@ pub fn openapi_json() -> String {
 
 fn add_components(doc: &mut Value) {
     let components = &mut doc["components"];
-    for (name, status, description, slug, detail) in PROBLEM_RESPONSES {
-        let mut example = json!({
-            "type": problem_type(slug),
-            "title": title_of(name),
-            "status": status,
-            "detail": detail,
-        });
-        match *name {
-            "InvalidParameter" => {
-                example["errors"] = json!([{"field": "limit", "message": "expected a whole number from 1 to 200, got `0`"}]);
-            }
-            "InvalidBody" => {
-                example["errors"] = json!([{"field": "questoins", "message": "unknown field `questoins`, expected `questions` at line 1 column 12"}]);
-            }
-            _ => {}
-        }
-        if *status >= 500 {
-            example["request_id"] = json!("5f0c6d1e-2b7a-4c1e-9a53-8d2f0e6b7c41");
-        }
-        components["responses"][*name] = json!({
+    for (name, description, example) in problem_responses() {
+        components["responses"][name] = json!({
             "description": description,
             "headers": {
                 "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
@@ -193,18 +182,22 @@ fn add_components(doc: &mut Value) {
     });
     components["headers"] = json!({
         "ETag": {
+            "required": true,
             "description": "Entity tag of this representation; send it back in `If-None-Match` to get 304 while it is current.",
             "schema": {"type": "string", "examples": ["\"9c1e4f0a2b7d3e56a8f0c1d2e3f4a5b6\""]},
         },
         "CacheControl": {
+            "required": true,
             "description": "Public catalog data may be cached briefly and must be revalidated (cheaply, with the ETag) after that.",
             "schema": {"type": "string", "examples": [PUBLIC_CACHE]},
         },
         "CacheControlNoStore": {
+            "required": true,
             "description": "The answer must not be cached.",
             "schema": {"type": "string", "examples": ["no-store"]},
         },
         "XRequestId": {
+            "required": true,
             "description": "The request id: the client's own `X-Request-Id` when it sent a plain one, otherwise a generated UUID. Quote it when reporting a problem.",
             "schema": {"type": "string", "examples": ["5f0c6d1e-2b7a-4c1e-9a53-8d2f0e6b7c41"]},
         },
@@ -232,20 +225,6 @@ fn uncacheable_headers() -> Value {
         "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
         "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
     })
-}
-
-/// "InvalidParameter" → "Invalid parameter".
-fn title_of(name: &str) -> String {
-    let mut title = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            title.push(' ');
-            title.extend(c.to_lowercase());
-        } else {
-            title.push(c);
-        }
-    }
-    title
 }
 
 /// Adds the shared responses, headers, `If-None-Match` and the captured success
@@ -313,13 +292,11 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
     add("500", "InternalError");
 
     if conditional && method == "get" {
-        let parameters = operation["parameters"]
-            .as_array_mut()
-            .map(std::mem::take)
-            .unwrap_or_default();
-        let mut parameters = parameters;
-        parameters.push(json!({"$ref": "#/components/parameters/IfNoneMatch"}));
-        operation["parameters"] = Value::Array(parameters);
+        let if_none_match = json!({"$ref": "#/components/parameters/IfNoneMatch"});
+        match operation["parameters"].as_array_mut() {
+            Some(parameters) => parameters.push(if_none_match),
+            None => operation["parameters"] = json!([if_none_match]),
+        }
     }
 }
 

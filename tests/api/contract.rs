@@ -73,3 +73,26 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    async fn the_documented_problems_are_the_problems_the_server_sends(app) {
+        let doc = app.get_json("/openapi.json").await;
+        let documented = |name: &str| {
+            doc["components"]["responses"][name]["content"]["application/problem+json"]["example"].clone()
+        };
+        let cases = [
+            ("NotFound", app.get("/api/v1/recognition-items/RI-XXX-999").await),
+            ("InvalidParameter", app.get("/api/v1/recognition-items?limit=0").await),
+            ("InvalidBody", app.post_json("/api/v1/recognition-status/batch", &serde_json::json!({"questoins": []})).await),
+            (
+                "UnsupportedMediaType",
+                app.request(Method::POST, "/api/v1/recognition-status/batch", &[], Some(("text/plain", b"{}".to_vec()))).await,
+            ),
+        ];
+        for (name, response) in cases {
+            let example = documented(name);
+            let body = response.problem(example["status"].as_u64().unwrap() as u16);
+            assert_eq!(body, example, "{name}: the live problem differs from the documented one");
+        }
+    }
+}
