@@ -76,6 +76,13 @@ RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}" cargo test --all-targets 2>&1 | tee 
 status=${PIPESTATUS[0]}
 [ "$status" = 0 ] || exit "$status"
 
+# Each test process drops its PostgreSQL template database when it exits.
+leftover=$(psql "$JJJ_TEST_POSTGRES_URL" -Atqc "select count(*) from pg_database where datname like 'jjj\_${JJJ_TEST_RUN_ID}\_%\_tpl'")
+if [ "$leftover" != 0 ]; then
+  echo "the test processes left $leftover template databases behind" >&2
+  exit 1
+fi
+
 sqlite_count=$(grep -cE '::sqlite \.\.\. ok$' "$results" || true)
 postgres_count=$(grep -cE '::postgres \.\.\. ok$' "$results" || true)
 sum_of() { grep -E '^test result:' "$results" | sed -E "s/.* ([0-9]+) $1.*/\\1/" | awk '{ n += $1 } END { print n + 0 }'; }

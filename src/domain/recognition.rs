@@ -403,6 +403,86 @@ mod tests {
     }
 
     #[test]
+    fn the_nearest_period_decides_when_several_lie_on_one_side_of_the_day() {
+        // Two past periods of different status: the later one decides.
+        let past = item(vec![
+            period(
+                "2020-01-01",
+                Some("2020-12-31"),
+                RecognitionMode::Direct,
+                ArrangementStatus::Revoked,
+            ),
+            period(
+                "2022-01-01",
+                Some("2022-12-31"),
+                RecognitionMode::Filing,
+                ArrangementStatus::Active,
+            ),
+        ]);
+        let outcome = decide(&past, &region("HE"), &region("TJ"), day("2024-01-01")).unwrap();
+        assert_eq!(outcome.decision, Decision::Expired);
+        assert_eq!(outcome.arrangement, Some(&past.arrangements[1]));
+        assert_eq!(
+            outcome.explanation,
+            "The most recent arrangement ended before this date."
+        );
+        // Two future periods of different status: the earlier one decides.
+        let future = item(vec![
+            period(
+                "2031-01-01",
+                None,
+                RecognitionMode::Direct,
+                ArrangementStatus::Active,
+            ),
+            period(
+                "2030-01-01",
+                Some("2030-12-31"),
+                RecognitionMode::Conditional,
+                ArrangementStatus::Suspended,
+            ),
+        ]);
+        let outcome = decide(&future, &region("HE"), &region("TJ"), day("2029-01-01")).unwrap();
+        assert_eq!(outcome.decision, Decision::Suspended);
+        assert_eq!(outcome.arrangement, Some(&future.arrangements[1]));
+        assert_eq!(
+            outcome.explanation,
+            "The arrangement, due to start later, is suspended."
+        );
+    }
+
+    #[test]
+    fn a_retired_or_suspended_item_still_names_the_period_in_force() {
+        let mut retired = item(vec![period(
+            "2024-01-01",
+            None,
+            RecognitionMode::Exchange,
+            ArrangementStatus::Active,
+        )]);
+        retired.status = EntryStatus::Retired;
+        retired.status_since = Some(day("2025-01-01"));
+        let outcome = decide(&retired, &region("HE"), &region("TJ"), day("2025-06-01")).unwrap();
+        assert_eq!(
+            (outcome.decision, outcome.arrangement, outcome.explanation),
+            (
+                Decision::NotRecognised,
+                Some(&retired.arrangements[0]),
+                "The item had been retired from the mutual-recognition catalog by this date."
+            )
+        );
+        let mut suspended = retired.clone();
+        suspended.status = EntryStatus::Suspended;
+        let outcome = decide(&suspended, &region("HE"), &region("TJ"), day("2025-06-01")).unwrap();
+        assert_eq!(
+            (outcome.decision, outcome.arrangement, outcome.explanation),
+            (
+                Decision::Suspended,
+                Some(&suspended.arrangements[0]),
+                "The whole item was suspended on this date."
+            )
+        );
+    }
+
+    #[test]
     fn the_same_region_on_both_sides_is_not_a_question() {
         let item = item(vec![]);
         assert_eq!(

@@ -117,16 +117,27 @@ fn sqlite_template() -> &'static PathBuf {
         .1
 }
 
+static POSTGRES_TEMPLATE: OnceLock<String> = OnceLock::new();
+
 fn postgres_template() -> &'static str {
-    static TEMPLATE: OnceLock<String> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
+    POSTGRES_TEMPLATE.get_or_init(|| {
         let name = format!("jjj_{}_tpl", unique_suffix());
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin_connection())
             .expect("create template");
         prepare(&DatabaseUrl::Postgres(with_postgres_db(&name)));
+        // Statics are never dropped: drop the template when the test process exits, so
+        // that `cargo test` outside scripts/test.sh leaves nothing behind.
+        // SAFETY: registers a plain `extern "C" fn` with no captured state.
+        unsafe { libc::atexit(drop_postgres_template) };
         name
     })
+}
+
+extern "C" fn drop_postgres_template() {
+    if let Some(name) = POSTGRES_TEMPLATE.get() {
+        drop_postgres(name);
+    }
 }
 
 /// A database that exists for one test.

@@ -5,6 +5,7 @@ mod helpers;
 mod catalog;
 mod contract;
 mod deployment;
+mod golden;
 mod recognition_status;
 mod schema;
 mod service;

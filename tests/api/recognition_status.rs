@@ -168,7 +168,9 @@ both_backends! {
             assert_eq!(result["index"], index);
         }
         assert_eq!(results[0]["answer"]["decision"], "recognised");
-        assert_eq!(results[2]["answer"]["item"], "RI-CON-001");
+        let by_local_code = app.get_json("/api/v1/recognition-status?local_code=%E5%86%80%E5%BB%BA-RY-056&issued_in=HE&used_in=BJ&on=2025-06-01").await;
+        assert_eq!(results[2]["answer"], by_local_code);
+        assert_eq!((by_local_code["item"].as_str(), by_local_code["mode"].as_str()), (Some("RI-CON-001"), Some("filing")));
         assert_eq!(results[6]["answer"]["decision"], "no_arrangement");
         let fields: BTreeSet<&str> = results[3]["problem"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
         assert_eq!(fields, BTreeSet::from(["issued_in", "on"]));
@@ -179,7 +181,12 @@ both_backends! {
         let question = json!({"item": "RI-CON-001", "issued_in": "HE", "used_in": "TJ"});
         let at_limit = app.post_json("/api/v1/recognition-status/batch", &json!({"questions": vec![question.clone(); 500]})).await;
         assert_eq!(at_limit.status.as_u16(), 200);
-        assert_eq!(at_limit.json()["results"].as_array().unwrap().len(), 500);
+        let single = app.get_json("/api/v1/recognition-status?item=RI-CON-001&issued_in=HE&used_in=TJ").await;
+        let results = at_limit.json()["results"].as_array().unwrap().clone();
+        assert_eq!(results.len(), 500);
+        for (index, result) in results.iter().enumerate() {
+            assert_eq!(result, &json!({"index": index, "status": 200, "answer": single}));
+        }
         let over = app.post_json("/api/v1/recognition-status/batch", &json!({"questions": vec![question; 501]})).await;
         over.problem_naming("questions");
         app.post_json("/api/v1/recognition-status/batch", &json!({})).await.problem_naming("questions");
