@@ -76,6 +76,9 @@ RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}" cargo test --all-targets 2>&1 | tee 
 status=${PIPESTATUS[0]}
 [ "$status" = 0 ] || exit "$status"
 
+# The golden answers agree with an independent reading of the sample catalog.
+python3 scripts/golden-oracle.py
+
 # Each test process drops its PostgreSQL template database when it exits.
 leftover=$(psql "$JJJ_TEST_POSTGRES_URL" -Atqc "select count(*) from pg_database where datname like 'jjj\_${JJJ_TEST_RUN_ID}\_%\_tpl'")
 if [ "$leftover" != 0 ]; then
