@@ -4,15 +4,29 @@
 #
 #   scripts/mutants.sh                 every mutant in .cargo/mutants.toml's examine_globs
 #   scripts/mutants.sh --file F ...    only these files (cargo-mutants' own options pass through)
-#   scripts/mutants.sh --since REV     only mutants in lines changed since REV (CI uses the
-#                                      commit of the last release: the last change to
-#                                      openapi/baseline.json)
+#   scripts/mutants.sh --since REV     only mutants in lines changed since REV; scripts/test.sh
+#                                      passes the last release (the last change to
+#                                      openapi/baseline.json). At most MUTANTS_MAX (100)
+#                                      mutants are tested: beyond that, one shard of them,
+#                                      and the script says so.
 #
 # Needs the test databases as scripts/test.sh provides them (PostgreSQL reachable at
 # JJJ_TEST_POSTGRES_URL). Results land in mutants.out/; the exit status is non-zero
 # when a mutant survives (cargo-mutants' own convention).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+args=()
+if [ "${1:-}" = "--since" ]; then
+  diff_file=$(mktemp)
+  git diff "$2" -- src/ > "$diff_file"
+  shift 2
+  if [ ! -s "$diff_file" ]; then
+    echo "mutants: no source line changed since the last release; nothing to test"
+    exit 0
+  fi
+  args+=(--in-diff "$diff_file")
+fi
 
 version=27.0.0
 tools="${CARGO_TARGET_DIR:-target}/tools"
@@ -22,15 +36,18 @@ if [ "$("$tools/bin/cargo-mutants" --version 2>/dev/null)" != "cargo-mutants $ve
 fi
 export PATH="$PWD/$tools/bin:$PATH"
 
-args=()
-if [ "${1:-}" = "--since" ]; then
-  diff_file=$(mktemp)
-  git diff "$2" -- src/ > "$diff_file"
-  shift 2
-  if [ ! -s "$diff_file" ]; then
-    echo "no source lines changed since the last release: no mutants to test"
-    exit 0
-  fi
-  args+=(--in-diff "$diff_file")
+# Without --file: the domain (rules, decisions, deviations, search, the read model)
+# and the code that builds the recognition answer.
+if ! printf '%s\n' "$@" | grep -qx -- '--file'; then
+  args+=(--file 'src/domain/**/*.rs' --file src/http/recognition_status.rs)
+fi
+
+count=$(cargo mutants --list "${args[@]}" "$@" 2>/dev/null | wc -l)
+max=${MUTANTS_MAX:-100}
+if [ "$count" -gt "$max" ] && [ "${#args[@]}" -gt 0 ]; then
+  shards=$(( (count + max - 1) / max ))
+  shard=$(( $(date +%j) % shards ))
+  echo "mutants: $count in the changed lines; testing shard $shard of $shards (a different one each day)"
+  args+=(--shard "$shard/$shards")
 fi
 exec cargo mutants --no-shuffle --timeout 300 "${args[@]}" "$@"

@@ -106,4 +106,13 @@ fi
 # server on both backends (Schemathesis, a generated TypeScript client).
 scripts/contract.sh
 
+# Mutation testing of the lines changed since the last release (docs/TESTING.md).
+release=$(git log -1 --format=%H -- openapi/baseline.json 2>/dev/null || true)
+if [ -n "$release" ]; then
+  log "mutation testing of the lines changed since the last release (${release:0:12})"
+  scripts/mutants.sh --since "$release"
+else
+  log "mutation testing skipped: no release in this clone's history"
+fi
+
 echo "all: $passed passed, $failed failed"

@@ -76,6 +76,9 @@ mod tests {
     fn region_codes_are_normalised_to_upper_case() {
         assert_eq!(RegionCode::parse("tj").unwrap().as_str(), "TJ");
         assert_eq!(RegionCode::parse("XIONGAN").unwrap().as_str(), "XIONGAN");
+        // Digits and `_` may follow the first letter (sub-areas, free-trade-zone areas).
+        assert_eq!(RegionCode::parse("he_xa").unwrap().as_str(), "HE_XA");
+        assert_eq!(RegionCode::parse("TJ2").unwrap().as_str(), "TJ2");
     }
 
     #[test]

@@ -272,21 +272,28 @@ pub fn answer<'a>(
     if blank(&question.local_code) {
         errors.push(field_error("local_code", "must not be empty"));
     }
-    match (&question.item, &question.local_code) {
-        (Some(_), Some(_)) => errors.push(field_error(
-            "local_code",
-            "give either `item` or `local_code`, not both",
-        )),
-        (None, None) => errors.push(field_error("item", "is required (or give `local_code`)")),
-        _ => {}
-    }
-    let (Some(issued_in), Some(used_in), Some(on), true) =
-        (issued_in, used_in, on, errors.is_empty())
+    let named = match (question.item.as_deref(), question.local_code.as_deref()) {
+        (Some(code), None) => Some(ItemName::Code(code)),
+        (None, Some(local_code)) => Some(ItemName::LocalCode(local_code)),
+        (Some(_), Some(_)) => {
+            errors.push(field_error(
+                "local_code",
+                "give either `item` or `local_code`, not both",
+            ));
+            None
+        }
+        (None, None) => {
+            errors.push(field_error("item", "is required (or give `local_code`)"));
+            None
+        }
+    };
+    let (Some(issued_in), Some(used_in), Some(on), Some(named), true) =
+        (issued_in, used_in, on, named, errors.is_empty())
     else {
         return Err(ApiError::InvalidParameter(errors));
     };
 
-    let item = find_item(catalog, question, issued_in)?;
+    let item = find_item(catalog, named, issued_in)?;
     let outcome = decide(item, issued_in, used_in, on).map_err(|QuestionError::SameRegion| {
         ApiError::parameter("used_in", "must differ from `issued_in`")
     })?;
@@ -315,26 +322,29 @@ pub fn answer<'a>(
     })
 }
 
+/// How a question names the item: by registry code or by the issuing region's code.
+#[derive(Clone, Copy)]
+enum ItemName<'q> {
+    Code(&'q str),
+    LocalCode(&'q str),
+}
+
 fn find_item<'a>(
     catalog: &'a Catalog,
-    question: &StatusQuestion,
+    named: ItemName<'_>,
     issued_in: &RegionCode,
 ) -> Result<&'a RecognitionItem, ApiError> {
-    match (&question.item, &question.local_code) {
-        (Some(code), _) => catalog.recognition_item(code).ok_or_else(|| {
+    match named {
+        ItemName::Code(code) => catalog.recognition_item(code).ok_or_else(|| {
             ApiError::NotFound(format!("No recognition item has the code `{code}`."))
         }),
-        (None, Some(local_code)) => catalog
+        ItemName::LocalCode(local_code) => catalog
             .recognition_item_by_local_code(issued_in, local_code)
             .ok_or_else(|| {
                 ApiError::NotFound(format!(
                     "No recognition item has the local code `{local_code}` in {issued_in}."
                 ))
             }),
-        (None, None) => Err(ApiError::parameter(
-            "item",
-            "is required (or give `local_code`)",
-        )),
     }
 }
 

@@ -123,6 +123,10 @@ both_backends! {
         for (query, field) in cases {
             app.get(&format!("/api/v1/recognition-status?{query}")).await.problem_naming(field);
         }
+        // Every problem of a question is named at once.
+        let body = app.get("/api/v1/recognition-status?used_in=TJ&on=2025-13-01").await.problem(400);
+        let fields: BTreeSet<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, BTreeSet::from(["item", "issued_in", "on"]));
         // A padded item code is another code: no item has it.
         app.get("/api/v1/recognition-status?item=%20RI-CON-001&issued_in=HE&used_in=TJ").await.problem(404);
     }
