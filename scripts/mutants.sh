@@ -30,7 +30,7 @@ fi
 
 version=27.0.0
 tools="${CARGO_TARGET_DIR:-target}/tools"
-if [ "$("$tools/bin/cargo-mutants" --version 2>&1)" != "cargo-mutants $version" ]; then
+if [ "$("$tools/bin/cargo-mutants" mutants --version 2>/dev/null)" != "cargo-mutants $version" ]; then
   echo "installing cargo-mutants $version into $tools"
   cargo install --quiet --locked --force --version "$version" --root "$tools" cargo-mutants
 fi
