@@ -29,12 +29,12 @@ if [ "${1:-}" = "--since" ]; then
 fi
 
 version=27.0.0
-tools="${CARGO_TARGET_DIR:-target}/tools"
+tools=$(realpath -m "${CARGO_TARGET_DIR:-target}/tools")
 if [ "$("$tools/bin/cargo-mutants" mutants --version 2>/dev/null)" != "cargo-mutants $version" ]; then
   echo "installing cargo-mutants $version into $tools"
   cargo install --quiet --locked --force --version "$version" --root "$tools" cargo-mutants
 fi
-export PATH="$PWD/$tools/bin:$PATH"
+export PATH="$tools/bin:$PATH"
 
 # Without --file: the domain (rules, decisions, deviations, search, the read model)
 # and the code that builds the recognition answer.
