@@ -17,7 +17,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 args=()
+since=""
 if [ "${1:-}" = "--since" ]; then
+  since=$2
   diff_file=$(mktemp)
   git diff "$2" -- src/ > "$diff_file"
   shift 2
@@ -42,9 +44,9 @@ if ! printf '%s\n' "$@" | grep -qx -- '--file'; then
   args+=(--file 'src/domain/**/*.rs' --file src/http/recognition_status.rs)
 fi
 
-count=$(cargo mutants --list "${args[@]}" "$@" 2>/dev/null | wc -l)
+count=$(cargo mutants --list "${args[@]}" 2>/dev/null | wc -l)
 max=${MUTANTS_MAX:-100}
-if [ "$count" -gt "$max" ] && [ "${#args[@]}" -gt 0 ]; then
+if [ -n "$since" ] && [ "$count" -gt "$max" ]; then
   shards=$(( (count + max - 1) / max ))
   shard=$(( $(date +%j) % shards ))
   echo "mutants: $count in the changed lines; testing shard $shard of $shards (a different one each day)"
