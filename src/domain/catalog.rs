@@ -601,3 +601,273 @@ fn check_common(
         report(format!("unknown batch {batch}"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn region(code: &str) -> RegionCode {
+        RegionCode::parse(code).unwrap()
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    /// The sample catalog with the reference data the database would supply.
+    fn sample() -> CatalogContent {
+        let mut content = crate::sample::sample_entries().unwrap();
+        content.regions = ["BJ", "TJ", "HE"]
+            .into_iter()
+            .map(|code| Region {
+                code: region(code),
+                gb_code: String::new(),
+                name_zh: code.into(),
+                name_en: code.into(),
+                short_name_zh: code.into(),
+            })
+            .collect();
+        let sectors: BTreeSet<&str> = content
+            .recognition_items
+            .iter()
+            .map(|i| i.sector.as_str())
+            .chain(content.standard_items.iter().map(|i| i.sector.as_str()))
+            .collect();
+        content.sectors = sectors
+            .into_iter()
+            .map(|code| Sector {
+                code: code.into(),
+                name_zh: code.into(),
+                name_en: code.into(),
+            })
+            .collect();
+        content
+    }
+
+    /// The problems `validate_catalog` finds after `break_it` changed the sample.
+    fn problems_after(break_it: impl FnOnce(&mut CatalogContent)) -> Vec<String> {
+        let mut content = sample();
+        break_it(&mut content);
+        validate_catalog(&content).err().unwrap_or_default()
+    }
+
+    fn item<'a>(content: &'a mut CatalogContent, code: &str) -> &'a mut RecognitionItem {
+        content
+            .recognition_items
+            .iter_mut()
+            .find(|i| i.code == code)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_sample_catalog_is_valid() {
+        assert_eq!(validate_catalog(&sample()), Ok(()));
+    }
+
+    #[test]
+    fn each_rule_names_the_entry_and_the_problem() {
+        type Breakage = Box<dyn FnOnce(&mut CatalogContent)>;
+        let cases: Vec<(Breakage, &str)> = vec![
+            (
+                Box::new(|c| {
+                    let copy = c.recognition_items[0].clone();
+                    c.recognition_items.push(copy);
+                }),
+                "recognition item RI-CON-001: duplicate code",
+            ),
+            (
+                Box::new(|c| item(c, "RI-CON-001").code = "RI CON 001".into()),
+                "recognition item RI CON 001: the code must be 1–64 ASCII letters, digits, '-', '_' or '.'",
+            ),
+            (
+                Box::new(|c| item(c, "RI-CON-001").code = "R".repeat(65)),
+                "the code must be 1–64 ASCII letters",
+            ),
+            (
+                Box::new(|c| item(c, "RI-CON-001").name_en = " ".into()),
+                "recognition item RI-CON-001: both names are required",
+            ),
+            (
+                Box::new(|c| item(c, "RI-CON-001").name_zh = String::new()),
+                "recognition item RI-CON-001: both names are required",
+            ),
+            (
+                Box::new(|c| item(c, "RI-CON-001").sector = "alchemy".into()),
+                "recognition item RI-CON-001: unknown sector alchemy",
+            ),
+            (
+                Box::new(|c| item(c, "RI-CON-001").batch = "JJJ-1999-01".into()),
+                "recognition item RI-CON-001: unknown batch JJJ-1999-01",
+            ),
+            (
+                Box::new(|c| item(c, "RI-CON-001").status_since = Some(day("2025-01-01"))),
+                "recognition item RI-CON-001: status_since applies only to a suspended or retired item",
+            ),
+            (
+                Box::new(|c| item(c, "RI-CON-001").regions.push(region("TJ"))),
+                "recognition item RI-CON-001: a region is listed twice",
+            ),
+            (
+                Box::new(|c| {
+                    let it = item(c, "RI-WAT-003");
+                    it.regions.retain(|r| r.as_str() == "BJ");
+                    it.arrangements.clear();
+                    it.local_parts.retain(|p| p.region.as_str() == "BJ");
+                }),
+                "recognition item RI-WAT-003: at least two regions must participate",
+            ),
+            (
+                Box::new(|c| {
+                    let it = item(c, "RI-WAT-003");
+                    it.regions.push(region("SH"));
+                    let mut part = it.local_parts[0].clone();
+                    part.region = region("SH");
+                    part.local_code = None;
+                    it.local_parts.push(part);
+                }),
+                "recognition item RI-WAT-003: unknown region SH",
+            ),
+            (
+                Box::new(|c| {
+                    item(c, "RI-CON-001").local_parts.pop();
+                }),
+                "recognition item RI-CON-001: there must be exactly one local part per participating region",
+            ),
+            (
+                Box::new(|c| {
+                    let it = item(c, "RI-CON-001");
+                    let copy = it.local_parts[0].clone();
+                    it.local_parts.push(copy);
+                }),
+                "recognition item RI-CON-001: there must be exactly one local part per participating region",
+            ),
+            (
+                Box::new(|c| {
+                    let code = item(c, "RI-CON-001").local_parts[2].local_code.clone();
+                    item(c, "RI-CON-002").local_parts[2].local_code = code;
+                }),
+                "recognition item RI-CON-002: local code 冀建-RY-056 is used twice in HE",
+            ),
+            (
+                Box::new(|c| item(c, "RI-CON-001").arrangements[0].used_in = region("BJ")),
+                "recognition item RI-CON-001: arrangement 0: issuer and accepting region are the same",
+            ),
+            (
+                Box::new(|c| item(c, "RI-WAT-003").arrangements[0].used_in = region("TJ")),
+                "recognition item RI-WAT-003: arrangement 0: both regions must participate",
+            ),
+            (
+                Box::new(|c| item(c, "RI-WAT-003").arrangements[0].issued_in = region("TJ")),
+                "recognition item RI-WAT-003: arrangement 0: both regions must participate",
+            ),
+            (
+                Box::new(|c| {
+                    item(c, "RI-CON-001").arrangements[0].effective_to = Some(day("2024-02-29"))
+                }),
+                "recognition item RI-CON-001: arrangement 0: effective_to is before effective_from",
+            ),
+            (
+                Box::new(|c| item(c, "RI-CON-004").arrangements[0].conditions_zh = None),
+                "recognition item RI-CON-004: arrangement 0: a conditional arrangement needs conditions_zh",
+            ),
+            (
+                Box::new(|c| {
+                    item(c, "RI-CON-004").arrangements[0].conditions_zh = Some(String::new())
+                }),
+                "recognition item RI-CON-004: arrangement 0: a conditional arrangement needs conditions_zh",
+            ),
+            (
+                Box::new(|c| {
+                    // TJ→HE runs 2023-07-01..2026-12-31, then from 2027-01-01: make them meet.
+                    let it = item(c, "RI-CON-004");
+                    let later = it
+                        .arrangements
+                        .iter()
+                        .position(|a| a.effective_from == day("2027-01-01"))
+                        .unwrap();
+                    it.arrangements[later].effective_from = day("2026-12-31");
+                }),
+                "overlaps another period of the same pair",
+            ),
+            (
+                Box::new(|c| {
+                    let copy = c.standard_items[0].clone();
+                    c.standard_items.push(copy);
+                }),
+                "standard item SS-MR-001: duplicate code",
+            ),
+            (
+                Box::new(|c| c.standard_items[0].materials.clear()),
+                "standard item SS-MR-001: the materials list is empty",
+            ),
+            (
+                Box::new(|c| c.standard_items[0].sector = "alchemy".into()),
+                "standard item SS-MR-001: unknown sector alchemy",
+            ),
+            (
+                Box::new(|c| c.standard_items[0].local_parts[0].region = region("SH")),
+                "standard item SS-MR-001: unknown region SH",
+            ),
+            (
+                Box::new(|c| {
+                    let copy = c.standard_items[0].local_parts[0].clone();
+                    c.standard_items[0].local_parts.push(copy);
+                }),
+                "standard item SS-MR-001: two local parts for BJ",
+            ),
+            (
+                Box::new(|c| {
+                    let copy = c.scenarios[0].clone();
+                    c.scenarios.push(copy);
+                }),
+                "scenario SC-001: duplicate code",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].recognition_items.push("RI-NOPE".into())),
+                "scenario SC-001: unknown recognition item RI-NOPE",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].standard_items.push("SS-NOPE".into())),
+                "scenario SC-001: unknown standard item SS-NOPE",
+            ),
+        ];
+        for (break_it, expected) in cases {
+            let problems = problems_after(break_it);
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "expected a problem containing {expected:?}, got {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn codes_of_up_to_64_letters_digits_dashes_underscores_and_dots_are_fine() {
+        assert_eq!(
+            problems_after(|c| item(c, "RI-WAT-003").code = format!("{}_v1.2", "R".repeat(59))),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn periods_of_one_pair_overlap_unless_one_ends_before_the_other_starts() {
+        let period = |from: &str, to: Option<&str>| Arrangement {
+            issued_in: region("HE"),
+            used_in: region("TJ"),
+            mode: RecognitionMode::Direct,
+            conditions_zh: None,
+            conditions_en: None,
+            effective_from: day(from),
+            effective_to: to.map(day),
+            status: ArrangementStatus::Active,
+        };
+        let first = period("2022-01-01", Some("2022-12-31"));
+        assert!(!first.overlaps(&period("2023-01-01", None)));
+        assert!(!period("2023-01-01", None).overlaps(&first));
+        assert!(first.overlaps(&period("2022-12-31", None)));
+        assert!(period("2022-12-31", None).overlaps(&first));
+        assert!(period("2020-01-01", None).overlaps(&period("2030-01-01", None)));
+        assert!(first.covers(day("2022-12-31")) && !first.covers(day("2023-01-01")));
+    }
+}
