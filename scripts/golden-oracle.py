@@ -3,7 +3,7 @@
 usage: golden-oracle.py
 
 Reads sample/*.json and tests/api/golden/recognition-questions.txt, decides each
-question by the rules as docs/API.md and the status query's description state them (a
+question (and each ordered pair for the days in tests/api/golden/stats.json) by the rules as docs/API.md and the status query's description state them (a
 second reading, written without the Rust code), builds the complete answer, and compares
 it field by field with tests/api/golden/recognition-status.json. Exits 1 on any
 difference: either the server or the golden file is wrong, and a person must look.
@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 ROOT = Path(__file__).resolve().parent.parent
 ITEMS = json.loads((ROOT / "sample/recognition-items.json").read_text(encoding="utf-8"))
 GOLDEN = json.loads((ROOT / "tests/api/golden/recognition-status.json").read_text(encoding="utf-8"))
+GOLDEN_STATS = json.loads((ROOT / "tests/api/golden/stats.json").read_text(encoding="utf-8"))
 QUESTIONS = [
     line
     for line in (ROOT / "tests/api/golden/recognition-questions.txt").read_text(encoding="utf-8").splitlines()
@@ -138,11 +139,21 @@ def main():
     for mode in ["direct", "filing", "exchange", "conditional"]:
         if mode not in modes:
             problems.append(f"no question is answered with mode `{mode}`")
+    for stats in GOLDEN_STATS:
+        day = stats["as_of"]
+        for pair in stats["recognised_pairs"]:
+            count = sum(
+                1
+                for item in ITEMS
+                if decide(item, pair["issued_in"], pair["used_in"], day)[0] == "recognised"
+            )
+            if count != pair["recognised_items"]:
+                problems.append(f"stats on {day}: {pair['issued_in']}→{pair['used_in']}: golden {pair['recognised_items']}, oracle {count}")
     for problem in problems:
         print(problem)
     if problems:
         sys.exit(1)
-    print(f"golden-oracle: {len(QUESTIONS)} golden recognition answers agree with an independent reading of the sample")
+    print(f"golden-oracle: {len(QUESTIONS)} golden recognition answers and the recognised-pair counts of {len(GOLDEN_STATS)} days agree with an independent reading of the sample")
 
 
 if __name__ == "__main__":

@@ -851,6 +851,17 @@ mod tests {
     }
 
     #[test]
+    fn a_period_of_a_single_day_is_fine() {
+        assert_eq!(
+            problems_after(|c| {
+                let period = &mut item(c, "RI-CON-001").arrangements[0];
+                period.effective_to = Some(period.effective_from);
+            }),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
     fn periods_of_one_pair_overlap_unless_one_ends_before_the_other_starts() {
         let period = |from: &str, to: Option<&str>| Arrangement {
             issued_in: region("HE"),

@@ -288,6 +288,34 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_material_reports_both_sides_the_right_way_round() {
+        let mut part = local("HE");
+        let mut optional_copy = material("申请书", MaterialForm::Copy, 2);
+        optional_copy.mandatory = false;
+        part.materials = Some(vec![
+            optional_copy,
+            material("营业执照", MaterialForm::Copy, 1),
+        ]);
+        let report = check_item(&standard(vec![part]));
+        assert_eq!(
+            report[0].differences,
+            vec![Difference::Materials {
+                missing: vec![],
+                extra: vec![],
+                changed: vec![MaterialChange {
+                    name_zh: "申请书".into(),
+                    standard_form: MaterialForm::Original,
+                    local_form: MaterialForm::Copy,
+                    standard_copies: 1,
+                    local_copies: 2,
+                    standard_mandatory: true,
+                    local_mandatory: false,
+                }],
+            }]
+        );
+    }
+
+    #[test]
     fn a_local_part_without_overrides_conforms() {
         let report = check_item(&standard(vec![local("BJ")]));
         assert!(report[0].conforms);

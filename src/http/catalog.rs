@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::conditional::{etag_of, json_response, respond, to_json};
 use super::pagination::{encode_cursor, fingerprint, page_request};
 use super::problem::ApiError;
+use super::recognition_status::parse_day;
 use crate::domain::catalog::{
     Batch, EntryStatus, ItemKind, RecognitionItem, Scenario, StandardItem, StandardItemType,
 };
@@ -684,13 +685,25 @@ pub async fn get_scenario(
     json_response(&req, scenario)
 }
 
+/// Parameters of the statistics.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// Day the recognised-pair counts are decided for, `YYYY-MM-DD`; default: today in
+    /// China Standard Time.
+    #[param(value_type = Option<String>, format = Date, example = "2025-06-01")]
+    pub on: Option<String>,
+}
+
 /// Catalog statistics.
 ///
-/// Counts by region, kind, sector and status; items recognised today per ordered region
-/// pair; standard items with deviations.
+/// Counts by region, kind, sector and status; items recognised per ordered region pair
+/// on a day (default today); standard items with deviations.
 #[utoipa::path(
     tag = "reference",
     operation_id = "get_stats",
+    params(StatsQuery),
     responses(
         (status = 200, description = "Statistics.", body = Stats, headers(("ETag" = String, description = "Entity tag"))),
         (status = 304, description = "Not modified since the `If-None-Match` tag."),
@@ -699,12 +712,18 @@ pub async fn get_scenario(
 #[get("/stats")]
 pub async fn get_stats(
     req: HttpRequest,
-    _no_params: web::Query<NoParams>,
+    query: web::Query<StatsQuery>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
+    let on = match query.on.as_deref() {
+        None => crate::domain::recognition::today_in_china(),
+        Some(text) => parse_day(text).ok_or_else(|| {
+            ApiError::parameter(
+                "on",
+                format!("`{text}` is not a date of the form YYYY-MM-DD"),
+            )
+        })?,
+    };
     let catalog = registry.catalog();
-    json_response(
-        &req,
-        &catalog.stats(crate::domain::recognition::today_in_china()),
-    )
+    json_response(&req, &catalog.stats(on))
 }

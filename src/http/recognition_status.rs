@@ -357,7 +357,7 @@ fn field_error(field: &str, message: &str) -> FieldError {
 
 /// Strict `YYYY-MM-DD` (parsed by hand: chrono's format-driven parser costs more than
 /// the rest of a status lookup).
-fn parse_day(text: &str) -> Option<NaiveDate> {
+pub fn parse_day(text: &str) -> Option<NaiveDate> {
     let bytes = text.as_bytes();
     if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;

@@ -106,3 +106,19 @@ both_backends! {
         }));
     }
 }
+
+both_backends! {
+    async fn statistics_on_a_day_match_the_golden_statistics(app) {
+        let mut stats = Vec::new();
+        for day in ["2022-06-01", "2025-06-01", "2027-01-01"] {
+            let mut body = app.get_json(&format!("/api/v1/stats?on={day}")).await;
+            assert_eq!(body["as_of"], day);
+            // The digest names the stored content (timestamps included), not the figures.
+            assert!(body["catalog_digest"].as_str().is_some_and(|d| !d.is_empty()));
+            body["catalog_digest"] = json!("<digest>");
+            stats.push(body);
+        }
+        assert_golden(&app, "stats.json", &Value::Array(stats));
+        app.get("/api/v1/stats?on=2025-02-30").await.problem_naming("on");
+    }
+}
