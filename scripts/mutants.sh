@@ -52,4 +52,4 @@ if [ -n "$since" ] && [ "$count" -gt "$max" ]; then
   echo "mutants: $count in the changed lines; testing shard $shard of $shards (a different one each day)"
   args+=(--shard "$shard/$shards")
 fi
-exec cargo mutants --no-shuffle --timeout 300 "${args[@]}" "$@"
+exec cargo mutants --no-shuffle "${args[@]}" "$@"
