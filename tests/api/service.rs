@@ -80,7 +80,7 @@ both_backends! {
         for path in [
             "/api/v1/regions?foo=bar",
             "/api/v1/sectors?lang=en",
-            "/api/v1/stats?on=2020-01-01",
+            "/api/v1/stats?as_of=2020-01-01",
             "/api/v1/recognition-items/RI-CON-001?on=2020-01-01",
             "/api/v1/standard-items/SS-MR-001?region=BJ",
             "/api/v1/standard-items/SS-MR-001/deviations?aspect=name",
