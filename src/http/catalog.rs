@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::conditional::{etag_of, json_response, respond, to_json};
 use super::pagination::{encode_cursor, fingerprint, page_request};
 use super::problem::ApiError;
-use super::recognition_status::parse_day;
+use super::recognition_status::{not_a_day, parse_day};
 use crate::domain::catalog::{
     Batch, EntryStatus, ItemKind, RecognitionItem, Scenario, StandardItem, StandardItemType,
 };
@@ -717,12 +717,7 @@ pub async fn get_stats(
 ) -> Result<HttpResponse, ApiError> {
     let on = match query.on.as_deref() {
         None => crate::domain::recognition::today_in_china(),
-        Some(text) => parse_day(text).ok_or_else(|| {
-            ApiError::parameter(
-                "on",
-                format!("`{text}` is not a date of the form YYYY-MM-DD"),
-            )
-        })?,
+        Some(text) => parse_day(text).ok_or_else(|| ApiError::parameter("on", not_a_day(text)))?,
     };
     let catalog = registry.catalog();
     json_response(&req, &catalog.stats(on))

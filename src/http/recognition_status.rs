@@ -257,10 +257,7 @@ pub fn answer<'a>(
         Some(text) => match parse_day(text) {
             Some(day) => Some(day),
             None => {
-                errors.push(field_error(
-                    "on",
-                    &format!("`{text}` is not a date of the form YYYY-MM-DD"),
-                ));
+                errors.push(field_error("on", &not_a_day(text)));
                 None
             }
         },
@@ -353,6 +350,11 @@ fn field_error(field: &str, message: &str) -> FieldError {
         field: field.to_owned(),
         message: message.to_owned(),
     }
+}
+
+/// The message for a `YYYY-MM-DD` parameter that is not one.
+pub fn not_a_day(text: &str) -> String {
+    format!("`{text}` is not a date of the form YYYY-MM-DD")
 }
 
 /// Strict `YYYY-MM-DD` (parsed by hand: chrono's format-driven parser costs more than
