@@ -100,6 +100,27 @@ both_backends! {
         assert_eq!(answer["on"], today);
     }
 
+    async fn a_malformed_day_gets_the_same_whole_problem_from_the_status_query_and_the_statistics(app) {
+        for path in [
+            "/api/v1/recognition-status?item=RI-CON-001&issued_in=HE&used_in=TJ&on=2025-06/01",
+            "/api/v1/stats?on=2025-06/01",
+        ] {
+            let body = app.get(path).await.problem(400);
+            let message = "`2025-06/01` is not a date of the form YYYY-MM-DD";
+            assert_eq!(
+                body,
+                json!({
+                    "type": "urn:jjj-registry:problem:invalid-parameter",
+                    "title": "Invalid parameter",
+                    "status": 400,
+                    "detail": format!("`on`: {message}"),
+                    "errors": [{"field": "on", "message": message}],
+                }),
+                "{path}"
+            );
+        }
+    }
+
     async fn bad_status_questions_are_400_problems_naming_the_parameter(app) {
         let cases = [
             ("item=RI-CON-001&issued_in=SH&used_in=TJ", "issued_in"),
