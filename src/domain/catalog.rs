@@ -607,6 +607,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+    use crate::domain::test_support::sample;
 
     fn region(code: &str) -> RegionCode {
         RegionCode::parse(code).unwrap()
@@ -614,36 +615,6 @@ mod tests {
 
     fn day(text: &str) -> NaiveDate {
         text.parse().unwrap()
-    }
-
-    /// The sample catalog with the reference data the database would supply.
-    fn sample() -> CatalogContent {
-        let mut content = crate::sample::sample_entries().unwrap();
-        content.regions = ["BJ", "TJ", "HE"]
-            .into_iter()
-            .map(|code| Region {
-                code: region(code),
-                gb_code: String::new(),
-                name_zh: code.into(),
-                name_en: code.into(),
-                short_name_zh: code.into(),
-            })
-            .collect();
-        let sectors: BTreeSet<&str> = content
-            .recognition_items
-            .iter()
-            .map(|i| i.sector.as_str())
-            .chain(content.standard_items.iter().map(|i| i.sector.as_str()))
-            .collect();
-        content.sectors = sectors
-            .into_iter()
-            .map(|code| Sector {
-                code: code.into(),
-                name_zh: code.into(),
-                name_en: code.into(),
-            })
-            .collect();
-        content
     }
 
     /// The problems `validate_catalog` finds after `break_it` changed the sample.

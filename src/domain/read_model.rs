@@ -669,3 +669,32 @@ fn digest_of(content: &CatalogContent) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::test_support::sample;
+
+    #[test]
+    fn the_digest_is_a_function_of_the_content_alone() {
+        let digest = |content| Catalog::build(content).unwrap().digest().to_owned();
+        let first = digest(sample());
+        assert_eq!(first.len(), 24, "{first}");
+        assert!(first.bytes().all(|b| b.is_ascii_hexdigit()), "{first}");
+        // Order of loading does not matter: the same entries give the same digest.
+        let mut reversed = sample();
+        reversed.recognition_items.reverse();
+        assert_eq!(digest(reversed), first);
+        // Any change to what a client reads gives another digest, so ETags change too.
+        let mut renamed = sample();
+        renamed.recognition_items[0].name_en.push('.');
+        let mut scenario_renamed = sample();
+        scenario_renamed.scenarios[0].name_zh.push('。');
+        let changed = [digest(renamed), digest(scenario_renamed)];
+        assert!(
+            changed.iter().all(|d| *d != first),
+            "{changed:?} vs {first}"
+        );
+        assert_ne!(changed[0], changed[1]);
+    }
+}
