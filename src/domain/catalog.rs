@@ -604,8 +604,6 @@ fn check_common(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
     use crate::domain::test_support::sample;
 

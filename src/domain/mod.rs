@@ -9,45 +9,6 @@ pub mod recognition;
 pub mod region;
 pub mod search;
 
-/// What the domain's unit tests share.
-#[cfg(test)]
-pub(crate) mod test_support {
-    use std::collections::BTreeSet;
-
-    use super::catalog::{CatalogContent, Sector};
-    use super::region::{Region, RegionCode};
-
-    /// The sample catalog with the reference data the database would supply.
-    pub fn sample() -> CatalogContent {
-        let mut content = crate::sample::sample_entries().unwrap();
-        content.regions = ["BJ", "TJ", "HE"]
-            .into_iter()
-            .map(|code| Region {
-                code: RegionCode::parse(code).unwrap(),
-                gb_code: String::new(),
-                name_zh: code.into(),
-                name_en: code.into(),
-                short_name_zh: code.into(),
-            })
-            .collect();
-        let sectors: BTreeSet<&str> = content
-            .recognition_items
-            .iter()
-            .map(|i| i.sector.as_str())
-            .chain(content.standard_items.iter().map(|i| i.sector.as_str()))
-            .collect();
-        content.sectors = sectors
-            .into_iter()
-            .map(|code| Sector {
-                code: code.into(),
-                name_zh: code.into(),
-                name_en: code.into(),
-            })
-            .collect();
-        content
-    }
-}
-
 /// Defines a closed vocabulary stored as text: serde names, `as_str`, `parse`, `ALL`.
 ///
 /// The names are matched as `tt`, not `literal`: utoipa does not see a serde rename that
@@ -88,3 +49,42 @@ macro_rules! text_enum {
     };
 }
 pub(crate) use text_enum;
+
+/// What the domain's unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::collections::BTreeSet;
+
+    use super::catalog::{CatalogContent, Sector};
+    use super::region::{Region, RegionCode};
+
+    /// The sample catalog with the reference data the database would supply.
+    pub fn sample() -> CatalogContent {
+        let mut content = crate::sample::sample_entries().unwrap();
+        content.regions = ["BJ", "TJ", "HE"]
+            .into_iter()
+            .map(|code| Region {
+                code: RegionCode::parse(code).unwrap(),
+                gb_code: String::new(),
+                name_zh: code.into(),
+                name_en: code.into(),
+                short_name_zh: code.into(),
+            })
+            .collect();
+        let sectors: BTreeSet<&str> = content
+            .recognition_items
+            .iter()
+            .map(|i| i.sector.as_str())
+            .chain(content.standard_items.iter().map(|i| i.sector.as_str()))
+            .collect();
+        content.sectors = sectors
+            .into_iter()
+            .map(|code| Sector {
+                code: code.into(),
+                name_zh: code.into(),
+                name_en: code.into(),
+            })
+            .collect();
+        content
+    }
+}
