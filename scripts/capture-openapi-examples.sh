@@ -33,7 +33,12 @@ capture get_standard_item_deviations /standard-items/SS-MR-001/deviations
 capture get_deviation_report '/deviations?region=TJ&aspect=time_limit'
 capture list_scenarios '/scenarios?limit=1'
 capture get_scenario /scenarios/SC-001
-capture get_stats /stats
+capture get_stats '/stats?on=2025-06-01&from=2025-01-01&to=2025-12-31'
+capture list_programmes /programmes
+capture list_batches /batches 'd["items"] = d["items"][:2]'
+capture get_batch /batches/JJJ-2025-02
+capture list_targets '/targets?on=2025-12-31' 'd["items"] = d["items"][:2]'
+capture get_target '/targets/TG-2025-01?on=2025-12-31'
 curl -sf "http://127.0.0.1:$port/api/v1/recognition-status/batch" -H 'content-type: application/json' \
   -d '{"questions": [{"item": "RI-CON-002", "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01"}, {"local_code": "冀建-RY-056", "issued_in": "HE", "used_in": "BJ", "on": "2025-06-01"}, {"item": "RI-XXX-999", "issued_in": "HE", "used_in": "TJ"}]}' |
   python3 -c 'import json, sys; f = open(sys.argv[1], "w"); json.dump(json.load(sys.stdin), f, ensure_ascii=False, indent=2); f.write("\n")' openapi/examples/post_recognition_status_batch.json

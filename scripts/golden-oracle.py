@@ -1,16 +1,22 @@
-"""Recomputes the golden recognition answers from the sample catalog, independently.
+"""Recomputes the golden answers from the sample catalog, independently.
 
 usage: golden-oracle.py
 
 Reads sample/*.json and tests/api/golden/recognition-questions.txt, decides each
-question (and each ordered pair for the days in tests/api/golden/stats.json) by the rules as docs/API.md and the status query's description state them (a
-second reading, written without the Rust code), builds the complete answer, and compares
-it field by field with tests/api/golden/recognition-status.json. Exits 1 on any
-difference: either the server or the golden file is wrong, and a person must look.
+question (and each ordered pair for the days in tests/api/golden/stats.json) by the
+rules as docs/API.md and the status query's description state them (a second reading,
+written without the Rust code), builds the complete answer, and compares it field by
+field with tests/api/golden/recognition-status.json. It also recounts the catalog on each
+day of tests/api/golden/stats.json (what was published by then and not retired, what a
+window saw published) and each target's progress in tests/api/golden/targets.json.
+Exits 1 on any difference: either the server or the golden file is wrong, and a person
+must look.
 """
 
 import json
 import sys
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 import unicodedata
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -19,6 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ITEMS = json.loads((ROOT / "sample/recognition-items.json").read_text(encoding="utf-8"))
 GOLDEN = json.loads((ROOT / "tests/api/golden/recognition-status.json").read_text(encoding="utf-8"))
 GOLDEN_STATS = json.loads((ROOT / "tests/api/golden/stats.json").read_text(encoding="utf-8"))
+GOLDEN_TARGETS = json.loads((ROOT / "tests/api/golden/targets.json").read_text(encoding="utf-8"))
+STANDARD = json.loads((ROOT / "sample/standard-items.json").read_text(encoding="utf-8"))
+SCENARIOS = json.loads((ROOT / "sample/scenarios.json").read_text(encoding="utf-8"))
+PUBLISHED = {b["code"]: b["published_on"] for b in json.loads((ROOT / "sample/batches.json").read_text(encoding="utf-8"))}
 QUESTIONS = [
     line
     for line in (ROOT / "tests/api/golden/recognition-questions.txt").read_text(encoding="utf-8").splitlines()
@@ -118,6 +128,112 @@ def answer(query):
     }
 
 
+def status_on(entry, day):
+    """A suspension or retirement counts from status_since (from always when unknown)."""
+    since = entry.get("status_since")
+    return "active" if since and day < since else entry["status"]
+
+
+def in_catalog(entry, day):
+    return PUBLISHED[entry["batch"]] <= day and status_on(entry, day) != "retired"
+
+
+def launched(scenario, day):
+    return scenario["launched_on"] <= day and status_on(scenario, day) != "retired"
+
+
+def member(item, programme, day):
+    """The day the item joined `programme`, if it is a member on `day`."""
+    for m in item["programmes"]:
+        if m["programme"] == programme and m["joined_on"] <= day and (m["left_on"] is None or day <= m["left_on"]):
+            return m["joined_on"]
+    return None
+
+
+def tally(keys):
+    counts = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def recount(day, window):
+    """The counts /stats gives for `day` (and the window), as this script reads the rules."""
+    items = [i for i in ITEMS if in_catalog(i, day)]
+    standard = [i for i in STANDARD if in_catalog(i, day)]
+    scenarios = [s for s in SCENARIOS if launched(s, day)]
+    counts = {
+        "recognition_items": len(items),
+        "standard_items": len(standard),
+        "scenarios": len(scenarios),
+        "recognition_items_by_kind": tally(i["kind"] for i in items),
+        "recognition_items_by_status": tally(status_on(i, day) for i in items),
+        "standard_items_by_programme": tally(m["programme"] for i in standard for m in i["programmes"] if member(i, m["programme"], day)),
+        "scenarios_by_status": tally(status_on(s, day) for s in scenarios),
+        "by_batch": tally(e["batch"] for e in items + standard + scenarios),
+        "regions": {
+            region: (
+                sum(region in i["regions"] for i in items),
+                sum(any(p["region"] == region for p in i["local_parts"]) for i in standard),
+                sum(region in s["regions"] for s in scenarios),
+            )
+            for region in ["BJ", "TJ", "HE"]
+        },
+        "published": None,
+    }
+    if window:
+        start, end = window
+        inside = lambda d: start <= d <= end
+        new_items = [i for i in ITEMS if inside(PUBLISHED[i["batch"]])]
+        counts["published"] = {
+            "recognition_items": len(new_items),
+            "recognition_items_by_kind": tally(i["kind"] for i in new_items),
+            "standard_items": sum(inside(PUBLISHED[i["batch"]]) for i in STANDARD),
+            "scenarios": sum(inside(s["launched_on"]) for s in SCENARIOS),
+            "programme_memberships": tally(m["programme"] for i in STANDARD for m in i["programmes"] if inside(m["joined_on"])),
+        }
+    return counts
+
+
+def served_counts(stats):
+    served = {key: stats[key] for key in ["recognition_items", "standard_items", "scenarios", "recognition_items_by_kind", "recognition_items_by_status", "standard_items_by_programme", "scenarios_by_status", "by_batch"]}
+    served["regions"] = {
+        region: (counts["recognition_items"], counts["standard_items"], counts["scenarios"])
+        for region, counts in stats["by_region"].items()
+    }
+    window = stats["published"]
+    served["published"] = window and {key: window[key] for key in ["recognition_items", "recognition_items_by_kind", "standard_items", "scenarios", "programme_memberships"]}
+    return served, window and (window["from"], window["to"])
+
+
+def progress(target, day):
+    metric = target["metric"]
+    start, end = metric.get("window_from") or "0000-00-00", metric.get("window_to") or "9999-99-99"
+    region = metric.get("region")
+    if metric["counts"] == "recognition_item":
+        dated = [(PUBLISHED[i["batch"]], i) for i in ITEMS if in_catalog(i, day)
+                 and (not region or region in i["regions"]) and (not metric.get("item_kind") or i["kind"] == metric["item_kind"])]
+    elif metric["counts"] == "standard_item":
+        programme = metric.get("programme")
+        dated = [(member(i, programme, day) if programme else PUBLISHED[i["batch"]], i) for i in STANDARD if in_catalog(i, day)
+                 and (not region or any(p["region"] == region for p in i["local_parts"]))]
+        dated = [(d, i) for d, i in dated if d]
+    else:
+        dated = [(s["launched_on"], s) for s in SCENARIOS if launched(s, day) and (not region or region in s["regions"])]
+    value = sum(start <= d <= end for d, _ in dated)
+    goal = target["target_value"]
+    state = "met" if value >= goal else ("open" if day <= target["deadline"] else "missed")
+    return {
+        "on": day,
+        "value": value,
+        "target_value": goal,
+        "remaining": max(goal - value, 0),
+        "percent": float((Decimal(value) * 100 / Decimal(goal)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)),
+        "state": state,
+        "days_to_deadline": (date.fromisoformat(target["deadline"]) - date.fromisoformat(day)).days,
+    }
+
+
 def main():
     golden = {entry["question"]: entry["answer"] for entry in GOLDEN}
     problems = []
@@ -149,11 +265,23 @@ def main():
             )
             if count != pair["recognised_items"]:
                 problems.append(f"stats on {day}: {pair['issued_in']}→{pair['used_in']}: golden {pair['recognised_items']}, oracle {count}")
+    for stats in GOLDEN_STATS:
+        served, window = served_counts(stats)
+        expected = recount(stats["as_of"], window)
+        for key in sorted(expected):
+            if expected[key] != served[key]:
+                problems.append(f"stats on {stats['as_of']}: {key}: golden {served[key]}, oracle {expected[key]}")
+    targets = {t["code"]: t for t in json.loads((ROOT / "sample/targets.json").read_text(encoding="utf-8"))}
+    for listing in GOLDEN_TARGETS:
+        for served in listing["items"]:
+            expected = progress(targets[served["code"]], listing["on"])
+            if expected != served["progress"]:
+                problems.append(f"target {served['code']} on {listing['on']}: golden {served['progress']}, oracle {expected}")
     for problem in problems:
         print(problem)
     if problems:
         sys.exit(1)
-    print(f"golden-oracle: {len(QUESTIONS)} golden recognition answers and the recognised-pair counts of {len(GOLDEN_STATS)} days agree with an independent reading of the sample")
+    print(f"golden-oracle: {len(QUESTIONS)} golden recognition answers, the counts of {len(GOLDEN_STATS)} days and the progress of {len(targets)} targets on {len(GOLDEN_TARGETS)} days agree with an independent reading of the sample")
 
 
 if __name__ == "__main__":

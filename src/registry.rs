@@ -165,6 +165,7 @@ fn load_sample_into_empty(conn: &mut DbConnection) -> Result<SampleLoad, Storage
     let combined = CatalogContent {
         regions: reference.regions,
         sectors: reference.sectors,
+        programmes: reference.programmes,
         ..sample
     };
     if let Err(problems) = validate_catalog(&combined) {
@@ -175,6 +176,9 @@ fn load_sample_into_empty(conn: &mut DbConnection) -> Result<SampleLoad, Storage
     }
     insert_catalog(conn, &combined, Utc::now())?;
     Ok(SampleLoad::Loaded(
-        combined.recognition_items.len() + combined.standard_items.len() + combined.scenarios.len(),
+        combined.recognition_items.len()
+            + combined.standard_items.len()
+            + combined.scenarios.len()
+            + combined.targets.len(),
     ))
 }

@@ -5,7 +5,7 @@
 //! The same types describe an entry in the API and in import files (the sample
 //! catalog is one); [`validate_catalog`] checks what the types alone cannot.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -112,6 +112,82 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// A kind of catalog entry, as a batch publishes it and a target counts it.
+    pub enum EntryKind {
+        /// 资质资格互认事项
+        RecognitionItem = "recognition_item",
+        /// 政务服务事项 with its shared standard (同事同标事项 when in that programme).
+        StandardItem = "standard_item",
+        /// 互认场景
+        Scenario = "scenario",
+    }
+}
+
+text_enum! {
+    /// A way a region handles a service item (办理渠道).
+    pub enum Channel {
+        /// 全程网办: online from application to result.
+        OnlineEndToEnd = "online_end_to_end",
+        /// 自助终端: self-service terminals.
+        SelfServiceTerminal = "self_service_terminal",
+        /// 异地代收代办: a counter here accepts applications for another region.
+        OffsiteCounter = "offsite_counter",
+        /// 多地联办: handled jointly by the departments of several regions.
+        JointHandling = "joint_handling",
+    }
+}
+
+text_enum! {
+    /// An identity credential a self-service terminal accepts.
+    pub enum IdentityCredential {
+        /// 居民身份证
+        ResidentIdCard = "resident_id_card",
+        /// 社会保障卡 (社保卡)
+        SocialSecurityCard = "social_security_card",
+        /// 电子社保码
+        ElectronicSocialSecurityCode = "electronic_social_security_code",
+    }
+}
+
+text_enum! {
+    /// Where a target stands on a day.
+    pub enum TargetState {
+        /// The target value is reached.
+        Met = "met",
+        /// Not reached yet, and the deadline has not passed.
+        Open = "open",
+        /// Not reached by the deadline.
+        Missed = "missed",
+    }
+}
+
+/// The status an entry had on `day`: a suspension or retirement counts from its
+/// `status_since` day (from the start when that day is not known); before it the
+/// entry was active.
+pub fn status_on(
+    status: EntryStatus,
+    status_since: Option<NaiveDate>,
+    day: NaiveDate,
+) -> EntryStatus {
+    match status_since {
+        Some(since) if day < since => EntryStatus::Active,
+        _ => status,
+    }
+}
+
+/// A service programme (e.g. 跨省通办) service items belong to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"code": "cross_province", "name_zh": "跨省通办", "name_en": "Cross-province services"}))]
+pub struct Programme {
+    /// Stable code used in filters.
+    pub code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+}
+
 /// A sector (领域), e.g. construction or health.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[schema(example = json!({"code": "construction", "name_zh": "住房城乡建设", "name_en": "Housing and construction"}))]
@@ -140,6 +216,13 @@ pub struct Batch {
     pub title_en: String,
     /// Publication date.
     pub published_on: NaiveDate,
+    /// The kinds of entry the document publishes; an entry can only cite a batch that
+    /// publishes its kind.
+    pub publishes: Vec<EntryKind>,
+    /// The programmes whose memberships the document announces (codes from
+    /// `/api/v1/programmes`).
+    #[serde(default)]
+    pub programmes: Vec<String>,
 }
 
 /// Recognition of one issuer region's credential by one accepting region over a
@@ -304,6 +387,35 @@ pub struct StandardLocalPart {
     pub time_limit_days: Option<u32>,
     /// Whether this region recognises results issued by the other regions (一互).
     pub result_recognised: bool,
+    /// How the region handles the item (办理渠道), besides its own counters.
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+    /// Identity credentials the self-service terminals accept; set exactly when
+    /// `channels` includes `self_service_terminal`.
+    #[serde(default)]
+    pub terminal_identity: Vec<IdentityCredential>,
+}
+
+/// A service item's membership of a programme, announced by a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgrammeMembership {
+    /// Programme code.
+    #[schema(example = "cross_province")]
+    pub programme: String,
+    /// Code of the batch that announced the membership.
+    pub batch: String,
+    /// First day of membership.
+    pub joined_on: NaiveDate,
+    /// Last day of membership; `null` while it lasts.
+    pub left_on: Option<NaiveDate>,
+}
+
+impl ProgrammeMembership {
+    /// Whether the item belongs to the programme on `day`.
+    pub fn covers(&self, day: NaiveDate) -> bool {
+        self.joined_on <= day && self.left_on.is_none_or(|last| day <= last)
+    }
 }
 
 /// A government service done to one joint standard (同事同标事项).
@@ -357,6 +469,9 @@ pub struct StandardItem {
     pub batch: String,
     /// When the entry was last checked against its sources.
     pub last_verified_on: NaiveDate,
+    /// The programmes the item belongs to (同事同标, 跨省通办, …), each dated and sourced.
+    #[serde(default)]
+    pub programmes: Vec<ProgrammeMembership>,
     /// Each region's implementation.
     pub local_parts: Vec<StandardLocalPart>,
     /// When the registry last recorded a change to this entry.
@@ -364,7 +479,8 @@ pub struct StandardItem {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A named use case bundling entries (互认场景).
+/// A named use case bundling entries (互认场景), launched on a day under a batch by the
+/// participating regions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -382,6 +498,25 @@ pub struct Scenario {
     pub description_zh: String,
     /// Description, English.
     pub description_en: String,
+    /// The situation in one sentence, Chinese (who does what where).
+    pub situation_zh: String,
+    /// The situation in one sentence, English.
+    pub situation_en: String,
+    /// The day the scenario was launched (on or after its batch's publication).
+    pub launched_on: NaiveDate,
+    /// Code of the batch that launched it.
+    pub batch: String,
+    /// Status of the scenario.
+    pub status: EntryStatus,
+    /// The day a `suspended` or `retired` status took effect (as for items).
+    #[serde(default)]
+    pub status_since: Option<NaiveDate>,
+    /// Participating regions.
+    pub regions: Vec<RegionCode>,
+    /// The region that leads the scenario (牵头).
+    pub lead_region: RegionCode,
+    /// The lead region's department in charge.
+    pub lead_department: String,
     /// Codes of the recognition items in the scenario.
     pub recognition_items: Vec<String>,
     /// Codes of the standard items in the scenario.
@@ -393,6 +528,67 @@ pub struct Scenario {
 
 fn unix_epoch() -> DateTime<Utc> {
     DateTime::UNIX_EPOCH
+}
+
+/// What a target counts: entries of one kind in the catalog on the day asked, narrowed
+/// by the optional fields. An entry is in the catalog from its publication (a service
+/// item in a programme: from joining it; a scenario: from its launch) until it is
+/// retired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetMetric {
+    /// The kind of entry counted.
+    pub counts: EntryKind,
+    /// Only service items in this programme (standard items only).
+    #[serde(default)]
+    pub programme: Option<String>,
+    /// Only entries in which this region takes part.
+    #[serde(default)]
+    pub region: Option<RegionCode>,
+    /// Only recognition items of this kind.
+    #[serde(default)]
+    pub item_kind: Option<ItemKind>,
+    /// Only entries published (launched, joined) on or after this day.
+    #[serde(default)]
+    pub window_from: Option<NaiveDate>,
+    /// Only entries published (launched, joined) on or before this day.
+    #[serde(default)]
+    pub window_to: Option<NaiveDate>,
+}
+
+/// A goal of an annual work plan (工作台账), with the count it is measured by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Stable code.
+    #[schema(example = "TG-2025-04")]
+    pub code: String,
+    /// Entry version.
+    #[serde(default)]
+    pub version: i64,
+    /// The goal as the plan states it, Chinese.
+    pub title_zh: String,
+    /// The goal, English.
+    pub title_en: String,
+    /// Document number (文号) of the plan that sets the target.
+    pub source_document_no: String,
+    /// Title of that plan, Chinese.
+    pub source_title_zh: String,
+    /// The clause of the plan (e.g. "三、（二）").
+    pub clause: String,
+    /// How progress is counted.
+    pub metric: TargetMetric,
+    /// The count to reach.
+    pub target_value: u32,
+    /// The day by which it is to be reached.
+    pub deadline: NaiveDate,
+    /// Lead unit (牵头单位).
+    pub lead_unit: String,
+    /// Cooperating units (配合单位), in the plan's order.
+    pub cooperating_units: Vec<String>,
+    /// When the registry last recorded a change to this entry.
+    #[serde(default = "unix_epoch")]
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Everything in the catalog, as stored or as imported.
@@ -410,6 +606,10 @@ pub struct CatalogContent {
     pub standard_items: Vec<StandardItem>,
     /// Scenarios.
     pub scenarios: Vec<Scenario>,
+    /// Service programmes (reference data).
+    pub programmes: Vec<Programme>,
+    /// Targets of the annual work plans.
+    pub targets: Vec<Target>,
 }
 
 /// Checks the rules the types cannot express; returns every problem found, each
@@ -418,7 +618,26 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
     let regions: HashSet<&RegionCode> = content.regions.iter().map(|r| &r.code).collect();
     let sectors: HashSet<&str> = content.sectors.iter().map(|s| s.code.as_str()).collect();
-    let batches: HashSet<&str> = content.batches.iter().map(|b| b.code.as_str()).collect();
+    let programmes: HashSet<&str> = content.programmes.iter().map(|p| p.code.as_str()).collect();
+    let mut batches: HashMap<&str, &Batch> = HashMap::new();
+    for batch in &content.batches {
+        let mut report =
+            |problem: String| problems.push(format!("batch {}: {problem}", batch.code));
+        if batches.insert(batch.code.as_str(), batch).is_some() {
+            report("duplicate code".into());
+        }
+        if batch.publishes.is_empty() && batch.programmes.is_empty() {
+            report("a batch must publish entries or programme memberships".into());
+        }
+        if batch.publishes.iter().collect::<HashSet<_>>().len() != batch.publishes.len() {
+            report("an entry kind is listed twice in publishes".into());
+        }
+        for programme in &batch.programmes {
+            if !programmes.contains(programme.as_str()) {
+                report(format!("unknown programme {programme}"));
+            }
+        }
+    }
 
     let mut item_codes = HashSet::new();
     let mut local_codes: HashSet<(&RegionCode, &str)> = HashSet::new();
@@ -428,31 +647,17 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
         if !item_codes.insert(item.code.as_str()) {
             report("duplicate code".into());
         }
-        check_common(
-            &item.code,
-            &item.name_zh,
-            &item.name_en,
-            &item.sector,
+        check_code_and_names(&item.code, &item.name_zh, &item.name_en, &mut report);
+        check_sector(&item.sector, &sectors, &mut report);
+        check_batch(
             &item.batch,
-            &sectors,
+            EntryKind::RecognitionItem,
             &batches,
             &mut report,
         );
-        if item.status == EntryStatus::Active && item.status_since.is_some() {
-            report("status_since applies only to a suspended or retired item".into());
-        }
+        check_status_since(item.status, item.status_since, &mut report);
+        check_participants(&item.regions, &regions, &mut report);
         let participants: BTreeSet<&RegionCode> = item.regions.iter().collect();
-        if participants.len() != item.regions.len() {
-            report("a region is listed twice".into());
-        }
-        if participants.len() < 2 {
-            report("at least two regions must participate".into());
-        }
-        for region in &participants {
-            if !regions.contains(region) {
-                report(format!("unknown region {region}"));
-            }
-        }
         let local_regions: BTreeSet<&RegionCode> =
             item.local_parts.iter().map(|p| &p.region).collect();
         if local_regions.len() != item.local_parts.len() || local_regions != participants {
@@ -519,16 +724,10 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
         if !standard_codes.insert(item.code.as_str()) {
             report("duplicate code".into());
         }
-        check_common(
-            &item.code,
-            &item.name_zh,
-            &item.name_en,
-            &item.sector,
-            &item.batch,
-            &sectors,
-            &batches,
-            &mut report,
-        );
+        check_code_and_names(&item.code, &item.name_zh, &item.name_en, &mut report);
+        check_sector(&item.sector, &sectors, &mut report);
+        check_batch(&item.batch, EntryKind::StandardItem, &batches, &mut report);
+        check_memberships(&item.programmes, &programmes, &batches, &mut report);
         if item.materials.is_empty() {
             report("the materials list is empty".into());
         }
@@ -540,6 +739,16 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
             if !seen.insert(&part.region) {
                 report(format!("two local parts for {}", part.region));
             }
+            if part.channels.iter().collect::<HashSet<_>>().len() != part.channels.len() {
+                report(format!("{}: a channel is listed twice", part.region));
+            }
+            let self_service = part.channels.contains(&Channel::SelfServiceTerminal);
+            if self_service == part.terminal_identity.is_empty() {
+                report(format!(
+                    "{}: terminal_identity is required with the self_service_terminal channel, and only with it",
+                    part.region
+                ));
+            }
         }
     }
 
@@ -549,6 +758,35 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
             |problem: String| problems.push(format!("scenario {}: {problem}", scenario.code));
         if !scenario_codes.insert(scenario.code.as_str()) {
             report("duplicate code".into());
+        }
+        check_code_and_names(
+            &scenario.code,
+            &scenario.name_zh,
+            &scenario.name_en,
+            &mut report,
+        );
+        if let Some(batch) =
+            check_batch(&scenario.batch, EntryKind::Scenario, &batches, &mut report)
+            && scenario.launched_on < batch.published_on
+        {
+            report(format!(
+                "launched on {}, before its batch was published ({})",
+                scenario.launched_on, batch.published_on
+            ));
+        }
+        check_status_since(scenario.status, scenario.status_since, &mut report);
+        if scenario.situation_zh.trim().is_empty() || scenario.situation_en.trim().is_empty() {
+            report("the situation is required in both languages".into());
+        }
+        if scenario.lead_department.trim().is_empty() {
+            report("the lead department is required".into());
+        }
+        check_participants(&scenario.regions, &regions, &mut report);
+        if !scenario.regions.contains(&scenario.lead_region) {
+            report(format!(
+                "lead region {} does not participate",
+                scenario.lead_region
+            ));
         }
         for code in &scenario.recognition_items {
             if !item_codes.contains(code.as_str()) {
@@ -562,6 +800,49 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
         }
     }
 
+    let mut target_codes = HashSet::new();
+    for target in &content.targets {
+        let mut report =
+            |problem: String| problems.push(format!("target {}: {problem}", target.code));
+        if !target_codes.insert(target.code.as_str()) {
+            report("duplicate code".into());
+        }
+        check_code_and_names(
+            &target.code,
+            &target.title_zh,
+            &target.title_en,
+            &mut report,
+        );
+        let metric = &target.metric;
+        if let Some(programme) = &metric.programme {
+            if metric.counts != EntryKind::StandardItem {
+                report("a programme narrows only a count of standard items".into());
+            }
+            if !programmes.contains(programme.as_str()) {
+                report(format!("unknown programme {programme}"));
+            }
+        }
+        if metric.item_kind.is_some() && metric.counts != EntryKind::RecognitionItem {
+            report("item_kind narrows only a count of recognition items".into());
+        }
+        if let Some(region) = &metric.region
+            && !regions.contains(region)
+        {
+            report(format!("unknown region {region}"));
+        }
+        if let (Some(from), Some(to)) = (metric.window_from, metric.window_to)
+            && to < from
+        {
+            report("window_to is before window_from".into());
+        }
+        if target.target_value == 0 {
+            report("the target value must be positive".into());
+        }
+        if target.lead_unit.trim().is_empty() || target.source_document_no.trim().is_empty() {
+            report("the lead unit and the source document are required".into());
+        }
+    }
+
     if problems.is_empty() {
         Ok(())
     } else {
@@ -569,20 +850,96 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one shared check over fields both entry kinds have"
-)]
-fn check_common(
-    code: &str,
-    name_zh: &str,
-    name_en: &str,
-    sector: &str,
-    batch: &str,
-    sectors: &HashSet<&str>,
-    batches: &HashSet<&str>,
+/// Two or more distinct, known regions.
+fn check_participants(
+    listed: &[RegionCode],
+    regions: &HashSet<&RegionCode>,
     report: &mut impl FnMut(String),
 ) {
+    let participants: BTreeSet<&RegionCode> = listed.iter().collect();
+    if participants.len() != listed.len() {
+        report("a region is listed twice".into());
+    }
+    if participants.len() < 2 {
+        report("at least two regions must participate".into());
+    }
+    for region in participants {
+        if !regions.contains(region) {
+            report(format!("unknown region {region}"));
+        }
+    }
+}
+
+fn check_status_since(
+    status: EntryStatus,
+    status_since: Option<NaiveDate>,
+    report: &mut impl FnMut(String),
+) {
+    if status == EntryStatus::Active && status_since.is_some() {
+        report("status_since applies only to a suspended or retired entry".into());
+    }
+}
+
+/// The batch must exist and publish entries of `kind`; returns it when it does.
+fn check_batch<'a>(
+    code: &str,
+    kind: EntryKind,
+    batches: &HashMap<&str, &'a Batch>,
+    report: &mut impl FnMut(String),
+) -> Option<&'a Batch> {
+    let Some(&batch) = batches.get(code) else {
+        report(format!("unknown batch {code}"));
+        return None;
+    };
+    if !batch.publishes.contains(&kind) {
+        report(format!("batch {code} does not publish {kind} entries"));
+        return None;
+    }
+    Some(batch)
+}
+
+fn check_memberships(
+    memberships: &[ProgrammeMembership],
+    programmes: &HashSet<&str>,
+    batches: &HashMap<&str, &Batch>,
+    report: &mut impl FnMut(String),
+) {
+    let mut seen = HashSet::new();
+    for membership in memberships {
+        let programme = membership.programme.as_str();
+        if !seen.insert(programme) {
+            report(format!("programme {programme} is listed twice"));
+        }
+        if !programmes.contains(programme) {
+            report(format!("unknown programme {programme}"));
+        }
+        match batches.get(membership.batch.as_str()) {
+            None => report(format!(
+                "programme {programme}: unknown batch {}",
+                membership.batch
+            )),
+            Some(batch) if !batch.programmes.iter().any(|p| p == programme) => report(format!(
+                "programme {programme}: batch {} does not announce {programme} memberships",
+                batch.code
+            )),
+            Some(batch) if membership.joined_on < batch.published_on => report(format!(
+                "programme {programme}: joined on {}, before batch {} was published",
+                membership.joined_on, batch.code
+            )),
+            Some(_) => {}
+        }
+        if membership
+            .left_on
+            .is_some_and(|last| last < membership.joined_on)
+        {
+            report(format!(
+                "programme {programme}: left_on is before joined_on"
+            ));
+        }
+    }
+}
+
+fn check_code_and_names(code: &str, name_zh: &str, name_en: &str, report: &mut impl FnMut(String)) {
     let code_ok = !code.is_empty()
         && code.len() <= 64
         && code
@@ -594,11 +951,11 @@ fn check_common(
     if name_zh.trim().is_empty() || name_en.trim().is_empty() {
         report("both names are required".into());
     }
+}
+
+fn check_sector(sector: &str, sectors: &HashSet<&str>, report: &mut impl FnMut(String)) {
     if !sectors.contains(sector) {
         report(format!("unknown sector {sector}"));
-    }
-    if !batches.contains(batch) {
-        report(format!("unknown batch {batch}"));
     }
 }
 
@@ -672,7 +1029,7 @@ mod tests {
             ),
             (
                 Box::new(|c| item(c, "RI-CON-001").status_since = Some(day("2025-01-01"))),
-                "recognition item RI-CON-001: status_since applies only to a suspended or retired item",
+                "recognition item RI-CON-001: status_since applies only to a suspended or retired entry",
             ),
             (
                 Box::new(|c| item(c, "RI-CON-001").regions.push(region("TJ"))),

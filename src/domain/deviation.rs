@@ -252,6 +252,8 @@ mod tests {
             materials: None,
             time_limit_days: None,
             result_recognised: true,
+            channels: vec![],
+            terminal_identity: vec![],
         }
     }
 
@@ -282,6 +284,7 @@ mod tests {
             status: EntryStatus::Active,
             batch: "B".into(),
             last_verified_on: "2025-01-01".parse().unwrap(),
+            programmes: vec![],
             local_parts,
             updated_at: DateTime::UNIX_EPOCH,
         }

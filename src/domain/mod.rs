@@ -55,7 +55,7 @@ pub(crate) use text_enum;
 pub(crate) mod test_support {
     use std::collections::BTreeSet;
 
-    use super::catalog::{CatalogContent, Sector};
+    use super::catalog::{CatalogContent, Programme, Sector};
     use super::region::{Region, RegionCode};
 
     /// The sample catalog with the reference data the database would supply.
@@ -85,6 +85,20 @@ pub(crate) mod test_support {
                 name_en: code.into(),
             })
             .collect();
+        // As the migrations seed them.
+        content.programmes = [
+            "same_standard",
+            "cross_province",
+            "regional",
+            "offsite_self_service",
+        ]
+        .into_iter()
+        .map(|code| Programme {
+            code: code.into(),
+            name_zh: code.into(),
+            name_en: code.into(),
+        })
+        .collect();
         content
     }
 }

@@ -4,14 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::catalog::{
-    Batch, CatalogContent, EntryStatus, ImplementationStatus, ItemKind, RecognitionItem, Scenario,
-    Sector, StandardItem, StandardItemType, validate_catalog,
+    Batch, CatalogContent, Channel, EntryKind, EntryStatus, ImplementationStatus, ItemKind,
+    Programme, RecognitionItem, Scenario, Sector, StandardItem, StandardItemType, Target,
+    TargetMetric, TargetState, status_on, validate_catalog,
 };
 use super::deviation::{Aspect, RegionConformity, check_item};
 use super::recognition::{Decision, decide};
@@ -36,6 +37,18 @@ impl Coded for StandardItem {
 }
 
 impl Coded for Scenario {
+    fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+impl Coded for Batch {
+    fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+impl Coded for Target {
     fn code(&self) -> &str {
         &self.code
     }
@@ -84,6 +97,9 @@ pub enum FilterError {
     /// No such scenario.
     #[error("unknown scenario `{0}`")]
     UnknownScenario(String),
+    /// No such programme.
+    #[error("unknown programme `{0}`")]
+    UnknownProgramme(String),
 }
 
 /// Which page to return: entries with codes after `after`, at most `limit` of them.
@@ -102,6 +118,93 @@ pub struct Page<'a, T> {
     pub items: Vec<&'a T>,
     /// Whether entries follow this page.
     pub has_more: bool,
+}
+
+/// The standard-item list's own filters.
+#[derive(Debug, Clone)]
+pub struct ServiceFilter {
+    /// Items of this type.
+    pub item_type: Option<StandardItemType>,
+    /// Items belonging to this programme on `today`.
+    pub programme: Option<String>,
+    /// Items some region (the filter's region, when given) handles through this channel.
+    pub channel: Option<Channel>,
+    /// The day programme membership is judged on.
+    pub today: NaiveDate,
+}
+
+/// Filters of the scenario list; each is optional.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioFilter {
+    /// Scenarios in which this region participates.
+    pub region: Option<RegionCode>,
+    /// Scenarios with this status.
+    pub status: Option<EntryStatus>,
+    /// Scenarios launched in this calendar year.
+    pub launched_in: Option<i32>,
+    /// Free text over code and names.
+    pub text: Option<String>,
+}
+
+/// What one batch published.
+#[derive(Debug)]
+pub struct BatchContents<'a> {
+    /// Recognition items citing the batch.
+    pub recognition_items: Vec<&'a RecognitionItem>,
+    /// Standard items citing the batch.
+    pub standard_items: Vec<&'a StandardItem>,
+    /// Scenarios launched under the batch.
+    pub scenarios: Vec<&'a Scenario>,
+    /// Programme memberships the batch announced: the item and the programme code.
+    pub memberships: Vec<(&'a StandardItem, &'a str)>,
+}
+
+/// Where a target stands on a day.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TargetProgress {
+    /// The day progress is counted for.
+    pub on: NaiveDate,
+    /// The count on that day.
+    pub value: u32,
+    /// The count to reach.
+    pub target_value: u32,
+    /// How many are still missing (0 once met).
+    pub remaining: u32,
+    /// `value` as a percentage of `target_value`, one decimal, not capped at 100.
+    #[schema(example = 36.8)]
+    pub percent: f64,
+    /// Met, open (deadline ahead) or missed (deadline passed).
+    pub state: TargetState,
+    /// Days from `on` to the deadline; negative once it has passed.
+    pub days_to_deadline: i64,
+}
+
+impl TargetProgress {
+    fn new(value: u32, target_value: u32, deadline: NaiveDate, on: NaiveDate) -> Self {
+        let state = if value >= target_value {
+            TargetState::Met
+        } else if on <= deadline {
+            TargetState::Open
+        } else {
+            TargetState::Missed
+        };
+        Self {
+            on,
+            value,
+            target_value,
+            remaining: target_value.saturating_sub(value),
+            // Tenths of a percent, rounded half up, in integers so the figure is exact.
+            percent: f64::from(
+                u32::try_from(
+                    (u64::from(value) * 1000 + u64::from(target_value) / 2)
+                        / u64::from(target_value.max(1)),
+                )
+                .unwrap_or(u32::MAX),
+            ) / 10.0,
+            state,
+            days_to_deadline: (deadline - on).num_days(),
+        }
+    }
 }
 
 /// Filters shared by entry lists; each is optional.
@@ -124,7 +227,10 @@ pub struct EntryFilter {
 pub struct Catalog {
     regions: Vec<Region>,
     sectors: Vec<Sector>,
-    batches: HashMap<String, Batch>,
+    programmes: Vec<Programme>,
+    /// In publication order (then code).
+    batches: Vec<Batch>,
+    batch_by_code: HashMap<String, usize>,
     recognition_items: Vec<RecognitionItem>,
     recognition_keys: Vec<SearchKeys>,
     recognition_by_code: HashMap<String, usize>,
@@ -136,6 +242,8 @@ pub struct Catalog {
     scenarios: Vec<Scenario>,
     scenario_keys: Vec<SearchKeys>,
     scenario_by_code: HashMap<String, usize>,
+    targets: Vec<Target>,
+    target_by_code: HashMap<String, usize>,
     digest: String,
 }
 
@@ -163,6 +271,10 @@ impl Catalog {
             .sort_by(|a, b| a.code.cmp(&b.code));
         content.standard_items.sort_by(|a, b| a.code.cmp(&b.code));
         content.scenarios.sort_by(|a, b| a.code.cmp(&b.code));
+        content.targets.sort_by(|a, b| a.code.cmp(&b.code));
+        content
+            .batches
+            .sort_by(|a, b| (a.published_on, &a.code).cmp(&(b.published_on, &b.code)));
 
         let digest = digest_of(&content);
         let recognition_keys = content
@@ -194,11 +306,11 @@ impl Catalog {
             recognition_by_code: index_by_code(&content.recognition_items),
             standard_by_code: index_by_code(&content.standard_items),
             scenario_by_code: index_by_code(&content.scenarios),
-            batches: content
-                .batches
-                .into_iter()
-                .map(|b| (b.code.clone(), b))
-                .collect(),
+            batch_by_code: index_by_code(&content.batches),
+            batches: content.batches,
+            programmes: content.programmes,
+            target_by_code: index_by_code(&content.targets),
+            targets: content.targets,
             regions: content.regions,
             sectors: content.sectors,
             recognition_items: content.recognition_items,
@@ -243,7 +355,135 @@ impl Catalog {
 
     /// A batch by code.
     pub fn batch(&self, code: &str) -> Option<&Batch> {
-        self.batches.get(code)
+        self.batch_by_code.get(code).map(|&i| &self.batches[i])
+    }
+
+    /// Every batch, in publication order.
+    pub fn batches(&self) -> &[Batch] {
+        &self.batches
+    }
+
+    /// The service programmes, in display order.
+    pub fn programmes(&self) -> &[Programme] {
+        &self.programmes
+    }
+
+    /// Every target, in code order.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
+    /// A target by code.
+    pub fn target(&self, code: &str) -> Option<&Target> {
+        self.target_by_code.get(code).map(|&i| &self.targets[i])
+    }
+
+    /// What `batch` published: its entries of each kind and the programme memberships it
+    /// announced, each in code order.
+    pub fn batch_contents(&self, batch: &str) -> BatchContents<'_> {
+        let mut memberships = Vec::new();
+        for item in &self.standard_items {
+            for membership in item.programmes.iter().filter(|m| m.batch == batch) {
+                memberships.push((item, membership.programme.as_str()));
+            }
+        }
+        BatchContents {
+            recognition_items: self
+                .recognition_items
+                .iter()
+                .filter(|i| i.batch == batch)
+                .collect(),
+            standard_items: self
+                .standard_items
+                .iter()
+                .filter(|i| i.batch == batch)
+                .collect(),
+            scenarios: self.scenarios.iter().filter(|s| s.batch == batch).collect(),
+            memberships,
+        }
+    }
+
+    /// The day an entry's batch was published (validation guarantees the batch exists).
+    fn published_on(&self, batch: &str) -> Option<NaiveDate> {
+        self.batch(batch).map(|b| b.published_on)
+    }
+
+    /// Recognition items in the catalog on `day`: published by then and not retired.
+    fn recognition_items_on(&self, day: NaiveDate) -> impl Iterator<Item = &RecognitionItem> {
+        self.recognition_items.iter().filter(move |item| {
+            self.published_on(&item.batch).is_some_and(|p| p <= day)
+                && status_on(item.status, item.status_since, day) != EntryStatus::Retired
+        })
+    }
+
+    /// Standard items in the catalog on `day`: published by then and not retired.
+    fn standard_items_on(&self, day: NaiveDate) -> impl Iterator<Item = &StandardItem> {
+        self.standard_items.iter().filter(move |item| {
+            self.published_on(&item.batch).is_some_and(|p| p <= day)
+                && status_on(item.status, None, day) != EntryStatus::Retired
+        })
+    }
+
+    /// Scenarios launched by `day` and not retired.
+    fn scenarios_on(&self, day: NaiveDate) -> impl Iterator<Item = &Scenario> {
+        self.scenarios.iter().filter(move |s| {
+            s.launched_on <= day && status_on(s.status, s.status_since, day) != EntryStatus::Retired
+        })
+    }
+
+    /// The count a target's metric measures on `day`: entries in the catalog that day,
+    /// narrowed by the metric; the window applies to the day each entry was published
+    /// (a scenario: launched; a service item in a programme: joined).
+    pub fn count(&self, metric: &TargetMetric, day: NaiveDate) -> usize {
+        let in_window = |date: NaiveDate| {
+            metric.window_from.is_none_or(|from| from <= date)
+                && metric.window_to.is_none_or(|to| date <= to)
+        };
+        let region = metric.region.as_ref();
+        match metric.counts {
+            EntryKind::RecognitionItem => self
+                .recognition_items_on(day)
+                .filter(|item| region.is_none_or(|r| item.regions.contains(r)))
+                .filter(|item| metric.item_kind.is_none_or(|k| item.kind == k))
+                .filter(|item| self.published_on(&item.batch).is_some_and(in_window))
+                .count(),
+            EntryKind::StandardItem => self
+                .standard_items_on_or_joined(metric.programme.as_deref(), day)
+                .filter(|(item, _)| {
+                    region.is_none_or(|r| item.local_parts.iter().any(|p| &p.region == r))
+                })
+                .filter(|(_, since)| in_window(*since))
+                .count(),
+            EntryKind::Scenario => self
+                .scenarios_on(day)
+                .filter(|s| region.is_none_or(|r| s.regions.contains(r)))
+                .filter(|s| in_window(s.launched_on))
+                .count(),
+        }
+    }
+
+    /// Standard items in the catalog on `day` with the day they entered what is
+    /// counted: the catalog (publication) or, given a programme, that programme.
+    fn standard_items_on_or_joined<'a>(
+        &'a self,
+        programme: Option<&'a str>,
+        day: NaiveDate,
+    ) -> impl Iterator<Item = (&'a StandardItem, NaiveDate)> + 'a {
+        self.standard_items_on(day)
+            .filter_map(move |item| match programme {
+                None => self.published_on(&item.batch).map(|p| (item, p)),
+                Some(code) => item
+                    .programmes
+                    .iter()
+                    .find(|m| m.programme == code && m.covers(day))
+                    .map(|m| (item, m.joined_on)),
+            })
+    }
+
+    /// A target's progress on `day`.
+    pub fn progress(&self, target: &Target, day: NaiveDate) -> TargetProgress {
+        let value = u32::try_from(self.count(&target.metric, day)).unwrap_or(u32::MAX);
+        TargetProgress::new(value, target.target_value, target.deadline, day)
     }
 
     /// A recognition item by code.
@@ -321,19 +561,37 @@ impl Catalog {
         )
     }
 
-    /// Lists standard items matching `filter` (and `item_type`), in code order.
+    /// Lists standard items matching `filter` and `service`, in code order.
     pub fn list_standard_items(
         &self,
         filter: &EntryFilter,
-        item_type: Option<StandardItemType>,
+        service: &ServiceFilter,
         page: &PageRequest,
     ) -> Result<Page<'_, StandardItem>, FilterError> {
+        if let Some(code) = &service.programme
+            && !self.programmes.iter().any(|p| &p.code == code)
+        {
+            return Err(FilterError::UnknownProgramme(code.clone()));
+        }
         self.list_entries(
             &self.standard_items,
             &self.standard_keys,
             filter,
             |scenario| &scenario.standard_items,
-            |item| item_type.is_none_or(|t| item.item_type == t),
+            |item| {
+                service.item_type.is_none_or(|t| item.item_type == t)
+                    && service.programme.as_deref().is_none_or(|code| {
+                        item.programmes
+                            .iter()
+                            .any(|m| m.programme == code && m.covers(service.today))
+                    })
+                    && service.channel.is_none_or(|channel| {
+                        item.local_parts.iter().any(|part| {
+                            filter.region.as_ref().is_none_or(|r| &part.region == r)
+                                && part.channels.contains(&channel)
+                        })
+                    })
+            },
             page,
         )
     }
@@ -364,29 +622,30 @@ impl Catalog {
         }))
     }
 
-    /// Lists scenarios whose name matches `text`, and that include entries of `region`.
+    /// Lists scenarios matching `filter`, in code order.
     pub fn list_scenarios(
         &self,
-        region: Option<&RegionCode>,
-        text: Option<&str>,
+        filter: &ScenarioFilter,
         page: &PageRequest,
     ) -> Result<Page<'_, Scenario>, FilterError> {
-        if let Some(region) = region
+        if let Some(region) = &filter.region
             && !self.has_region(region)
         {
             return Err(FilterError::UnknownRegion(region.to_string()));
         }
-        let query = text.map(fold_for_search);
+        let query = filter.text.as_deref().map(fold_for_search);
         Ok(paginate(&self.scenarios, page, |index, scenario| {
-            region.is_none_or(|r| {
-                scenario
-                    .recognition_items
-                    .iter()
-                    .filter_map(|code| self.recognition_item(code))
-                    .any(|item| item.regions.contains(r))
-            }) && query
-                .as_deref()
-                .is_none_or(|q| self.scenario_keys[index].matches(q))
+            filter
+                .region
+                .as_ref()
+                .is_none_or(|r| scenario.regions.contains(r))
+                && filter.status.is_none_or(|s| scenario.status == s)
+                && filter
+                    .launched_in
+                    .is_none_or(|year| scenario.launched_on.year() == year)
+                && query
+                    .as_deref()
+                    .is_none_or(|q| self.scenario_keys[index].matches(q))
         }))
     }
 
@@ -459,35 +718,25 @@ impl Catalog {
             .collect()
     }
 
-    /// Catalog statistics as of `today`.
-    pub fn stats(&self, today: NaiveDate) -> Stats {
+    /// Catalog statistics: what was in the catalog on `day` (published by then, not
+    /// retired), and, given a window, what was newly published in it.
+    pub fn stats(&self, day: NaiveDate, window: Option<(NaiveDate, NaiveDate)>) -> Stats {
         let mut stats = Stats {
-            as_of: today,
+            as_of: day,
             catalog_digest: self.digest.clone(),
-            recognition_items: self.recognition_items.len(),
-            standard_items: self.standard_items.len(),
-            scenarios: self.scenarios.len(),
             ..Stats::default()
         };
-        for item in &self.recognition_items {
-            *stats
-                .recognition_items_by_kind
-                .entry(item.kind.as_str().to_owned())
-                .or_default() += 1;
-            *stats
-                .recognition_items_by_sector
-                .entry(item.sector.clone())
-                .or_default() += 1;
-            *stats
-                .recognition_items_by_status
-                .entry(item.status.as_str().to_owned())
-                .or_default() += 1;
+        for item in self.recognition_items_on(day) {
+            stats.recognition_items += 1;
+            bump(&mut stats.recognition_items_by_kind, item.kind.as_str());
+            bump(&mut stats.recognition_items_by_sector, &item.sector);
+            bump(
+                &mut stats.recognition_items_by_status,
+                status_on(item.status, item.status_since, day).as_str(),
+            );
+            bump(&mut stats.by_batch, &item.batch);
             for region in &item.regions {
-                stats
-                    .by_region
-                    .entry(region.to_string())
-                    .or_default()
-                    .recognition_items += 1;
+                stats.region(region).recognition_items += 1;
             }
         }
         for region in &self.regions {
@@ -499,7 +748,7 @@ impl Catalog {
                     .recognition_items
                     .iter()
                     .filter(|item| {
-                        decide(item, &region.code, &acceptor.code, today)
+                        decide(item, &region.code, &acceptor.code, day)
                             .is_ok_and(|o| o.decision == Decision::Recognised)
                     })
                     .count();
@@ -510,37 +759,129 @@ impl Catalog {
                 });
             }
         }
-        for (item, report) in self.standard_items.iter().zip(&self.conformity) {
-            *stats
-                .standard_items_by_type
-                .entry(item.item_type.as_str().to_owned())
-                .or_default() += 1;
-            *stats
-                .standard_items_by_sector
-                .entry(item.sector.clone())
-                .or_default() += 1;
-            *stats
-                .standard_items_by_status
-                .entry(item.status.as_str().to_owned())
-                .or_default() += 1;
-            if report.iter().any(|c| !c.conforms) {
-                stats.standard_items_with_deviations += 1;
+        let conformity: HashMap<&str, &Vec<RegionConformity>> = self
+            .standard_items
+            .iter()
+            .map(|i| i.code.as_str())
+            .zip(&self.conformity)
+            .collect();
+        for item in self.standard_items_on(day) {
+            stats.standard_items += 1;
+            bump(&mut stats.standard_items_by_type, item.item_type.as_str());
+            bump(&mut stats.standard_items_by_sector, &item.sector);
+            bump(&mut stats.standard_items_by_status, item.status.as_str());
+            bump(&mut stats.by_batch, &item.batch);
+            for membership in item.programmes.iter().filter(|m| m.covers(day)) {
+                bump(
+                    &mut stats.standard_items_by_programme,
+                    &membership.programme,
+                );
             }
+            let report = conformity
+                .get(item.code.as_str())
+                .copied()
+                .into_iter()
+                .flatten();
+            let mut deviates = false;
             for conformity in report {
-                let counts = stats
-                    .by_region
-                    .entry(conformity.region.to_string())
-                    .or_default();
+                let counts = stats.region(&conformity.region);
                 counts.standard_items += 1;
                 if conformity.implementation_status == ImplementationStatus::Implemented {
                     counts.standard_items_implemented += 1;
                 }
                 if !conformity.conforms {
                     counts.standard_items_with_deviations += 1;
+                    deviates = true;
+                }
+            }
+            for part in &item.local_parts {
+                let counts = stats.region(&part.region);
+                for membership in item.programmes.iter().filter(|m| m.covers(day)) {
+                    bump(
+                        &mut counts.standard_items_by_programme,
+                        &membership.programme,
+                    );
+                }
+                for channel in &part.channels {
+                    bump(&mut counts.standard_items_by_channel, channel.as_str());
+                }
+            }
+            if deviates {
+                stats.standard_items_with_deviations += 1;
+            }
+        }
+        for scenario in self.scenarios_on(day) {
+            stats.scenarios += 1;
+            bump(
+                &mut stats.scenarios_by_status,
+                status_on(scenario.status, scenario.status_since, day).as_str(),
+            );
+            bump(&mut stats.by_batch, &scenario.batch);
+            for region in &scenario.regions {
+                stats.region(region).scenarios += 1;
+            }
+        }
+        stats.published = window.map(|(from, to)| self.published_between(from, to));
+        stats
+    }
+
+    /// What was newly published (launched, joined) from `from` to `to`, both inclusive,
+    /// whatever became of it later.
+    fn published_between(&self, from: NaiveDate, to: NaiveDate) -> PublishedCounts {
+        let within = |date: Option<NaiveDate>| date.is_some_and(|d| from <= d && d <= to);
+        let mut counts = PublishedCounts {
+            from,
+            to,
+            ..PublishedCounts::default()
+        };
+        for item in &self.recognition_items {
+            if within(self.published_on(&item.batch)) {
+                counts.recognition_items += 1;
+                bump(&mut counts.recognition_items_by_kind, item.kind.as_str());
+                bump(&mut counts.by_batch, &item.batch);
+                for region in &item.regions {
+                    counts.region(region).recognition_items += 1;
                 }
             }
         }
-        stats
+        for item in &self.standard_items {
+            if within(self.published_on(&item.batch)) {
+                counts.standard_items += 1;
+                bump(&mut counts.by_batch, &item.batch);
+                for part in &item.local_parts {
+                    counts.region(&part.region).standard_items += 1;
+                }
+            }
+            for membership in item.programmes.iter().filter(|m| within(Some(m.joined_on))) {
+                bump(&mut counts.programme_memberships, &membership.programme);
+            }
+        }
+        for scenario in &self.scenarios {
+            if within(Some(scenario.launched_on)) {
+                counts.scenarios += 1;
+                bump(&mut counts.by_batch, &scenario.batch);
+                for region in &scenario.regions {
+                    counts.region(region).scenarios += 1;
+                }
+            }
+        }
+        counts
+    }
+}
+
+fn bump(counts: &mut BTreeMap<String, usize>, key: &str) {
+    *counts.entry(key.to_owned()).or_default() += 1;
+}
+
+impl Stats {
+    fn region(&mut self, region: &RegionCode) -> &mut RegionCounts {
+        self.by_region.entry(region.to_string()).or_default()
+    }
+}
+
+impl PublishedCounts {
+    fn region(&mut self, region: &RegionCode) -> &mut PublishedRegionCounts {
+        self.by_region.entry(region.to_string()).or_default()
     }
 }
 
@@ -566,6 +907,46 @@ pub struct RegionCounts {
     pub standard_items_implemented: usize,
     /// Of those, items where the region deviates from the standard.
     pub standard_items_with_deviations: usize,
+    /// Standard items per programme they belong to on the day.
+    pub standard_items_by_programme: BTreeMap<String, usize>,
+    /// Standard items per channel through which the region handles them.
+    pub standard_items_by_channel: BTreeMap<String, usize>,
+    /// Scenarios the region participates in.
+    pub scenarios: usize,
+}
+
+/// What a window saw published, per region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PublishedRegionCounts {
+    /// Recognition items published in which the region participates.
+    pub recognition_items: usize,
+    /// Standard items published that the region takes part in.
+    pub standard_items: usize,
+    /// Scenarios launched in which the region participates.
+    pub scenarios: usize,
+}
+
+/// What was newly published, launched or joined in a window (both ends inclusive).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PublishedCounts {
+    /// First day of the window.
+    pub from: NaiveDate,
+    /// Last day of the window.
+    pub to: NaiveDate,
+    /// Recognition items whose batch was published in the window.
+    pub recognition_items: usize,
+    /// Those per kind.
+    pub recognition_items_by_kind: BTreeMap<String, usize>,
+    /// Standard items whose batch was published in the window.
+    pub standard_items: usize,
+    /// Scenarios launched in the window.
+    pub scenarios: usize,
+    /// Service items that joined each programme in the window.
+    pub programme_memberships: BTreeMap<String, usize>,
+    /// Per region.
+    pub by_region: BTreeMap<String, PublishedRegionCounts>,
+    /// Entries per batch.
+    pub by_batch: BTreeMap<String, usize>,
 }
 
 /// How many items one ordered pair recognises today.
@@ -586,11 +967,11 @@ pub struct Stats {
     pub as_of: NaiveDate,
     /// Digest of the catalog content the figures come from.
     pub catalog_digest: String,
-    /// Number of recognition items.
+    /// Recognition items in the catalog on `as_of` (published by then, not retired).
     pub recognition_items: usize,
-    /// Number of standard items.
+    /// Standard items in the catalog on `as_of`.
     pub standard_items: usize,
-    /// Number of scenarios.
+    /// Scenarios launched by `as_of` and not retired.
     pub scenarios: usize,
     /// Per region.
     pub by_region: BTreeMap<String, RegionCounts>,
@@ -598,7 +979,7 @@ pub struct Stats {
     pub recognition_items_by_kind: BTreeMap<String, usize>,
     /// Recognition items per sector.
     pub recognition_items_by_sector: BTreeMap<String, usize>,
-    /// Recognition items per status.
+    /// Recognition items per status on `as_of`.
     pub recognition_items_by_status: BTreeMap<String, usize>,
     /// Items recognised per ordered pair on `as_of`.
     pub recognised_pairs: Vec<PairCount>,
@@ -610,6 +991,14 @@ pub struct Stats {
     pub standard_items_by_status: BTreeMap<String, usize>,
     /// Standard items where at least one region deviates.
     pub standard_items_with_deviations: usize,
+    /// Standard items per programme they belong to on `as_of`.
+    pub standard_items_by_programme: BTreeMap<String, usize>,
+    /// Scenarios per status on `as_of`.
+    pub scenarios_by_status: BTreeMap<String, usize>,
+    /// Entries in the catalog on `as_of` per batch that published them.
+    pub by_batch: BTreeMap<String, usize>,
+    /// With `from`/`to`: what was newly published in that window; otherwise `null`.
+    pub published: Option<PublishedCounts>,
 }
 
 fn keys_for(code: &str, name_zh: &str, name_en: &str, aliases: &[String]) -> SearchKeys {
@@ -660,6 +1049,8 @@ fn digest_of(content: &CatalogContent) -> String {
         &content.recognition_items,
         &content.standard_items,
         &content.scenarios,
+        &content.programmes,
+        &content.targets,
     );
     // Serialising plain data to JSON cannot fail; an empty digest input would still be stable.
     let bytes = serde_json::to_vec(&everything).unwrap_or_default();

@@ -2,6 +2,7 @@
 //! 四同一互 deviation report and statistics. All are served from the read model.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -10,12 +11,15 @@ use super::pagination::{encode_cursor, fingerprint, page_request};
 use super::problem::ApiError;
 use super::recognition_status::{not_a_day, parse_day};
 use crate::domain::catalog::{
-    Batch, EntryStatus, ItemKind, RecognitionItem, Scenario, StandardItem, StandardItemType,
+    Batch, Channel, EntryStatus, ItemKind, RecognitionItem, Scenario, StandardItem,
+    StandardItemType,
 };
 use crate::domain::deviation::{Aspect, RegionConformity};
 use crate::domain::read_model::{
-    Catalog, DeviationSummary, EntryFilter, FilterError, Page, PageRequest, Stats,
+    Catalog, DeviationSummary, EntryFilter, FilterError, Page, PageRequest, ScenarioFilter,
+    ServiceFilter, Stats,
 };
+use crate::domain::recognition::today_in_china;
 use crate::domain::region::RegionCode;
 use crate::domain::search::fold_for_search;
 use crate::registry::Registry;
@@ -132,6 +136,13 @@ pub struct StandardItemQuery {
     /// Only items in this scenario (a scenario code; an unknown one is refused).
     #[param(min_length = 1, example = "SC-001")]
     pub scenario: Option<String>,
+    /// Only items that belong today to this programme (a code from
+    /// `/api/v1/programmes`; an unknown one is refused).
+    #[param(min_length = 1, example = "same_standard")]
+    pub programme: Option<String>,
+    /// Only items a region handles through this channel; with `region`, that region.
+    #[param(value_type = Option<Channel>, example = "online_end_to_end")]
+    pub channel: Option<String>,
     /// Text search (as for recognition items): 1–100 characters, at least one of them a
     /// letter, digit or Chinese character.
     #[param(min_length = 1, max_length = 100, example = "食品经营")]
@@ -150,9 +161,15 @@ pub struct StandardItemQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ScenarioQuery {
-    /// Only scenarios with recognition items in which this region participates.
+    /// Only scenarios in which this region participates.
     #[param(pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "HE")]
     pub region: Option<String>,
+    /// Only scenarios with this status.
+    #[param(value_type = Option<EntryStatus>, example = "active")]
+    pub status: Option<String>,
+    /// Only scenarios launched in this calendar year (four digits).
+    #[param(value_type = Option<i32>, minimum = 1000, maximum = 9999, example = 2025)]
+    pub launched_in: Option<String>,
     /// Text search over code and names (as for recognition items): 1–100 characters, at
     /// least one of them a letter, digit or Chinese character.
     #[param(min_length = 1, max_length = 100, example = "建筑")]
@@ -208,6 +225,7 @@ fn filter_error(error: FilterError) -> ApiError {
         FilterError::UnknownRegion(_) => "region",
         FilterError::UnknownSector(_) => "sector",
         FilterError::UnknownScenario(_) => "scenario",
+        FilterError::UnknownProgramme(_) => "programme",
     };
     ApiError::parameter(field, error.to_string())
 }
@@ -225,6 +243,15 @@ pub fn parse_choice<T>(
         })
     })
     .transpose()
+}
+
+/// An optional code naming reference data (a programme, a sector): taken as sent, only
+/// an empty value is refused here; whether it exists is a catalog question.
+fn parse_code(field: &str, raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    match raw {
+        Some("") => Err(ApiError::parameter(field, "must not be empty")),
+        other => Ok(other.map(str::to_owned)),
+    }
 }
 
 /// Parses an optional region code (existence is checked against the catalog later).
@@ -270,9 +297,9 @@ struct ParsedList {
 }
 
 impl ListParams<'_> {
-    /// Parses the shared parameters; `kind_filter` is the list's own extra filter value,
+    /// Parses the shared parameters; `own_filters` are the list's own filter values,
     /// part of the query's identity for cursors and tags.
-    fn parse(self, kind_filter: Option<&str>) -> Result<ParsedList, ApiError> {
+    fn parse(self, own_filters: &[Option<&str>]) -> Result<ParsedList, ApiError> {
         let filter = EntryFilter {
             region: parse_region("region", self.region)?,
             sector: self.sector.map(str::to_owned),
@@ -285,14 +312,15 @@ impl ListParams<'_> {
             scenario: self.scenario.map(str::to_owned),
             text: parse_text(self.q)?,
         };
-        let fingerprint = fingerprint(&[
+        let mut parts = vec![
             filter.region.as_ref().map(RegionCode::as_str),
-            kind_filter,
             filter.sector.as_deref(),
             filter.status.map(EntryStatus::as_str),
             filter.scenario.as_deref(),
             filter.text.as_deref(),
-        ]);
+        ];
+        parts.extend_from_slice(own_filters);
+        let fingerprint = fingerprint(&parts);
         let page = page_request(self.limit, self.cursor, &fingerprint)?;
         Ok(ParsedList {
             filter,
@@ -366,7 +394,7 @@ pub async fn list_recognition_items(
         limit: q.limit.as_deref(),
         cursor: q.cursor.as_deref(),
     }
-    .parse(kind.map(ItemKind::as_str))?;
+    .parse(&[kind.map(ItemKind::as_str)])?;
     let catalog = registry.catalog();
     let page = catalog
         .list_recognition_items(&list.filter, kind, &list.page)
@@ -467,12 +495,22 @@ pub async fn list_standard_items(
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let item_type = parse_choice(
-        "item_type",
-        q.item_type.as_deref(),
-        StandardItemType::parse,
-        StandardItemType::expected,
-    )?;
+    let service = ServiceFilter {
+        item_type: parse_choice(
+            "item_type",
+            q.item_type.as_deref(),
+            StandardItemType::parse,
+            StandardItemType::expected,
+        )?,
+        programme: parse_code("programme", q.programme.as_deref())?,
+        channel: parse_choice(
+            "channel",
+            q.channel.as_deref(),
+            Channel::parse,
+            Channel::expected,
+        )?,
+        today: today_in_china(),
+    };
     let list = ListParams {
         region: q.region.as_deref(),
         sector: q.sector.as_deref(),
@@ -482,10 +520,14 @@ pub async fn list_standard_items(
         limit: q.limit.as_deref(),
         cursor: q.cursor.as_deref(),
     }
-    .parse(item_type.map(StandardItemType::as_str))?;
+    .parse(&[
+        service.item_type.map(StandardItemType::as_str),
+        service.programme.as_deref(),
+        service.channel.map(Channel::as_str),
+    ])?;
     let catalog = registry.catalog();
     let page = catalog
-        .list_standard_items(&list.filter, item_type, &list.page)
+        .list_standard_items(&list.filter, &service, &list.page)
         .map_err(filter_error)?;
     list_response(
         &req,
@@ -614,9 +656,23 @@ pub async fn get_deviation_report(
     json_response(&req, &DeviationReport { summary, items })
 }
 
+fn parse_year(text: &str) -> Result<i32, ApiError> {
+    let four_digits =
+        text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+    four_digits
+        .then(|| text.parse().ok())
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::parameter(
+                "launched_in",
+                format!("`{text}` is not a year of four digits"),
+            )
+        })
+}
+
 /// Lists scenarios (互认场景).
 ///
-/// Filtered by region and text, in code order, one page at a time: pass `next_cursor` as
+/// Filtered by participating region, status, year launched and text, in code order, one page at a time: pass `next_cursor` as
 /// `cursor` for the next page.
 #[utoipa::path(
     tag = "scenarios",
@@ -634,13 +690,28 @@ pub async fn list_scenarios(
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let region = parse_region("region", q.region.as_deref())?;
-    let text = parse_text(q.q.as_deref())?;
-    let fp = fingerprint(&[region.as_ref().map(RegionCode::as_str), text.as_deref()]);
+    let filter = ScenarioFilter {
+        region: parse_region("region", q.region.as_deref())?,
+        status: parse_choice(
+            "status",
+            q.status.as_deref(),
+            EntryStatus::parse,
+            EntryStatus::expected,
+        )?,
+        launched_in: q.launched_in.as_deref().map(parse_year).transpose()?,
+        text: parse_text(q.q.as_deref())?,
+    };
+    let year = filter.launched_in.map(|y| y.to_string());
+    let fp = fingerprint(&[
+        filter.region.as_ref().map(RegionCode::as_str),
+        filter.text.as_deref(),
+        filter.status.map(EntryStatus::as_str),
+        year.as_deref(),
+    ]);
     let page_request = page_request(q.limit.as_deref(), q.cursor.as_deref(), &fp)?;
     let catalog = registry.catalog();
     let page = catalog
-        .list_scenarios(region.as_ref(), text.as_deref(), &page_request)
+        .list_scenarios(&filter, &page_request)
         .map_err(filter_error)?;
     list_response(
         &req,
@@ -690,10 +761,23 @@ pub async fn get_scenario(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    /// Day the recognised-pair counts are decided for, `YYYY-MM-DD`; default: today in
-    /// China Standard Time.
+    /// Day counted, `YYYY-MM-DD`: what was in the catalog that day (published by then,
+    /// not retired) and recognised between each pair; default: today in China Standard
+    /// Time.
     #[param(value_type = Option<String>, format = Date, example = "2025-06-01")]
     pub on: Option<String>,
+    /// First day of a window, `YYYY-MM-DD`: with it, `published` counts what was newly
+    /// published, launched or joined from this day to `to`.
+    #[param(value_type = Option<String>, format = Date, example = "2025-01-01")]
+    pub from: Option<String>,
+    /// Last day of the window (inclusive), `YYYY-MM-DD`; needs `from`; default: `on`.
+    #[param(value_type = Option<String>, format = Date, example = "2025-12-31")]
+    pub to: Option<String>,
+}
+
+fn parse_optional_day(field: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    raw.map(|text| parse_day(text).ok_or_else(|| ApiError::parameter(field, not_a_day(text))))
+        .transpose()
 }
 
 /// Catalog statistics.
@@ -715,10 +799,23 @@ pub async fn get_stats(
     query: web::Query<StatsQuery>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
-    let on = match query.on.as_deref() {
-        None => crate::domain::recognition::today_in_china(),
-        Some(text) => parse_day(text).ok_or_else(|| ApiError::parameter("on", not_a_day(text)))?,
+    let on = parse_optional_day("on", query.on.as_deref())?.unwrap_or_else(today_in_china);
+    let from = parse_optional_day("from", query.from.as_deref())?;
+    let to = parse_optional_day("to", query.to.as_deref())?;
+    let window = match (from, to) {
+        (None, None) => None,
+        (None, Some(_)) => return Err(ApiError::parameter("to", "needs `from`")),
+        (Some(from), to) => {
+            let to = to.unwrap_or(on);
+            if to < from {
+                return Err(ApiError::parameter(
+                    "to",
+                    format!("{to} is before `from` ({from})"),
+                ));
+            }
+            Some((from, to))
+        }
     };
     let catalog = registry.catalog();
-    json_response(&req, &catalog.stats(on))
+    json_response(&req, &catalog.stats(on, window))
 }

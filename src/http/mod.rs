@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
+pub mod programme;
 pub mod recognition_status;
 pub mod regions;
 pub mod routes;
@@ -37,9 +38,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(catalog::list_scenarios)
                 .service(catalog::get_deviation_report)
                 .service(catalog::get_stats)
+                .service(programme::list_programmes)
+                .service(programme::list_batches)
+                .service(programme::list_targets)
                 .service(catalog::get_recognition_item)
                 .service(catalog::get_standard_item)
                 .service(catalog::get_standard_item_deviations)
-                .service(catalog::get_scenario),
+                .service(catalog::get_scenario)
+                .service(programme::get_batch)
+                .service(programme::get_target),
         );
 }

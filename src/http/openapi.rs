@@ -39,6 +39,7 @@ The bundled catalog is a SAMPLE (示例数据), not the official list.",
         (name = "recognition", description = "Recognition items (资质资格互认事项) and the recognition-status query."),
         (name = "standard-items", description = "Standard items (同事同标事项) and the 四同一互 deviation check."),
         (name = "scenarios", description = "Scenarios (互认场景) bundling items."),
+        (name = "programme", description = "The programme as it publishes and reports itself: service programmes, published batches (批次) and targets (工作台账) with live progress."),
         (name = "reference", description = "Regions, sectors and catalog statistics."),
         (name = "service", description = "Probes for orchestration.")
     ),
@@ -49,6 +50,7 @@ The bundled catalog is a SAMPLE (示例数据), not the official list.",
         crate::domain::catalog::ItemKind,
         crate::domain::catalog::EntryStatus,
         crate::domain::catalog::StandardItemType,
+        crate::domain::catalog::Channel,
     ))
 )]
 pub struct ApiDoc;
@@ -350,6 +352,26 @@ const RESPONSE_EXAMPLES: &[(&str, &str)] = &[
     (
         "get_stats",
         include_str!("../../openapi/examples/get_stats.json"),
+    ),
+    (
+        "list_programmes",
+        include_str!("../../openapi/examples/list_programmes.json"),
+    ),
+    (
+        "list_batches",
+        include_str!("../../openapi/examples/list_batches.json"),
+    ),
+    (
+        "get_batch",
+        include_str!("../../openapi/examples/get_batch.json"),
+    ),
+    (
+        "list_targets",
+        include_str!("../../openapi/examples/list_targets.json"),
+    ),
+    (
+        "get_target",
+        include_str!("../../openapi/examples/get_target.json"),
     ),
     (
         "post_recognition_status_batch",

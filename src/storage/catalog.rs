@@ -10,15 +10,16 @@ use serde::de::DeserializeOwned;
 
 use super::regions::list_regions;
 use super::schema::{
-    arrangements, batches, catalog_state, recognition_items, recognition_local_parts,
-    scenario_recognition_items, scenario_standard_items, scenarios, sectors, standard_items,
-    standard_local_parts,
+    arrangements, batches, catalog_state, programme_memberships, programmes, recognition_items,
+    recognition_local_parts, scenario_recognition_items, scenario_regions, scenario_standard_items,
+    scenarios, sectors, standard_items, standard_local_parts, targets,
 };
 use super::{DbConnection, StorageError};
 use crate::domain::catalog::{
-    Arrangement, ArrangementStatus, Batch, CatalogContent, EntryStatus, ImplementationStatus,
-    ItemKind, RecognitionItem, RecognitionLocalPart, RecognitionMode, Scenario, Sector,
-    StandardItem, StandardItemType, StandardLocalPart,
+    Arrangement, ArrangementStatus, Batch, CatalogContent, EntryKind, EntryStatus,
+    ImplementationStatus, ItemKind, Programme, ProgrammeMembership, RecognitionItem,
+    RecognitionLocalPart, RecognitionMode, Scenario, Sector, StandardItem, StandardItemType,
+    StandardLocalPart, Target, TargetMetric,
 };
 use crate::domain::region::RegionCode;
 
@@ -38,6 +39,56 @@ struct BatchRow {
     title_zh: String,
     title_en: String,
     published_on: NaiveDate,
+    publishes: String,
+    programmes: String,
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = programmes)]
+struct ProgrammeRow {
+    code: String,
+    name_zh: String,
+    name_en: String,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = programme_memberships)]
+struct ProgrammeMembershipRow {
+    item_code: String,
+    programme_code: String,
+    batch_code: String,
+    joined_on: NaiveDate,
+    left_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scenario_regions)]
+struct ScenarioRegionRow {
+    scenario_code: String,
+    region_code: String,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = targets)]
+struct TargetRow {
+    code: String,
+    version: i64,
+    title_zh: String,
+    title_en: String,
+    source_document_no: String,
+    source_title_zh: String,
+    clause: String,
+    counts: String,
+    programme_code: Option<String>,
+    region_code: Option<String>,
+    item_kind: Option<String>,
+    window_from: Option<NaiveDate>,
+    window_to: Option<NaiveDate>,
+    target_value: i32,
+    deadline: NaiveDate,
+    lead_unit: String,
+    cooperating_units: String,
+    updated_at: NaiveDateTime,
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -131,6 +182,8 @@ struct StandardLocalPartRow {
     time_limit_days: Option<i32>,
     result_recognised: bool,
     updated_at: NaiveDateTime,
+    channels: String,
+    terminal_identity: String,
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -142,6 +195,14 @@ struct ScenarioRow {
     name_en: String,
     description_zh: String,
     description_en: String,
+    situation_zh: String,
+    situation_en: String,
+    launched_on: NaiveDate,
+    batch_code: String,
+    status: String,
+    status_since: Option<NaiveDate>,
+    lead_region: String,
+    lead_department: String,
     updated_at: NaiveDateTime,
 }
 
@@ -166,7 +227,8 @@ pub fn catalog_is_empty(conn: &mut DbConnection) -> Result<bool, StorageError> {
     let items: i64 = recognition_items::table.count().get_result(conn)?;
     let standards: i64 = standard_items::table.count().get_result(conn)?;
     let scenario_count: i64 = scenarios::table.count().get_result(conn)?;
-    Ok(items + standards + scenario_count == 0)
+    let target_count: i64 = targets::table.count().get_result(conn)?;
+    Ok(items + standards + scenario_count + target_count == 0)
 }
 
 /// The catalog generation: bumped by every transaction that changes the catalog, so
@@ -214,19 +276,34 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
             name_en: row.name_en,
         })
         .collect();
+    let programmes = programmes::table
+        .order((programmes::sort_order, programmes::code))
+        .select(ProgrammeRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| Programme {
+            code: row.code,
+            name_zh: row.name_zh,
+            name_en: row.name_en,
+        })
+        .collect();
     let batches = batches::table
         .order(batches::code)
         .select(BatchRow::as_select())
         .load(conn)?
         .into_iter()
-        .map(|row| Batch {
-            code: row.code,
-            document_no: row.document_no,
-            title_zh: row.title_zh,
-            title_en: row.title_en,
-            published_on: row.published_on,
+        .map(|row| {
+            Ok(Batch {
+                code: row.code,
+                document_no: row.document_no,
+                title_zh: row.title_zh,
+                title_en: row.title_en,
+                published_on: row.published_on,
+                publishes: from_json(&row.publishes)?,
+                programmes: from_json(&row.programmes)?,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, StorageError>>()?;
 
     let mut local_parts: HashMap<String, Vec<RecognitionLocalPart>> = HashMap::new();
     for row in recognition_local_parts::table
@@ -331,6 +408,28 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
                 materials: row.materials.as_deref().map(from_json).transpose()?,
                 time_limit_days: row.time_limit_days.map(to_days).transpose()?,
                 result_recognised: row.result_recognised,
+                channels: from_json(&row.channels)?,
+                terminal_identity: from_json(&row.terminal_identity)?,
+            });
+    }
+    let mut memberships: HashMap<String, Vec<ProgrammeMembership>> = HashMap::new();
+    for row in programme_memberships::table
+        .order((
+            programme_memberships::item_code,
+            programme_memberships::joined_on,
+            programme_memberships::programme_code,
+        ))
+        .select(ProgrammeMembershipRow::as_select())
+        .load(conn)?
+    {
+        memberships
+            .entry(row.item_code)
+            .or_default()
+            .push(ProgrammeMembership {
+                programme: row.programme_code,
+                batch: row.batch_code,
+                joined_on: row.joined_on,
+                left_on: row.left_on,
             });
     }
     let standard_items = standard_items::table
@@ -341,6 +440,7 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
         .map(|row| {
             Ok(StandardItem {
                 local_parts: standard_parts.remove(&row.code).unwrap_or_default(),
+                programmes: memberships.remove(&row.code).unwrap_or_default(),
                 version: row.version,
                 national_code: row.national_code,
                 name_zh: row.name_zh,
@@ -399,23 +499,55 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
             .or_default()
             .push(row.item_code);
     }
+    let mut scenario_participants: HashMap<String, Vec<RegionCode>> = HashMap::new();
+    for row in scenario_regions::table
+        .order((
+            scenario_regions::scenario_code,
+            scenario_regions::region_code,
+        ))
+        .select(ScenarioRegionRow::as_select())
+        .load(conn)?
+    {
+        scenario_participants
+            .entry(row.scenario_code)
+            .or_default()
+            .push(region_code(&row.region_code)?);
+    }
     let scenarios = scenarios::table
         .order(scenarios::code)
         .select(ScenarioRow::as_select())
         .load(conn)?
         .into_iter()
-        .map(|row| Scenario {
-            recognition_items: scenario_items.remove(&row.code).unwrap_or_default(),
-            standard_items: scenario_standards.remove(&row.code).unwrap_or_default(),
-            version: row.version,
-            name_zh: row.name_zh,
-            name_en: row.name_en,
-            description_zh: row.description_zh,
-            description_en: row.description_en,
-            updated_at: row.updated_at.and_utc(),
-            code: row.code,
+        .map(|row| {
+            Ok(Scenario {
+                recognition_items: scenario_items.remove(&row.code).unwrap_or_default(),
+                standard_items: scenario_standards.remove(&row.code).unwrap_or_default(),
+                regions: scenario_participants.remove(&row.code).unwrap_or_default(),
+                version: row.version,
+                name_zh: row.name_zh,
+                name_en: row.name_en,
+                description_zh: row.description_zh,
+                description_en: row.description_en,
+                situation_zh: row.situation_zh,
+                situation_en: row.situation_en,
+                launched_on: row.launched_on,
+                batch: row.batch_code,
+                status: parse_enum(&row.status, EntryStatus::parse)?,
+                status_since: row.status_since,
+                lead_region: region_code(&row.lead_region)?,
+                lead_department: row.lead_department,
+                updated_at: row.updated_at.and_utc(),
+                code: row.code,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    let targets = targets::table
+        .order(targets::code)
+        .select(TargetRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(target_from_row)
+        .collect::<Result<Vec<_>, StorageError>>()?;
 
     Ok(CatalogContent {
         regions,
@@ -424,6 +556,8 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
         recognition_items,
         standard_items,
         scenarios,
+        programmes,
+        targets,
     })
 }
 
@@ -445,6 +579,8 @@ pub fn insert_catalog(
                     title_zh: batch.title_zh.clone(),
                     title_en: batch.title_en.clone(),
                     published_on: batch.published_on,
+                    publishes: to_json(&batch.publishes)?,
+                    programmes: to_json(&batch.programmes)?,
                 })
                 .execute(conn)?;
         }
@@ -456,6 +592,11 @@ pub fn insert_catalog(
         }
         for scenario in &content.scenarios {
             insert_scenario(conn, scenario, now)?;
+        }
+        for target in &content.targets {
+            diesel::insert_into(targets::table)
+                .values(target_row(target, now)?)
+                .execute(conn)?;
         }
         bump_generation(conn, now)
     })
@@ -565,6 +706,19 @@ fn insert_standard_item(
                 time_limit_days: part.time_limit_days.map(from_days).transpose()?,
                 result_recognised: part.result_recognised,
                 updated_at: now,
+                channels: to_json(&part.channels)?,
+                terminal_identity: to_json(&part.terminal_identity)?,
+            })
+            .execute(conn)?;
+    }
+    for membership in &item.programmes {
+        diesel::insert_into(programme_memberships::table)
+            .values(ProgrammeMembershipRow {
+                item_code: item.code.clone(),
+                programme_code: membership.programme.clone(),
+                batch_code: membership.batch.clone(),
+                joined_on: membership.joined_on,
+                left_on: membership.left_on,
             })
             .execute(conn)?;
     }
@@ -584,9 +738,25 @@ fn insert_scenario(
             name_en: scenario.name_en.clone(),
             description_zh: scenario.description_zh.clone(),
             description_en: scenario.description_en.clone(),
+            situation_zh: scenario.situation_zh.clone(),
+            situation_en: scenario.situation_en.clone(),
+            launched_on: scenario.launched_on,
+            batch_code: scenario.batch.clone(),
+            status: scenario.status.as_str().to_owned(),
+            status_since: scenario.status_since,
+            lead_region: scenario.lead_region.to_string(),
+            lead_department: scenario.lead_department.clone(),
             updated_at: now,
         })
         .execute(conn)?;
+    for region in &scenario.regions {
+        diesel::insert_into(scenario_regions::table)
+            .values(ScenarioRegionRow {
+                scenario_code: scenario.code.clone(),
+                region_code: region.to_string(),
+            })
+            .execute(conn)?;
+    }
     for (position, code) in (0..).zip(&scenario.recognition_items) {
         diesel::insert_into(scenario_recognition_items::table)
             .values(ScenarioRecognitionItemRow {
@@ -606,6 +776,63 @@ fn insert_scenario(
             .execute(conn)?;
     }
     Ok(())
+}
+
+fn target_row(target: &Target, now: NaiveDateTime) -> Result<TargetRow, StorageError> {
+    let metric = &target.metric;
+    Ok(TargetRow {
+        code: target.code.clone(),
+        version: 1,
+        title_zh: target.title_zh.clone(),
+        title_en: target.title_en.clone(),
+        source_document_no: target.source_document_no.clone(),
+        source_title_zh: target.source_title_zh.clone(),
+        clause: target.clause.clone(),
+        counts: metric.counts.as_str().to_owned(),
+        programme_code: metric.programme.clone(),
+        region_code: metric.region.as_ref().map(ToString::to_string),
+        item_kind: metric.item_kind.map(|k| k.as_str().to_owned()),
+        window_from: metric.window_from,
+        window_to: metric.window_to,
+        target_value: i32::try_from(target.target_value).map_err(|_| {
+            StorageError::Corrupt(format!("target value {} is too large", target.target_value))
+        })?,
+        deadline: target.deadline,
+        lead_unit: target.lead_unit.clone(),
+        cooperating_units: to_json(&target.cooperating_units)?,
+        updated_at: now,
+    })
+}
+
+fn target_from_row(row: TargetRow) -> Result<Target, StorageError> {
+    Ok(Target {
+        metric: TargetMetric {
+            counts: parse_enum(&row.counts, EntryKind::parse)?,
+            programme: row.programme_code,
+            region: row.region_code.as_deref().map(region_code).transpose()?,
+            item_kind: row
+                .item_kind
+                .as_deref()
+                .map(|k| parse_enum(k, ItemKind::parse))
+                .transpose()?,
+            window_from: row.window_from,
+            window_to: row.window_to,
+        },
+        version: row.version,
+        title_zh: row.title_zh,
+        title_en: row.title_en,
+        source_document_no: row.source_document_no,
+        source_title_zh: row.source_title_zh,
+        clause: row.clause,
+        target_value: u32::try_from(row.target_value).map_err(|_| {
+            StorageError::Corrupt(format!("negative target value {}", row.target_value))
+        })?,
+        deadline: row.deadline,
+        lead_unit: row.lead_unit,
+        cooperating_units: from_json(&row.cooperating_units)?,
+        updated_at: row.updated_at.and_utc(),
+        code: row.code,
+    })
 }
 
 fn region_code(text: &str) -> Result<RegionCode, StorageError> {

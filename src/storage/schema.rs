@@ -37,6 +37,8 @@ diesel::table! {
         title_zh -> Text,
         title_en -> Text,
         published_on -> Date,
+        publishes -> Text,
+        programmes -> Text,
     }
 }
 
@@ -130,6 +132,8 @@ diesel::table! {
         time_limit_days -> Nullable<Integer>,
         result_recognised -> Bool,
         updated_at -> Timestamp,
+        channels -> Text,
+        terminal_identity -> Text,
     }
 }
 
@@ -141,7 +145,22 @@ diesel::table! {
         name_en -> Text,
         description_zh -> Text,
         description_en -> Text,
+        situation_zh -> Text,
+        situation_en -> Text,
+        launched_on -> Date,
+        batch_code -> Text,
+        status -> Text,
+        status_since -> Nullable<Date>,
+        lead_region -> Text,
+        lead_department -> Text,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scenario_regions (scenario_code, region_code) {
+        scenario_code -> Text,
+        region_code -> Text,
     }
 }
 
@@ -158,5 +177,47 @@ diesel::table! {
         scenario_code -> Text,
         item_code -> Text,
         position -> Integer,
+    }
+}
+
+diesel::table! {
+    programmes (code) {
+        code -> Text,
+        name_zh -> Text,
+        name_en -> Text,
+        sort_order -> Integer,
+    }
+}
+
+diesel::table! {
+    programme_memberships (item_code, programme_code) {
+        item_code -> Text,
+        programme_code -> Text,
+        batch_code -> Text,
+        joined_on -> Date,
+        left_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    targets (code) {
+        code -> Text,
+        version -> BigInt,
+        title_zh -> Text,
+        title_en -> Text,
+        source_document_no -> Text,
+        source_title_zh -> Text,
+        clause -> Text,
+        counts -> Text,
+        programme_code -> Nullable<Text>,
+        region_code -> Nullable<Text>,
+        item_kind -> Nullable<Text>,
+        window_from -> Nullable<Date>,
+        window_to -> Nullable<Date>,
+        target_value -> Integer,
+        deadline -> Date,
+        lead_unit -> Text,
+        cooperating_units -> Text,
+        updated_at -> Timestamp,
     }
 }

@@ -2,22 +2,12 @@
 //! deviations and statistics. Expectations are computed from the raw sample files (or
 //! checked by hand), not by the code under test.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use awc::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, both_backends};
-
-fn sample(file: &str) -> Vec<Value> {
-    let text = match file {
-        "recognition-items" => include_str!("../../sample/recognition-items.json"),
-        "standard-items" => include_str!("../../sample/standard-items.json"),
-        "scenarios" => include_str!("../../sample/scenarios.json"),
-        other => panic!("no sample file {other}"),
-    };
-    serde_json::from_str::<Vec<Value>>(text).unwrap()
-}
+use crate::helpers::{TestApp, both_backends, sample};
 
 fn codes_where(file: &str, keep: impl Fn(&Value) -> bool) -> Vec<String> {
     let mut codes: Vec<String> = sample(file)
@@ -297,13 +287,27 @@ both_backends! {
 
     async fn stats_count_the_catalog(app) {
         let stats = app.get_json("/api/v1/stats").await;
-        let items = sample("recognition-items");
+        let today = stats["as_of"].as_str().unwrap().to_owned();
+        // In the catalog today: published by today (the batch's date) and not retired.
+        let published: BTreeMap<String, String> = sample("batches")
+            .iter()
+            .map(|b| (b["code"].as_str().unwrap().to_owned(), b["published_on"].as_str().unwrap().to_owned()))
+            .collect();
+        let in_catalog = |entry: &Value| {
+            published[entry["batch"].as_str().unwrap()].as_str() <= today.as_str()
+                && !(entry["status"] == "retired" && entry["status_since"].as_str().is_none_or(|since| since <= today.as_str()))
+        };
+        let all_items = sample("recognition-items");
+        let items: Vec<&Value> = all_items.iter().filter(|i| in_catalog(i)).collect();
+        assert!(items.len() < all_items.len(), "the sample has retired items");
         assert_eq!(stats["recognition_items"], items.len());
-        assert_eq!(stats["standard_items"], sample("standard-items").len());
-        assert_eq!(stats["scenarios"], sample("scenarios").len());
+        assert_eq!(stats["standard_items"], sample("standard-items").iter().filter(|i| in_catalog(i)).count());
+        let launched = sample("scenarios").iter().filter(|s| s["launched_on"].as_str().unwrap() <= today.as_str() && s["status"] != "retired").count();
+        assert_eq!(stats["scenarios"], launched);
         assert_eq!(stats["recognition_items_by_kind"]["test_result"], items.iter().filter(|i| i["kind"] == "test_result").count());
         assert_eq!(stats["by_region"]["TJ"]["recognition_items"], items.iter().filter(|i| has_region(i, "TJ")).count());
         assert_eq!(stats["recognition_items_by_status"]["suspended"], 2);
+        assert_eq!(stats["recognition_items_by_status"].get("retired"), None, "retired items are out of the catalog");
         assert_eq!(stats["recognised_pairs"].as_array().unwrap().len(), 6);
         let with_deviations = app.get_json("/api/v1/deviations").await["items"].as_array().unwrap().len();
         assert_eq!(stats["standard_items_with_deviations"], with_deviations);
@@ -314,7 +318,6 @@ both_backends! {
             .count();
         assert_eq!(stats["by_region"]["HE"]["standard_items_implemented"], implemented_in_he);
         // The per-pair counts agree with asking the status query about every item.
-        let today = stats["as_of"].as_str().unwrap().to_owned();
         for pair in stats["recognised_pairs"].as_array().unwrap() {
             let questions: Vec<Value> = items
                 .iter()

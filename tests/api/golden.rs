@@ -3,8 +3,9 @@
 //!
 //! A changed answer is a reviewed diff in a commit: run with `JJJ_UPDATE_GOLDEN=1` to
 //! rewrite the files, read the diff, and commit it with the change that caused it.
-//! `scripts/golden-oracle.py` recomputes the recognition answers from `sample/` by an
-//! independent reading of the rules, so an accepted diff is checked once more.
+//! `scripts/golden-oracle.py` recomputes the recognition answers, the counts and the
+//! target progress from `sample/` by an independent reading of the rules, so an accepted
+//! diff is checked once more.
 
 use serde_json::{Value, json};
 
@@ -110,8 +111,13 @@ both_backends! {
 both_backends! {
     async fn statistics_on_a_day_match_the_golden_statistics(app) {
         let mut stats = Vec::new();
-        for day in ["2022-06-01", "2025-06-01", "2027-01-01"] {
-            let mut body = app.get_json(&format!("/api/v1/stats?on={day}")).await;
+        for (day, window) in [
+            ("2022-06-01", ""),
+            ("2024-12-31", "&from=2024-01-01&to=2024-12-31"),
+            ("2025-06-01", "&from=2025-01-01"),
+            ("2027-01-01", "&from=2025-01-01&to=2025-12-31"),
+        ] {
+            let mut body = app.get_json(&format!("/api/v1/stats?on={day}{window}")).await;
             assert_eq!(body["as_of"], day);
             // The digest names the stored content (timestamps included), not the figures.
             assert!(body["catalog_digest"].as_str().is_some_and(|d| !d.is_empty()));
@@ -120,5 +126,22 @@ both_backends! {
         }
         assert_golden(&app, "stats.json", &Value::Array(stats));
         app.get("/api/v1/stats?on=2025-02-30").await.problem_naming("on");
+    }
+}
+
+both_backends! {
+    async fn target_progress_on_a_day_matches_the_golden_progress(app) {
+        let mut lists = Vec::new();
+        for day in ["2024-06-30", "2024-12-31", "2025-06-01", "2025-12-31", "2026-06-30"] {
+            let mut body = app.get_json(&format!("/api/v1/targets?on={day}")).await;
+            assert_eq!(body["on"], day);
+            // When the registry recorded the target is not part of the answer's meaning.
+            for target in body["items"].as_array_mut().unwrap() {
+                assert!(target["updated_at"].as_str().is_some_and(|t| !t.is_empty()));
+                target["updated_at"] = json!("<recorded>");
+            }
+            lists.push(body);
+        }
+        assert_golden(&app, "targets.json", &Value::Array(lists));
     }
 }

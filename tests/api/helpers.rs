@@ -389,3 +389,16 @@ impl TestApp {
         .await
     }
 }
+
+/// A file of the bundled sample catalog, as JSON values.
+pub fn sample(file: &str) -> Vec<serde_json::Value> {
+    let text = match file {
+        "batches" => include_str!("../../sample/batches.json"),
+        "recognition-items" => include_str!("../../sample/recognition-items.json"),
+        "standard-items" => include_str!("../../sample/standard-items.json"),
+        "scenarios" => include_str!("../../sample/scenarios.json"),
+        "targets" => include_str!("../../sample/targets.json"),
+        other => panic!("no sample file {other}"),
+    };
+    serde_json::from_str(text).unwrap()
+}
