@@ -1158,6 +1158,170 @@ mod tests {
                 Box::new(|c| c.scenarios[0].standard_items.push("SS-NOPE".into())),
                 "scenario SC-001: unknown standard item SS-NOPE",
             ),
+            (
+                Box::new(|c| item(c, "RI-CON-002").batch = "JJJ-2024-02".into()),
+                "recognition item RI-CON-002: batch JJJ-2024-02 does not publish recognition_item entries",
+            ),
+            (
+                Box::new(|c| c.standard_items[0].batch = "JJJ-2021-01".into()),
+                "standard item SS-MR-001: batch JJJ-2021-01 does not publish standard_item entries",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].batch = "JJJ-2021-01".into()),
+                "scenario SC-001: batch JJJ-2021-01 does not publish scenario entries",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].batch = "JJJ-1999-01".into()),
+                "scenario SC-001: unknown batch JJJ-1999-01",
+            ),
+            (
+                Box::new(|c| batch(c, "JJJ-2021-01").publishes.clear()),
+                "batch JJJ-2021-01: a batch must publish entries or programme memberships",
+            ),
+            (
+                Box::new(|c| {
+                    batch(c, "JJJ-2021-01")
+                        .publishes
+                        .push(EntryKind::RecognitionItem)
+                }),
+                "batch JJJ-2021-01: an entry kind is listed twice in publishes",
+            ),
+            (
+                Box::new(|c| batch(c, "JJJ-2021-01").programmes.push("nationwide".into())),
+                "batch JJJ-2021-01: unknown programme nationwide",
+            ),
+            (
+                Box::new(|c| {
+                    let copy = c.batches[0].clone();
+                    c.batches.push(copy);
+                }),
+                "batch JJJ-2021-01: duplicate code",
+            ),
+            (
+                Box::new(|c| c.standard_items[0].programmes[0].programme = "nationwide".into()),
+                "standard item SS-MR-001: unknown programme nationwide",
+            ),
+            (
+                Box::new(|c| {
+                    let copy = c.standard_items[0].programmes[0].clone();
+                    c.standard_items[0].programmes.push(copy);
+                }),
+                "standard item SS-MR-001: programme same_standard is listed twice",
+            ),
+            (
+                Box::new(|c| c.standard_items[0].programmes[0].batch = "JJJ-1999-01".into()),
+                "standard item SS-MR-001: programme same_standard: unknown batch JJJ-1999-01",
+            ),
+            (
+                Box::new(|c| c.standard_items[0].programmes[0].batch = "JJJ-2024-03".into()),
+                "standard item SS-MR-001: programme same_standard: batch JJJ-2024-03 does not announce same_standard memberships",
+            ),
+            (
+                Box::new(|c| c.standard_items[0].programmes[0].joined_on = day("2024-02-19")),
+                "standard item SS-MR-001: programme same_standard: joined on 2024-02-19, before batch JJJ-2024-02 was published",
+            ),
+            (
+                Box::new(|c| c.standard_items[0].programmes[0].left_on = Some(day("2024-02-19"))),
+                "standard item SS-MR-001: programme same_standard: left_on is before joined_on",
+            ),
+            (
+                Box::new(|c| {
+                    let channels = &mut c.standard_items[0].local_parts[0].channels;
+                    channels.extend([Channel::JointHandling, Channel::JointHandling]);
+                }),
+                "standard item SS-MR-001: BJ: a channel is listed twice",
+            ),
+            (
+                Box::new(|c| {
+                    c.standard_items[0].local_parts[0]
+                        .channels
+                        .push(Channel::SelfServiceTerminal)
+                }),
+                "standard item SS-MR-001: BJ: terminal_identity is required with the self_service_terminal channel, and only with it",
+            ),
+            (
+                Box::new(|c| {
+                    c.standard_items[0].local_parts[0]
+                        .terminal_identity
+                        .push(IdentityCredential::ResidentIdCard)
+                }),
+                "standard item SS-MR-001: BJ: terminal_identity is required",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].launched_on = day("2023-06-14")),
+                "scenario SC-001: launched on 2023-06-14, before its batch was published (2023-06-15)",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].status_since = Some(day("2025-01-01"))),
+                "scenario SC-001: status_since applies only to a suspended or retired entry",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].situation_en = " ".into()),
+                "scenario SC-001: the situation is required in both languages",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].situation_zh = String::new()),
+                "scenario SC-001: the situation is required in both languages",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].lead_department = String::new()),
+                "scenario SC-001: the lead department is required",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].name_en = String::new()),
+                "scenario SC-001: both names are required",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].regions.truncate(1)),
+                "scenario SC-001: at least two regions must participate",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].lead_region = region("SH")),
+                "scenario SC-001: lead region SH does not participate",
+            ),
+            (
+                Box::new(|c| {
+                    let copy = c.targets[0].clone();
+                    c.targets.push(copy);
+                }),
+                "target TG-2024-01: duplicate code",
+            ),
+            (
+                Box::new(|c| c.targets[0].title_zh = String::new()),
+                "target TG-2024-01: both names are required",
+            ),
+            (
+                Box::new(|c| c.targets[0].metric.programme = Some("same_standard".into())),
+                "target TG-2024-01: a programme narrows only a count of standard items",
+            ),
+            (
+                Box::new(|c| c.targets[1].metric.programme = Some("nationwide".into())),
+                "target TG-2024-02: unknown programme nationwide",
+            ),
+            (
+                Box::new(|c| c.targets[1].metric.item_kind = Some(ItemKind::TestResult)),
+                "target TG-2024-02: item_kind narrows only a count of recognition items",
+            ),
+            (
+                Box::new(|c| c.targets[0].metric.region = Some(region("SH"))),
+                "target TG-2024-01: unknown region SH",
+            ),
+            (
+                Box::new(|c| c.targets[3].metric.window_to = Some(day("2024-12-31"))),
+                "target TG-2025-01: window_to is before window_from",
+            ),
+            (
+                Box::new(|c| c.targets[0].target_value = 0),
+                "target TG-2024-01: the target value must be positive",
+            ),
+            (
+                Box::new(|c| c.targets[0].lead_unit = " ".into()),
+                "target TG-2024-01: the lead unit and the source document are required",
+            ),
+            (
+                Box::new(|c| c.targets[0].source_document_no = String::new()),
+                "target TG-2024-01: the lead unit and the source document are required",
+            ),
         ];
         for (break_it, expected) in cases {
             let problems = problems_after(break_it);
@@ -1166,6 +1330,54 @@ mod tests {
                 "expected a problem containing {expected:?}, got {problems:?}"
             );
         }
+    }
+
+    fn batch<'a>(content: &'a mut CatalogContent, code: &str) -> &'a mut Batch {
+        content.batches.iter_mut().find(|b| b.code == code).unwrap()
+    }
+
+    #[test]
+    fn the_sample_is_valid() {
+        assert_eq!(problems_after(|_| {}), Vec::<String>::new());
+    }
+
+    #[test]
+    fn boundary_days_and_a_batch_announcing_only_memberships_are_fine() {
+        assert_eq!(
+            problems_after(|c| {
+                // Launched on the day its batch was published.
+                c.scenarios[0].launched_on = day("2023-06-15");
+                // Joined on publication day, and left the same day.
+                let membership = &mut c.standard_items[0].programmes[0];
+                membership.joined_on = day("2024-02-20");
+                membership.left_on = Some(day("2024-02-20"));
+                // A window of one day.
+                c.targets[3].metric.window_to = Some(day("2025-01-01"));
+            }),
+            Vec::<String>::new()
+        );
+        assert!(
+            sample()
+                .batches
+                .iter()
+                .any(|b| b.publishes.is_empty() && !b.programmes.is_empty())
+        );
+    }
+
+    #[test]
+    fn a_status_takes_effect_on_its_since_day() {
+        let since = Some(day("2025-03-01"));
+        let retired = EntryStatus::Retired;
+        assert_eq!(
+            status_on(retired, since, day("2025-02-28")),
+            EntryStatus::Active
+        );
+        assert_eq!(status_on(retired, since, day("2025-03-01")), retired);
+        assert_eq!(status_on(retired, None, day("2000-01-01")), retired);
+        assert_eq!(
+            status_on(EntryStatus::Suspended, since, day("2025-03-02")),
+            EntryStatus::Suspended
+        );
     }
 
     #[test]

@@ -1088,4 +1088,133 @@ mod tests {
         );
         assert_ne!(changed[0], changed[1]);
     }
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn progress_rounds_to_tenths_half_up_and_says_where_the_target_stands() {
+        let deadline = day("2025-12-31");
+        let at = |value, target, on: &str| TargetProgress::new(value, target, deadline, day(on));
+        let third = at(1, 3, "2025-12-30");
+        assert_eq!(
+            (
+                third.percent,
+                third.remaining,
+                third.state,
+                third.days_to_deadline
+            ),
+            (33.3, 2, TargetState::Open, 1)
+        );
+        // 1/8 = 12.5 % exactly; 1/16 = 6.25 % rounds up to 6.3; 2/3 = 66.67 % to 66.7.
+        assert_eq!(at(1, 8, "2025-01-01").percent, 12.5);
+        assert_eq!(at(1, 16, "2025-01-01").percent, 6.3);
+        assert_eq!(at(2, 3, "2025-01-01").percent, 66.7);
+        // The deadline day itself is still open; the day after, missed.
+        assert_eq!(at(39, 40, "2025-12-31").state, TargetState::Open);
+        assert_eq!(at(39, 40, "2025-12-31").days_to_deadline, 0);
+        let late = at(39, 40, "2026-01-01");
+        assert_eq!(
+            (late.state, late.days_to_deadline),
+            (TargetState::Missed, -1)
+        );
+        // Reaching the value is met, before or after the deadline; beyond it is not capped.
+        let met = at(40, 40, "2026-06-01");
+        assert_eq!(
+            (met.state, met.remaining, met.percent),
+            (TargetState::Met, 0, 100.0)
+        );
+        let beyond = at(50, 40, "2025-01-01");
+        assert_eq!(
+            (beyond.state, beyond.remaining, beyond.percent),
+            (TargetState::Met, 0, 125.0)
+        );
+        assert_eq!(
+            (beyond.value, beyond.target_value, beyond.on),
+            (50, 40, day("2025-01-01"))
+        );
+    }
+
+    #[test]
+    fn a_metric_counts_entries_in_the_catalog_on_the_day_narrowed_by_its_fields() {
+        let catalog = Catalog::build(sample()).unwrap();
+        let metric = |counts| TargetMetric {
+            counts,
+            programme: None,
+            region: None,
+            item_kind: None,
+            window_from: None,
+            window_to: None,
+        };
+        let on = day("2025-12-31");
+        let items = metric(EntryKind::RecognitionItem);
+        let all = catalog.count(&items, on);
+        let region = RegionCode::parse("BJ").unwrap();
+        let in_bj = TargetMetric {
+            region: Some(region.clone()),
+            ..items.clone()
+        };
+        let expected_bj = catalog
+            .recognition_items_on(on)
+            .filter(|i| i.regions.contains(&region))
+            .count();
+        assert!(expected_bj < all);
+        assert_eq!(catalog.count(&in_bj, on), expected_bj);
+        let results = TargetMetric {
+            item_kind: Some(ItemKind::TestResult),
+            ..items.clone()
+        };
+        let expected_results = catalog
+            .recognition_items_on(on)
+            .filter(|i| i.kind == ItemKind::TestResult)
+            .count();
+        assert!(0 < expected_results && expected_results < all);
+        assert_eq!(catalog.count(&results, on), expected_results);
+        // The window's ends are inclusive: JJJ-2025-01 was published on 2025-05-20.
+        let of_batch = catalog
+            .batch_contents("JJJ-2025-01")
+            .recognition_items
+            .len();
+        let window = |from: &str, to: &str| TargetMetric {
+            window_from: Some(day(from)),
+            window_to: Some(day(to)),
+            ..items.clone()
+        };
+        assert_eq!(
+            catalog.count(&window("2025-05-20", "2025-05-20"), on),
+            of_batch
+        );
+        assert_eq!(catalog.count(&window("2025-05-21", "2025-12-31"), on), 0);
+        assert_eq!(catalog.count(&window("2025-01-01", "2025-05-19"), on), 0);
+        // Standard items: in a region's list; scenarios: in which the region takes part.
+        let standard_in_tj = TargetMetric {
+            region: Some(RegionCode::parse("TJ").unwrap()),
+            ..metric(EntryKind::StandardItem)
+        };
+        let expected_tj = catalog
+            .standard_items_on(on)
+            .filter(|i| i.local_parts.iter().any(|p| p.region.as_str() == "TJ"))
+            .count();
+        assert!(expected_tj < catalog.count(&metric(EntryKind::StandardItem), on));
+        assert_eq!(catalog.count(&standard_in_tj, on), expected_tj);
+        let scenarios_in_he = TargetMetric {
+            region: Some(RegionCode::parse("HE").unwrap()),
+            ..metric(EntryKind::Scenario)
+        };
+        // SC-011 is Beijing and Tianjin only.
+        assert_eq!(
+            catalog.count(&scenarios_in_he, on),
+            catalog.count(&metric(EntryKind::Scenario), on) - 1
+        );
+        // Before anything was published, nothing counts.
+        assert_eq!(catalog.count(&items, day("2021-04-27")), 0);
+        assert_eq!(
+            catalog.count(&items, day("2021-04-28")),
+            catalog
+                .batch_contents("JJJ-2021-01")
+                .recognition_items
+                .len()
+        );
+    }
 }

@@ -6,6 +6,7 @@ mod catalog;
 mod contract;
 mod deployment;
 mod golden;
+mod programme;
 mod recognition_status;
 mod schema;
 mod service;
