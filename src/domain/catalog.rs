@@ -99,6 +99,22 @@ text_enum! {
 }
 
 text_enum! {
+    /// How a material is satisfied, from the lightest burden on the applicant to the
+    /// heaviest.
+    pub enum MaterialSource {
+        /// 免提交: not required at all.
+        Exempt = "exempt",
+        /// 数据核验: the department verifies it from shared data; the applicant supplies
+        /// nothing.
+        SharedData = "shared_data",
+        /// 告知承诺: a signed commitment replaces it.
+        Commitment = "commitment",
+        /// 申请人提交: supplied by the applicant, in the stated form.
+        Applicant = "applicant",
+    }
+}
+
+text_enum! {
     /// How far a region has implemented a standard item.
     pub enum ImplementationStatus {
         /// Implemented and available.
@@ -338,12 +354,19 @@ pub struct Material {
     pub name_zh: String,
     /// English name.
     pub name_en: String,
-    /// Form of submission.
+    /// Form of submission, when the applicant supplies it.
     pub form: MaterialForm,
     /// Number of copies.
     pub copies: u32,
     /// Whether the material is required.
     pub mandatory: bool,
+    /// How the material is satisfied; `applicant` when not stated.
+    #[serde(default = "supplied_by_applicant")]
+    pub satisfied_by: MaterialSource,
+}
+
+fn supplied_by_applicant() -> MaterialSource {
+    MaterialSource::Applicant
 }
 
 /// One step of the process (办理流程).

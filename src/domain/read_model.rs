@@ -14,10 +14,18 @@ use super::catalog::{
     Programme, RecognitionItem, Scenario, Sector, StandardItem, StandardItemType, Target,
     TargetMetric, TargetState, status_on, validate_catalog,
 };
-use super::deviation::{Aspect, RegionConformity, check_item};
+use super::deviation::{Aspect, Direction, RegionConformity, check_item};
 use super::recognition::{Decision, decide};
 use super::region::{Region, RegionCode};
 use super::search::{SearchKeys, fold, fold_for_search};
+
+/// Whether a difference leaning `actual` answers a filter for `wanted`: a mixed
+/// difference is both stricter and more convenient.
+fn leans(actual: Direction, wanted: Direction) -> bool {
+    actual == wanted
+        || (actual == Direction::Mixed
+            && matches!(wanted, Direction::Stricter | Direction::MoreConvenient))
+}
 
 /// Something entries can be listed by: a code, kept in ascending order.
 trait Coded {
@@ -655,6 +663,7 @@ impl Catalog {
         &self,
         region: Option<&RegionCode>,
         aspect: Option<Aspect>,
+        direction: Option<Direction>,
     ) -> Result<Vec<(&StandardItem, Vec<&RegionConformity>)>, FilterError> {
         if let Some(region) = region
             && !self.has_region(region)
@@ -669,9 +678,11 @@ impl Catalog {
                 let deviating: Vec<&RegionConformity> = report
                     .iter()
                     .filter(|c| region.is_none_or(|r| &c.region == r))
-                    .filter(|c| match aspect {
-                        Some(aspect) => c.differences.iter().any(|d| d.aspect() == aspect),
-                        None => !c.conforms,
+                    .filter(|c| {
+                        c.differences.iter().any(|d| {
+                            aspect.is_none_or(|a| d.aspect() == a)
+                                && direction.is_none_or(|wanted| leans(d.direction(), wanted))
+                        })
                     })
                     .collect();
                 (!deviating.is_empty()).then_some((item, deviating))
@@ -679,8 +690,9 @@ impl Catalog {
             .collect())
     }
 
-    /// Per-region totals of a deviation listing: items in which each region deviates,
-    /// and how many of them differ in each aspect (only `aspect`, when given).
+    /// Per-region totals of a deviation listing: items in which each region deviates
+    /// (stricter, more convenient), and how many of them differ in each aspect (only
+    /// `aspect`, when given).
     pub fn deviation_summary(
         &self,
         deviating: &[(&StandardItem, Vec<&RegionConformity>)],
@@ -694,6 +706,8 @@ impl Catalog {
                 let mut summary = DeviationSummary {
                     region: r.code.clone(),
                     items_with_deviations: 0,
+                    items_stricter: 0,
+                    items_more_convenient: 0,
                     by_aspect: BTreeMap::new(),
                 };
                 for conformity in deviating
@@ -702,6 +716,8 @@ impl Catalog {
                     .filter(|c| c.region == r.code)
                 {
                     summary.items_with_deviations += 1;
+                    summary.items_stricter += usize::from(conformity.stricter);
+                    summary.items_more_convenient += usize::from(conformity.more_convenient);
                     for difference in conformity
                         .differences
                         .iter()
@@ -793,6 +809,8 @@ impl Catalog {
                     counts.standard_items_with_deviations += 1;
                     deviates = true;
                 }
+                counts.standard_items_stricter += usize::from(conformity.stricter);
+                counts.standard_items_more_convenient += usize::from(conformity.more_convenient);
             }
             for part in &item.local_parts {
                 let counts = stats.region(&part.region);
@@ -892,6 +910,11 @@ pub struct DeviationSummary {
     pub region: RegionCode,
     /// Standard items in which the region deviates.
     pub items_with_deviations: usize,
+    /// Of those, items where the region is stricter than the standard in some respect
+    /// (to be fixed).
+    pub items_stricter: usize,
+    /// Of those, items where the region is more convenient in some respect.
+    pub items_more_convenient: usize,
     /// Items per deviating aspect (`name`, `conditions`, `materials`, `time_limit`, `result_recognition`).
     pub by_aspect: BTreeMap<String, usize>,
 }
@@ -907,6 +930,10 @@ pub struct RegionCounts {
     pub standard_items_implemented: usize,
     /// Of those, items where the region deviates from the standard.
     pub standard_items_with_deviations: usize,
+    /// Of those, items where the region is stricter than the standard (to be fixed).
+    pub standard_items_stricter: usize,
+    /// Of those, items where the region is more convenient than the standard.
+    pub standard_items_more_convenient: usize,
     /// Standard items per programme they belong to on the day.
     pub standard_items_by_programme: BTreeMap<String, usize>,
     /// Standard items per channel through which the region handles them.

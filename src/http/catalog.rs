@@ -14,7 +14,7 @@ use crate::domain::catalog::{
     Batch, Channel, EntryStatus, ItemKind, RecognitionItem, Scenario, StandardItem,
     StandardItemType,
 };
-use crate::domain::deviation::{Aspect, RegionConformity};
+use crate::domain::deviation::{Aspect, Direction, RegionConformity};
 use crate::domain::read_model::{
     Catalog, DeviationSummary, EntryFilter, FilterError, Page, PageRequest, ScenarioFilter,
     ServiceFilter, Stats,
@@ -194,6 +194,10 @@ pub struct DeviationQuery {
     /// Only deviations in this aspect.
     #[param(value_type = Option<Aspect>, example = "time_limit")]
     pub aspect: Option<String>,
+    /// Only deviations leaning this way: `stricter` (to be fixed) or `more_convenient`
+    /// also match a `mixed` one.
+    #[param(value_type = Option<Direction>, example = "stricter")]
+    pub direction: Option<String>,
 }
 
 /// Per-region 四同一互 conformity of one standard item.
@@ -620,8 +624,9 @@ pub async fn get_standard_item_deviations(
 
 /// The catalog-wide 四同一互 deviation report.
 ///
-/// Per region, how many standard items deviate in which aspect, and every deviating
-/// item with what differs; filter by region and aspect.
+/// Per region, how many standard items deviate in which aspect, how many are stricter
+/// than the standard (to be fixed) and how many more convenient, and every deviating
+/// item with what differs and which way it leans; filter by region, aspect and direction.
 #[utoipa::path(
     tag = "standard-items",
     operation_id = "get_deviation_report",
@@ -644,9 +649,15 @@ pub async fn get_deviation_report(
         Aspect::parse,
         Aspect::expected,
     )?;
+    let direction = parse_choice(
+        "direction",
+        query.direction.as_deref(),
+        Direction::parse,
+        Direction::expected,
+    )?;
     let catalog = registry.catalog();
     let deviating = catalog
-        .deviations(region.as_ref(), aspect)
+        .deviations(region.as_ref(), aspect, direction)
         .map_err(filter_error)?;
     let summary = catalog.deviation_summary(&deviating, region.as_ref(), aspect);
     let items = deviating

@@ -237,20 +237,40 @@ both_backends! {
     async fn deviations_of_one_item_match_the_hand_checked_differences(app) {
         let report = app.get_json("/api/v1/standard-items/SS-MR-001/deviations").await;
         let by_region = |region: &str| report["regions"].as_array().unwrap().iter().find(|r| r["region"] == region).unwrap().clone();
-        assert_eq!(by_region("BJ"), json!({"region": "BJ", "implementation_status": "implemented", "conforms": true, "differences": []}));
+        assert_eq!(by_region("BJ"), json!({"region": "BJ", "implementation_status": "implemented", "conforms": true, "stricter": false, "more_convenient": false, "differences": []}));
+        // Tianjin's 7 days against a 10-day standard is a departure to praise, not to fix.
         assert_eq!(
-            by_region("TJ")["differences"],
-            json!([{"aspect": "time_limit", "standard_days": 10, "local_days": 7}])
+            by_region("TJ"),
+            json!({"region": "TJ", "implementation_status": "implemented", "conforms": false, "stricter": false, "more_convenient": true,
+                   "differences": [{"aspect": "time_limit", "standard_days": 10, "local_days": 7, "direction": "more_convenient"}]})
         );
         assert_eq!(
-            by_region("HE")["differences"],
-            json!([{"aspect": "name", "standard": "食品经营许可（新办）", "local": "食品经营许可证核发"}])
+            by_region("HE"),
+            json!({"region": "HE", "implementation_status": "implemented", "conforms": false, "stricter": false, "more_convenient": false,
+                   "differences": [{"aspect": "name", "standard": "食品经营许可（新办）", "local": "食品经营许可证核发", "direction": "neutral"}]})
         );
         let materials = app.get_json("/api/v1/standard-items/SS-CN-001/deviations").await;
         let bj = materials["regions"].as_array().unwrap().iter().find(|r| r["region"] == "BJ").unwrap();
-        assert_eq!(bj["differences"][0]["aspect"], "materials");
-        assert_eq!(bj["differences"][0]["extra"], json!(["工程质量安全承诺书"]));
-        assert_eq!(bj["differences"][0]["missing"], json!([]));
+        assert_eq!(
+            bj["differences"],
+            json!([{"aspect": "materials", "missing": [], "extra": ["工程质量安全承诺书"], "changed": [], "direction": "stricter"}])
+        );
+        assert_eq!((bj["stricter"].clone(), bj["more_convenient"].clone()), (json!(true), json!(false)));
+        // Beijing asks the applicant for a certificate the standard verifies from shared
+        // data (数据核验): stricter, though it asks for fewer copies of another material.
+        let data = app.get_json("/api/v1/standard-items/SS-MR-004/deviations").await;
+        let bj = data["regions"].as_array().unwrap().iter().find(|r| r["region"] == "BJ").unwrap();
+        assert_eq!(
+            bj["differences"][0]["changed"],
+            json!([
+                {"name_zh": "特种设备使用登记表", "standard_form": "original", "local_form": "original", "standard_copies": 2, "local_copies": 1,
+                 "standard_mandatory": true, "local_mandatory": true, "standard_satisfied_by": "applicant", "local_satisfied_by": "applicant", "direction": "more_convenient"},
+                {"name_zh": "使用单位统一社会信用代码证明", "standard_form": "copy", "local_form": "copy", "standard_copies": 1, "local_copies": 1,
+                 "standard_mandatory": true, "local_mandatory": true, "standard_satisfied_by": "shared_data", "local_satisfied_by": "applicant", "direction": "stricter"},
+            ])
+        );
+        assert_eq!(bj["differences"][0]["direction"], "mixed");
+        assert_eq!((bj["stricter"].clone(), bj["more_convenient"].clone()), (json!(true), json!(true)));
     }
 
     async fn the_deviation_report_lists_every_deviating_item_per_region(app) {
@@ -269,7 +289,31 @@ both_backends! {
         let results = app.get_json("/api/v1/deviations?region=BJ&aspect=result_recognition").await;
         let bj_codes: BTreeSet<&str> = results["items"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap()).collect();
         assert_eq!(bj_codes, BTreeSet::from(["SS-CT-002", "SS-HL-005"]));
-        assert_eq!(results["summary"], json!([{"region": "BJ", "items_with_deviations": 2, "by_aspect": {"result_recognition": 2}}]));
+        assert_eq!(results["summary"], json!([{"region": "BJ", "items_with_deviations": 2, "items_stricter": 2, "items_more_convenient": 0, "by_aspect": {"result_recognition": 2}}]));
+        // Direction: what each region must fix, apart from what it does better.
+        for (direction, leans) in [("stricter", "stricter"), ("more_convenient", "more_convenient")] {
+            let report = app.get_json(&format!("/api/v1/deviations?direction={direction}")).await;
+            let listed: BTreeSet<(String, String)> = report["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|i| i["regions"].as_array().unwrap().iter().map(move |r| (i["code"].as_str().unwrap().to_owned(), r["region"].as_str().unwrap().to_owned())))
+                .collect();
+            let all = app.get_json("/api/v1/deviations").await;
+            let expected: BTreeSet<(String, String)> = all["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|i| i["regions"].as_array().unwrap().iter().filter(|r| r[leans] == true).map(move |r| (i["code"].as_str().unwrap().to_owned(), r["region"].as_str().unwrap().to_owned())))
+                .collect();
+            assert!(!expected.is_empty(), "{direction}");
+            assert_eq!(listed, expected, "{direction}");
+        }
+        let tj_praised = app.get_json("/api/v1/deviations?region=TJ&aspect=time_limit&direction=more_convenient").await;
+        assert!(tj_praised["items"].as_array().unwrap().iter().any(|i| i["code"] == "SS-MR-001"));
+        let tj_to_fix = app.get_json("/api/v1/deviations?region=TJ&aspect=time_limit&direction=stricter").await;
+        assert!(tj_to_fix["items"].as_array().unwrap().iter().all(|i| i["code"] != "SS-MR-001"));
+        app.get("/api/v1/deviations?direction=worse").await.problem_naming("direction");
         let time_limits = app.get_json("/api/v1/deviations?aspect=time_limit").await;
         for summary in time_limits["summary"].as_array().unwrap() {
             let aspects: Vec<&String> = summary["by_aspect"].as_object().unwrap().keys().collect();

@@ -100,6 +100,10 @@ both_backends! {
                 filtered.insert(key.clone(), app.get_json(&format!("/api/v1/deviations?{key}")).await);
             }
         }
+        for direction in ["stricter", "more_convenient", "mixed", "neutral", "undetermined"] {
+            let key = format!("direction={direction}");
+            filtered.insert(key.clone(), app.get_json(&format!("/api/v1/deviations?{key}")).await);
+        }
         assert_golden(&app, "deviations.json", &json!({
             "report": report,
             "per_item": per_item,
