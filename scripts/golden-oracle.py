@@ -124,6 +124,7 @@ def answer(query):
         "arrangement_status": period and period["status"],
         "legal_basis": item["legal_basis"],
         "accepting_department": part.get(used_in, {}).get("accepting_department"),
+        "verification": part.get(used_in, {}).get("verification"),
         "explanation": EXPLANATIONS[why],
     }
 

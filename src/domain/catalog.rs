@@ -23,9 +23,45 @@ text_enum! {
         EnterpriseQualification = "enterprise_qualification",
         /// 证照: a licence or certificate.
         LicenceCertificate = "licence_certificate",
-        /// 检验检测/检查结果: a test, inspection or examination result.
+        /// 检验检测结果: a test or inspection result.
         TestResult = "test_result",
+        /// 医疗检查检验结果: a medical examination or test result.
+        MedicalResult = "medical_result",
+        /// 标准: a technical standard adopted in common.
+        Standard = "standard",
+        /// 执法处理结果: the outcome of an enforcement case (执法依据、处理结果互认).
+        EnforcementOutcome = "enforcement_outcome",
+        /// CA数字证书: a digital certificate, accepted across platforms.
+        DigitalCertificate = "digital_certificate",
     }
+}
+
+text_enum! {
+    /// How the accepting side checks a credential from another region.
+    pub enum VerificationMethod {
+        /// 电子证照共享: through the e-licence sharing interface.
+        ELicenceSharing = "e_licence_sharing",
+        /// 在线核验: an online lookup at `lookup_url`.
+        OnlineLookup = "online_lookup",
+        /// 查验纸质原件: the paper original is inspected.
+        PaperOriginal = "paper_original",
+        /// 跨平台互认: the certificate logs in to the listed platforms directly.
+        PlatformLogin = "platform_login",
+    }
+}
+
+/// How a region, accepting a credential, checks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Verification {
+    /// The method.
+    pub method: VerificationMethod,
+    /// Where to look the credential up (required for `online_lookup`).
+    #[serde(default)]
+    pub lookup_url: Option<String>,
+    /// Platforms that accept the credential (required for `platform_login`).
+    #[serde(default)]
+    pub platforms: Vec<String>,
 }
 
 text_enum! {
@@ -296,6 +332,9 @@ pub struct RecognitionLocalPart {
     pub online_url: Option<String>,
     /// Notes.
     pub notes: Option<String>,
+    /// How this region, accepting the credential from another region, checks it.
+    #[serde(default)]
+    pub verification: Option<Verification>,
 }
 
 /// A credential type the regions agree to recognise (资质资格互认事项).
@@ -687,6 +726,11 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
             report("there must be exactly one local part per participating region".into());
         }
         for part in &item.local_parts {
+            if let Some(verification) = &part.verification {
+                check_verification(verification, &mut |problem| {
+                    report(format!("{}: {problem}", part.region))
+                });
+            }
             if let Some(code) = &part.local_code
                 && !local_codes.insert((&part.region, code.as_str()))
             {
@@ -870,6 +914,21 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+fn check_verification(verification: &Verification, report: &mut impl FnMut(String)) {
+    let has_url = verification
+        .lookup_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"));
+    if (verification.method == VerificationMethod::OnlineLookup) != has_url {
+        report("an https lookup_url goes with online_lookup, and only with it".into());
+    }
+    if (verification.method == VerificationMethod::PlatformLogin)
+        == verification.platforms.is_empty()
+    {
+        report("platforms go with platform_login, and only with it".into());
     }
 }
 
@@ -1180,6 +1239,51 @@ mod tests {
             (
                 Box::new(|c| c.scenarios[0].standard_items.push("SS-NOPE".into())),
                 "scenario SC-001: unknown standard item SS-NOPE",
+            ),
+            (
+                Box::new(|c| {
+                    let part = &mut item(c, "RI-STD-001").local_parts[0];
+                    part.verification.as_mut().unwrap().lookup_url = None;
+                }),
+                "recognition item RI-STD-001: BJ: an https lookup_url goes with online_lookup, and only with it",
+            ),
+            (
+                Box::new(|c| {
+                    let part = &mut item(c, "RI-STD-001").local_parts[1];
+                    part.verification.as_mut().unwrap().lookup_url =
+                        Some("http://example.gov.cn/x".into());
+                }),
+                "recognition item RI-STD-001: TJ: an https lookup_url goes with online_lookup",
+            ),
+            (
+                Box::new(|c| {
+                    let part = &mut item(c, "RI-CON-001").local_parts[0];
+                    part.verification.as_mut().unwrap().lookup_url =
+                        Some("https://example.gov.cn/x".into());
+                }),
+                "recognition item RI-CON-001: BJ: an https lookup_url goes with online_lookup, and only with it",
+            ),
+            (
+                Box::new(|c| {
+                    item(c, "RI-FIN-002").local_parts[2]
+                        .verification
+                        .as_mut()
+                        .unwrap()
+                        .platforms
+                        .clear()
+                }),
+                "recognition item RI-FIN-002: HE: platforms go with platform_login, and only with it",
+            ),
+            (
+                Box::new(|c| {
+                    let part = &mut item(c, "RI-CON-001").local_parts[1];
+                    part.verification
+                        .as_mut()
+                        .unwrap()
+                        .platforms
+                        .push("天津市公共资源交易平台".into());
+                }),
+                "recognition item RI-CON-001: TJ: platforms go with platform_login, and only with it",
             ),
             (
                 Box::new(|c| item(c, "RI-CON-002").batch = "JJJ-2024-02".into()),

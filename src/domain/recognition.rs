@@ -217,6 +217,7 @@ mod tests {
                     contact: None,
                     online_url: None,
                     notes: None,
+                    verification: None,
                 })
                 .collect(),
             updated_at: DateTime::UNIX_EPOCH,

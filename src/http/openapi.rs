@@ -697,7 +697,11 @@ mod tests {
                 "personal_qualification",
                 "enterprise_qualification",
                 "licence_certificate",
-                "test_result"
+                "test_result",
+                "medical_result",
+                "standard",
+                "enforcement_outcome",
+                "digital_certificate"
             ])
         );
         assert_eq!(

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::catalog::parse_region;
 use super::conditional::respond;
 use super::problem::{ApiError, FieldError, ProblemDetails, query_error_detail};
-use crate::domain::catalog::{ArrangementStatus, RecognitionItem, RecognitionMode};
+use crate::domain::catalog::{ArrangementStatus, RecognitionItem, RecognitionMode, Verification};
 use crate::domain::read_model::Catalog;
 use crate::domain::recognition::{Decision, QuestionError, decide, today_in_china};
 use crate::domain::region::RegionCode;
@@ -69,6 +69,7 @@ pub struct StatusQuestion<'a> {
     "effective_from": "2024-03-01", "effective_to": null, "arrangement_status": "active",
     "legal_basis": "《注册建造师管理规定》（建设部令第153号）；《注册建造师执业管理办法（试行）》（建市〔2008〕48号）",
     "accepting_department": "天津市住房和城乡建设委员会",
+    "verification": {"method": "e_licence_sharing", "lookup_url": null, "platforms": []},
     "explanation": "An arrangement is in force on this date."
 }))]
 pub struct RecognitionStatus<'a> {
@@ -108,6 +109,8 @@ pub struct RecognitionStatus<'a> {
     pub legal_basis: &'a str,
     /// Department in the accepting region that handles the credential.
     pub accepting_department: Option<&'a str>,
+    /// How the accepting region checks the credential (`null` when it has not said).
+    pub verification: Option<&'a Verification>,
     /// Why, in one English sentence.
     pub explanation: &'static str,
 }
@@ -305,6 +308,7 @@ pub fn answer<'a>(
         item_name_en: &item.name_en,
         local_code: local_part(issued_in).and_then(|p| p.local_code.as_deref()),
         accepting_department: local_part(used_in).and_then(|p| p.accepting_department.as_deref()),
+        verification: local_part(used_in).and_then(|p| p.verification.as_ref()),
         issued_in,
         used_in,
         on,

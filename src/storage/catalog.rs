@@ -19,7 +19,7 @@ use crate::domain::catalog::{
     Arrangement, ArrangementStatus, Batch, CatalogContent, EntryKind, EntryStatus,
     ImplementationStatus, ItemKind, Programme, ProgrammeMembership, RecognitionItem,
     RecognitionLocalPart, RecognitionMode, Scenario, Sector, StandardItem, StandardItemType,
-    StandardLocalPart, Target, TargetMetric,
+    StandardLocalPart, Target, TargetMetric, Verification, VerificationMethod,
 };
 use crate::domain::region::RegionCode;
 
@@ -121,6 +121,9 @@ struct RecognitionLocalPartRow {
     online_url: Option<String>,
     notes: Option<String>,
     updated_at: NaiveDateTime,
+    verification_method: Option<String>,
+    verification_url: Option<String>,
+    verification_platforms: String,
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -325,6 +328,17 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
                 contact: row.contact,
                 online_url: row.online_url,
                 notes: row.notes,
+                verification: row
+                    .verification_method
+                    .as_deref()
+                    .map(|method| {
+                        Ok::<_, StorageError>(Verification {
+                            method: parse_enum(method, VerificationMethod::parse)?,
+                            lookup_url: row.verification_url,
+                            platforms: from_json(&row.verification_platforms)?,
+                        })
+                    })
+                    .transpose()?,
             });
     }
     let mut arrangement_rows: HashMap<String, Vec<Arrangement>> = HashMap::new();
@@ -636,6 +650,21 @@ fn insert_recognition_item(
                 online_url: part.online_url.clone(),
                 notes: part.notes.clone(),
                 updated_at: now,
+                verification_method: part
+                    .verification
+                    .as_ref()
+                    .map(|v| v.method.as_str().to_owned()),
+                verification_url: part
+                    .verification
+                    .as_ref()
+                    .and_then(|v| v.lookup_url.clone()),
+                verification_platforms: to_json(
+                    &part
+                        .verification
+                        .as_ref()
+                        .map(|v| v.platforms.clone())
+                        .unwrap_or_default(),
+                )?,
             })
             .execute(conn)?;
     }

@@ -71,6 +71,9 @@ diesel::table! {
         online_url -> Nullable<Text>,
         notes -> Nullable<Text>,
         updated_at -> Timestamp,
+        verification_method -> Nullable<Text>,
+        verification_url -> Nullable<Text>,
+        verification_platforms -> Text,
     }
 }
 
