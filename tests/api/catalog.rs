@@ -133,7 +133,7 @@ both_backends! {
         assert_eq!(response.status, StatusCode::OK);
         assert_eq!(response.header("cache-control").as_deref(), Some("public, max-age=60, must-revalidate"));
         let item = response.json();
-        assert_eq!(item["name_zh"], "一级建造师注册证书");
+        assert_eq!(item["name_zh"], "一级建造师跨区域执业信息登记");
         assert_eq!(item["version"], 1);
         // Six ordered pairs, one of them (HE → BJ) with a conditional period and a later direct one.
         assert_eq!(item["arrangements"].as_array().unwrap().len(), 7);
