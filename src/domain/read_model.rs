@@ -366,6 +366,11 @@ impl Catalog {
         self.batch_by_code.get(code).map(|&i| &self.batches[i])
     }
 
+    /// The day the first batch was published.
+    pub fn first_publication(&self) -> Option<NaiveDate> {
+        self.batches.first().map(|b| b.published_on)
+    }
+
     /// Every batch, in publication order.
     pub fn batches(&self) -> &[Batch] {
         &self.batches

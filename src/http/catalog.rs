@@ -777,11 +777,12 @@ pub struct StatsQuery {
     /// Time.
     #[param(value_type = Option<String>, format = Date, example = "2025-06-01")]
     pub on: Option<String>,
-    /// First day of a window, `YYYY-MM-DD`: with it, `published` counts what was newly
-    /// published, launched or joined from this day to `to`.
+    /// First day of a window, `YYYY-MM-DD`: with it (or with `to`), `published` counts
+    /// what was newly published, launched or joined from this day to `to`; default: the
+    /// first publication in the catalog.
     #[param(value_type = Option<String>, format = Date, example = "2025-01-01")]
     pub from: Option<String>,
-    /// Last day of the window (inclusive), `YYYY-MM-DD`; needs `from`; default: `on`.
+    /// Last day of the window (inclusive), `YYYY-MM-DD`, not before `from`; default: `on`.
     #[param(value_type = Option<String>, format = Date, example = "2025-12-31")]
     pub to: Option<String>,
 }
@@ -813,11 +814,12 @@ pub async fn get_stats(
     let on = parse_optional_day("on", query.on.as_deref())?.unwrap_or_else(today_in_china);
     let from = parse_optional_day("from", query.from.as_deref())?;
     let to = parse_optional_day("to", query.to.as_deref())?;
+    let catalog = registry.catalog();
     let window = match (from, to) {
         (None, None) => None,
-        (None, Some(_)) => return Err(ApiError::parameter("to", "needs `from`")),
-        (Some(from), to) => {
+        (from, to) => {
             let to = to.unwrap_or(on);
+            let from = from.unwrap_or_else(|| catalog.first_publication().unwrap_or(to));
             if to < from {
                 return Err(ApiError::parameter(
                     "to",
@@ -827,6 +829,5 @@ pub async fn get_stats(
             Some((from, to))
         }
     };
-    let catalog = registry.catalog();
     json_response(&req, &catalog.stats(on, window))
 }

@@ -274,7 +274,15 @@ both_backends! {
         assert_eq!(to_on["published"]["scenarios"], 2);
         assert_eq!(to_on["published"]["programme_memberships"], json!({"offsite_self_service": 6, "regional": 4, "same_standard": 16}));
 
-        app.get("/api/v1/stats?to=2025-12-31").await.problem_naming("to");
+        // Without `from`, the window starts with the first publication.
+        let up_to_2024 = app.get_json("/api/v1/stats?on=2026-01-01&to=2024-12-31").await;
+        let first = sample("batches").iter().map(|b| b["published_on"].as_str().unwrap().to_owned()).min().unwrap();
+        assert_eq!(up_to_2024["published"]["from"], first.as_str());
+        assert_eq!(up_to_2024["published"]["scenarios"], 7);
+        assert_eq!(
+            up_to_2024["published"]["recognition_items"],
+            sample("recognition-items").iter().filter(|i| ["JJJ-2021-01", "JJJ-2023-01", "JJJ-2024-01", "JJJ-2024-04"].contains(&i["batch"].as_str().unwrap())).count()
+        );
         app.get("/api/v1/stats?from=2025-12-31&to=2025-01-01").await.problem_naming("to");
         app.get("/api/v1/stats?from=2025-13-01").await.problem_naming("from");
         app.get("/api/v1/stats?from=").await.problem_naming("from");
