@@ -48,7 +48,7 @@ count=$(cargo mutants --list "${args[@]}" 2>/dev/null | wc -l)
 max=${MUTANTS_MAX:-100}
 if [ -n "$since" ] && [ "$count" -gt "$max" ]; then
   shards=$(( (count + max - 1) / max ))
-  shard=$(( $(date +%j) % shards ))
+  shard=$(( 10#$(date +%j) % shards ))
   echo "mutants: $count in the changed lines; testing shard $shard of $shards (a different one each day)"
   args+=(--shard "$shard/$shards")
 fi
