@@ -11,8 +11,9 @@
 #                                      and the script says so.
 #
 # Needs the test databases as scripts/test.sh provides them (PostgreSQL reachable at
-# JJJ_TEST_POSTGRES_URL). Results land in mutants.out/; the exit status is non-zero
-# when a mutant survives (cargo-mutants' own convention).
+# JJJ_TEST_POSTGRES_URL). Results land in mutants.out/; the exit status is 2 when a
+# mutant survives, 0 when every mutant was caught (a mutant that makes the tests hang
+# counts as caught), cargo-mutants' own code for anything else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,4 +53,20 @@ if [ -n "$since" ] && [ "$count" -gt "$max" ]; then
   echo "mutants: $count in the changed lines; testing shard $shard of $shards (a different one each day)"
   args+=(--shard "$shard/$shards")
 fi
-exec cargo mutants --no-shuffle "${args[@]}" "$@"
+# The verdict comes from mutants.out, not from the exit status alone: cargo-mutants
+# exits 3 when a mutant made the tests hang until the timeout (the tests noticed it:
+# caught) and that code takes precedence over 2 (a mutant no test noticed).
+status=0
+cargo mutants --no-shuffle "${args[@]}" "$@" || status=$?
+case $status in
+  0 | 2 | 3)
+    if [ -s mutants.out/missed.txt ]; then
+      echo "mutants: $(wc -l < mutants.out/missed.txt) mutants survived; kill each with a test, or list it in .cargo/mutants.toml with the reason it is equivalent:"
+      cat mutants.out/missed.txt
+      exit 2
+    fi
+    [ "$status" = 3 ] && echo "mutants: $(wc -l < mutants.out/timeout.txt) mutants made the tests hang until the timeout: caught"
+    exit 0
+    ;;
+  *) exit "$status" ;;
+esac
