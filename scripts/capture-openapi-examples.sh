@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 cargo build --quiet --bin jjj-registry
 work=$(mktemp -d)
 port=18765
-DATABASE_URL="sqlite://$work/examples.db" REGISTRY_BIND="127.0.0.1:$port" RUST_LOG=warn \
-  "${CARGO_TARGET_DIR:-target}/debug/jjj-registry" serve &
+bin="${CARGO_TARGET_DIR:-target}/debug/jjj-registry"
+# A development issuer, so that the write examples are real answers too.
+export REGISTRY_DEV_SECRET="capture-openapi-examples-development-secret-0123"
+DATABASE_URL="sqlite://$work/examples.db" REGISTRY_BIND="127.0.0.1:$port" RUST_LOG=warn "$bin" serve &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
@@ -42,4 +44,32 @@ capture get_target '/targets/TG-2025-01?on=2025-12-31'
 curl -sf "http://127.0.0.1:$port/api/v1/recognition-status/batch" -H 'content-type: application/json' \
   -d '{"questions": [{"item": "RI-CON-002", "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01"}, {"local_code": "冀建-RY-056", "issued_in": "HE", "used_in": "BJ", "on": "2025-06-01"}, {"item": "RI-XXX-999", "issued_in": "HE", "used_in": "TJ"}]}' |
   python3 -c 'import json, sys; f = open(sys.argv[1], "w"); json.dump(json.load(sys.stdin), f, ensure_ascii=False, indent=2); f.write("\n")' openapi/examples/post_recognition_status_batch.json
+save() { # save <operation_id>: pretty-prints standard input into the example file
+  python3 -c 'import json, sys; f = open(sys.argv[1], "w"); json.dump(json.load(sys.stdin), f, ensure_ascii=False, indent=2); f.write("\n")' "openapi/examples/$1.json"
+}
+editor_tj=$("$bin" token --region TJ --roles editor --sub zhang.wei)
+editor_he=$("$bin" token --region HE --roles editor --sub li.na)
+admin=$("$bin" token --region BJ --roles admin --sub auditor)
+api="http://127.0.0.1:$port/api/v1"
+curl -sf "$api/recognition-items/RI-CON-002/local-parts/TJ" | save get_recognition_local_part
+curl -sf -X PATCH "$api/recognition-items/RI-CON-002/local-parts/TJ" -H "authorization: Bearer $editor_tj" \
+  -H 'if-match: "RI-CON-002.TJ.1"' -H 'content-type: application/merge-patch+json' \
+  -d '{"contact": "022-12345678"}' | save patch_recognition_local_part
+curl -sf -X PUT "$api/recognition-items/RI-CON-002/local-parts/TJ" -H "authorization: Bearer $editor_tj" \
+  -H 'if-match: "RI-CON-002.TJ.2"' -H 'content-type: application/json' \
+  -d "$(python3 -c 'import json; print(json.dumps(json.load(open("openapi/examples/patch_recognition_local_part.json")) | {"notes": "受理地点：天津市政务服务中心"}))' | python3 -c 'import json, sys; d = json.load(sys.stdin); [d.pop(k) for k in ("item_code", "version", "region")]; print(json.dumps(d, ensure_ascii=False))')" \
+  | save put_recognition_local_part
+curl -sf "$api/standard-items/SS-HR-002/local-parts/HE" | save get_standard_local_part
+curl -sf -X PATCH "$api/standard-items/SS-HR-002/local-parts/HE" -H "authorization: Bearer $editor_he" \
+  -H 'if-match: "SS-HR-002.HE.1"' -H 'content-type: application/merge-patch+json' \
+  -d '{"channels": ["online_end_to_end", "self_service_terminal"], "terminal_identity": ["social_security_card"]}' | save patch_standard_local_part
+curl -sf -X PUT "$api/standard-items/SS-HR-002/local-parts/HE" -H "authorization: Bearer $editor_he" \
+  -H 'if-match: "SS-HR-002.HE.2"' -H 'content-type: application/json' \
+  -d "$(python3 -c 'import json; d = json.load(open("openapi/examples/patch_standard_local_part.json")); [d.pop(k) for k in ("item_code", "version", "region")]; d["time_limit_days"] = 5; print(json.dumps(d, ensure_ascii=False))')" \
+  | save put_standard_local_part
+# One refused attempt (Tianjin's editor on Hebei's side) so the log shows both outcomes.
+curl -s -o /dev/null -X PATCH "$api/standard-items/SS-HR-002/local-parts/HE" -H "authorization: Bearer $editor_tj" \
+  -H 'if-match: "SS-HR-002.HE.3"' -H 'content-type: application/merge-patch+json' -d '{"time_limit_days": 1}'
+curl -sf "$api/audit?after=3&limit=2" -H "authorization: Bearer $admin" | save list_audit_records
+curl -sf "$api/audit/verify" -H "authorization: Bearer $admin" | save verify_audit_log
 cargo run --quiet -- openapi

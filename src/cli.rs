@@ -5,6 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::application::verify_audit_chain;
+use crate::auth::{mint_dev_token, parse_ttl};
+use crate::domain::governance::Role;
+use crate::domain::region::RegionCode;
 use crate::http::openapi::openapi_json;
 use crate::registry::{SampleLoad, load_sample};
 use crate::settings::Settings;
@@ -48,6 +52,23 @@ pub enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Mint a development token (needs REGISTRY_DEV_SECRET); prints only the token.
+    Token {
+        /// The region the token speaks for (BJ, TJ, HE).
+        #[arg(long)]
+        region: String,
+        /// Comma-separated roles: editor, approver, admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+        /// Lifetime, e.g. 15m, 2h, 1d (at most 30 days).
+        #[arg(long, default_value = "15m")]
+        ttl: String,
+        /// Who the token is for (`sub`).
+        #[arg(long, default_value = "developer")]
+        sub: String,
+    },
+    /// Check the whole audit chain; exit 1 and name the first broken link if it fails.
+    VerifyAudit,
     /// Write the OpenAPI description generated from the code.
     Openapi {
         /// Where to write it.
@@ -115,6 +136,51 @@ fn run(cli: Cli) -> Result<(), String> {
                 SampleLoad::SkippedNotEmpty => println!("the catalog is not empty; nothing loaded"),
             }
             Ok(())
+        }
+        Command::Token {
+            region,
+            roles,
+            ttl,
+            sub,
+        } => {
+            let secret = settings.dev_secret.as_ref().ok_or(
+                "REGISTRY_DEV_SECRET is not set: development tokens are disabled".to_owned(),
+            )?;
+            let region = RegionCode::parse(&region)
+                .ok()
+                .filter(|code| code.as_str() == region)
+                .ok_or(format!(
+                    "`{region}` is not a region code such as BJ, TJ or HE"
+                ))?;
+            let roles = roles
+                .iter()
+                .map(|role| {
+                    Role::parse(role.trim()).ok_or(format!(
+                        "unknown role `{role}`; roles are {}",
+                        Role::expected()
+                    ))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let ttl = parse_ttl(&ttl)?;
+            println!("{}", mint_dev_token(secret, &region, &roles, ttl, &sub)?);
+            Ok(())
+        }
+        Command::VerifyAudit => {
+            let database = Database::open(&settings.database_url, 1, settings.db_timeout)
+                .map_err(|e| e.to_string())?;
+            let verdict = database
+                .run_here(verify_audit_chain)
+                .map_err(|e| e.to_string())?;
+            match verdict.first_broken {
+                None => {
+                    println!("audit chain intact: {} records", verdict.records);
+                    Ok(())
+                }
+                Some(broken) => Err(format!(
+                    "audit chain broken at record {}: {}",
+                    broken.seq, broken.problem
+                )),
+            }
         }
         Command::Openapi { .. } | Command::Healthcheck { .. } => Ok(()),
     }

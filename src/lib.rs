@@ -3,8 +3,12 @@
 //! Layers: [`http`] (routing, extractors, problem responses, OpenAPI) → [`domain`]
 //! (entries, decisions, deviations, read model; no HTTP, no SQL) → [`storage`]
 //! (diesel schema, queries, transactions). [`registry`] joins the read model to the
-//! database; [`startup`] builds the server; [`cli`] is the binary's front door.
+//! database; [`application`] holds the use cases (who may do what, carried out and
+//! audited) that the HTTP handlers and the CLI call; [`auth`] verifies bearer tokens;
+//! [`startup`] builds the server; [`cli`] is the binary's front door.
 
+pub mod application;
+pub mod auth;
 pub mod cli;
 pub mod domain;
 pub mod http;

@@ -77,6 +77,11 @@ impl Registry {
         })
     }
 
+    /// The database, for the use cases.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
     /// The current read model; cheap, lock-free.
     pub fn catalog(&self) -> Guard<Arc<Catalog>> {
         self.catalog.load()

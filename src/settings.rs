@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::auth::Secret;
 use crate::storage::DatabaseUrl;
 
 /// One documented setting.
@@ -77,6 +78,16 @@ pub const SETTINGS: &[SettingSpec] = &[
         description: "Log line format: `compact` (human-readable) or `json` (one object per line, for production).",
     },
     SettingSpec {
+        key: "REGISTRY_ISSUERS_FILE",
+        default: "",
+        description: "JSON file naming the token issuers trusted for writes, one region each, with their keys (see docs/AUTH.md); unset: only the development issuer, if any.",
+    },
+    SettingSpec {
+        key: "REGISTRY_DEV_SECRET",
+        default: "",
+        description: "Enables the development token issuer (HS256, at least 32 bytes; `jjj-registry token` mints its tokens). Never set it in production.",
+    },
+    SettingSpec {
         key: "RUST_LOG",
         default: "info",
         description: "Log filter in `tracing` syntax, e.g. `info,jjj_registry=debug`.",
@@ -126,6 +137,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `tracing` filter directives.
     pub log_filter: String,
+    /// The trusted token issuers (`None`: none but the development issuer).
+    pub issuers_file: Option<PathBuf>,
+    /// The development issuer's secret (`None`: development tokens are refused).
+    pub dev_secret: Option<Secret>,
 }
 
 /// A setting that could not be read or understood.
@@ -256,6 +271,21 @@ impl Settings {
             }
         };
         let log_filter = get("RUST_LOG").to_owned();
+        let issuers_file = match get("REGISTRY_ISSUERS_FILE").trim() {
+            "" => None,
+            path => Some(PathBuf::from(path)),
+        };
+        let dev_secret =
+            match get("REGISTRY_DEV_SECRET") {
+                "" => None,
+                secret => Some(Secret::new(secret.to_owned()).map_err(|reason| {
+                    SettingsError::Invalid {
+                        key: "REGISTRY_DEV_SECRET",
+                        value: "(hidden)".into(),
+                        reason,
+                    }
+                })?),
+            };
 
         Ok(Self {
             database_url,
@@ -268,6 +298,8 @@ impl Settings {
             max_body_bytes,
             log_format,
             log_filter,
+            issuers_file,
+            dev_secret,
         })
     }
 }

@@ -9,7 +9,10 @@ use actix_web::{App, HttpServer, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::application::UseCases;
+use crate::auth::{AuthConfigError, Authenticator, DEV_ISSUER};
 use crate::http::docs::docs_index;
+use crate::http::editing::BodyLimit;
 use crate::http::middleware::observe;
 use crate::http::problem::extractor_config;
 use crate::http::routes::{KnownRoutes, no_route};
@@ -28,6 +31,9 @@ pub enum StartupError {
     /// Database or catalog problem.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// The token issuers cannot be loaded.
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
     /// The listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -41,17 +47,30 @@ pub enum StartupError {
 impl Application {
     /// Opens the registry and binds the listener (port 0 picks a free port).
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let authenticator = Arc::new(Authenticator::load(
+            settings.issuers_file.as_deref(),
+            settings.dev_secret.as_ref(),
+        )?);
+        if settings.dev_secret.is_some() {
+            tracing::warn!(
+                "REGISTRY_DEV_SECRET is set: development tokens (HS256, issuer {DEV_ISSUER}) are accepted for every region; never enable this in production"
+            );
+        }
+        if !authenticator.has_issuers() {
+            tracing::info!("no token issuer is configured: the registry is read-only");
+        }
         let registry = Arc::new(Registry::open(settings)?);
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             address: settings.bind.to_string(),
             source,
         })?;
-        Self::with_listener(settings, registry, listener)
+        Self::with_listener(settings, registry, authenticator, listener)
     }
 
     fn with_listener(
         settings: &Settings,
         registry: Arc<Registry>,
+        authenticator: Arc<Authenticator>,
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         let bind_error = |source| StartupError::Bind {
@@ -60,6 +79,8 @@ impl Application {
         };
         let port = listener.local_addr().map_err(bind_error)?.port();
         let data = web::Data::from(registry.clone());
+        let use_cases = web::Data::new(UseCases::new(registry.clone(), authenticator));
+        let body_limit = web::Data::new(BodyLimit(settings.max_body_bytes));
         let max_body_bytes = settings.max_body_bytes;
         // Built once: the same document for every worker, the docs page and 404/405 answers.
         let spec = crate::http::openapi::document();
@@ -69,6 +90,8 @@ impl Application {
             let (app, _api) = App::new()
                 .into_utoipa_app()
                 .app_data(data.clone())
+                .app_data(use_cases.clone())
+                .app_data(body_limit.clone())
                 .app_data(json)
                 .app_data(query)
                 .app_data(path)

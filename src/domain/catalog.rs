@@ -726,11 +726,9 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
             report("there must be exactly one local part per participating region".into());
         }
         for part in &item.local_parts {
-            if let Some(verification) = &part.verification {
-                check_verification(verification, &mut |problem| {
-                    report(format!("{}: {problem}", part.region))
-                });
-            }
+            check_recognition_local_part(part, &mut |problem| {
+                report(format!("{}: {problem}", part.region))
+            });
             if let Some(code) = &part.local_code
                 && !local_codes.insert((&part.region, code.as_str()))
             {
@@ -806,16 +804,9 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
             if !seen.insert(&part.region) {
                 report(format!("two local parts for {}", part.region));
             }
-            if part.channels.iter().collect::<HashSet<_>>().len() != part.channels.len() {
-                report(format!("{}: a channel is listed twice", part.region));
-            }
-            let self_service = part.channels.contains(&Channel::SelfServiceTerminal);
-            if self_service == part.terminal_identity.is_empty() {
-                report(format!(
-                    "{}: terminal_identity is required with the self_service_terminal channel, and only with it",
-                    part.region
-                ));
-            }
+            check_standard_local_part(part, &mut |problem| {
+                report(format!("{}: {problem}", part.region))
+            });
         }
     }
 
@@ -914,6 +905,28 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+/// The rules one region's side of a recognition item must follow on its own (the
+/// catalog-wide rules, such as unique local codes, are checked with the catalog).
+pub fn check_recognition_local_part(part: &RecognitionLocalPart, report: &mut impl FnMut(String)) {
+    if let Some(verification) = &part.verification {
+        check_verification(verification, report);
+    }
+}
+
+/// The rules one region's side of a service item must follow on its own.
+pub fn check_standard_local_part(part: &StandardLocalPart, report: &mut impl FnMut(String)) {
+    if part.channels.iter().collect::<HashSet<_>>().len() != part.channels.len() {
+        report("a channel is listed twice".into());
+    }
+    let self_service = part.channels.contains(&Channel::SelfServiceTerminal);
+    if self_service == part.terminal_identity.is_empty() {
+        report(
+            "terminal_identity is required with the self_service_terminal channel, and only with it"
+                .into(),
+        );
     }
 }
 

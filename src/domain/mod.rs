@@ -2,8 +2,10 @@
 //! in-process read model. Knows neither HTTP nor SQL: handlers and storage translate
 //! to and from these types.
 
+pub mod audit;
 pub mod catalog;
 pub mod deviation;
+pub mod governance;
 pub mod read_model;
 pub mod recognition;
 pub mod region;

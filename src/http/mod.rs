@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod conditional;
 pub mod docs;
+pub mod editing;
 pub mod health;
 pub mod middleware;
 pub mod openapi;
@@ -46,6 +47,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(catalog::get_standard_item_deviations)
                 .service(catalog::get_scenario)
                 .service(programme::get_batch)
-                .service(programme::get_target),
+                .service(programme::get_target)
+                .service(editing::verify_audit_log)
+                .service(editing::list_audit_records)
+                .service(editing::get_recognition_local_part)
+                .service(editing::put_recognition_local_part)
+                .service(editing::patch_recognition_local_part)
+                .service(editing::get_standard_local_part)
+                .service(editing::put_standard_local_part)
+                .service(editing::patch_standard_local_part),
         );
 }

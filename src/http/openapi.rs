@@ -27,7 +27,9 @@ use super::problem::{ApiError, FieldError, PROBLEM_JSON, ProblemDetails, generic
         description = "京津冀资质资格互认与政务服务“同事同标”事项目录 API。\n\n\
 The authoritative, versioned catalog of qualifications, licences and certificates mutually recognised by \
 Beijing (京), Tianjin (津) and Hebei (冀), and of the government services they handle “same item, same standard” (同事同标).\n\n\
-Reads are public and need no token. Lists use cursor pagination (`limit`, `cursor`); entries and lists carry an `ETag` \
+Reads are public and need no token. Writes need a bearer JWT of the region whose data they change \
+(`Authorization: Bearer …`, see the `bearer` scheme); a region changes only its own side of an entry, against the \
+version it read (`If-Match`), and every write attempt is audited. Lists use cursor pagination (`limit`, `cursor`); entries and lists carry an `ETag` \
 and answer `If-None-Match` with 304. Errors are `application/problem+json` (RFC 9457). Dates are ISO 8601 days in \
 China Standard Time (UTC+8). Parameter values are taken exactly as sent: nothing is trimmed, and an empty value is \
 refused. Responses may gain fields in later minor versions: clients should ignore fields they do not know. \
@@ -40,6 +42,8 @@ The bundled catalog is a SAMPLE (示例数据), not the official list.",
         (name = "standard-items", description = "Standard items (同事同标事项) and the 四同一互 deviation check."),
         (name = "scenarios", description = "Scenarios (互认场景) bundling items."),
         (name = "programme", description = "The programme as it publishes and reports itself: service programmes, published batches (批次) and targets (工作台账) with live progress."),
+        (name = "editing", description = "Region-scoped editing: each region reads and changes its own side (本地部分) of an entry, with a bearer token of that region and `If-Match`."),
+        (name = "audit", description = "The tamper-evident audit log of every write attempt, accepted or refused."),
         (name = "reference", description = "Regions, sectors and catalog statistics."),
         (name = "service", description = "Probes for orchestration.")
     ),
@@ -51,6 +55,8 @@ The bundled catalog is a SAMPLE (示例数据), not the official list.",
         crate::domain::catalog::EntryStatus,
         crate::domain::catalog::StandardItemType,
         crate::domain::catalog::Channel,
+        crate::domain::catalog::RecognitionLocalPart,
+        crate::domain::catalog::StandardLocalPart,
     ))
 )]
 pub struct ApiDoc;
@@ -96,6 +102,40 @@ fn problem_responses() -> Vec<(&'static str, &'static str, ProblemDetails)> {
             .problem(),
         ),
         (
+            "Unauthorized",
+            "No bearer token, or one that is not valid here (bad signature, expired, unknown issuer, wrong audience or region claim…). Nothing changed.",
+            ApiError::Unauthorized("the token was refused: it has expired".into()).problem(),
+        ),
+        (
+            "Forbidden",
+            "The token is valid but may not do this: another region's data, or a role it lacks. Nothing changed.",
+            ApiError::Forbidden(
+                "a token of TJ cannot change BJ's side; each region edits only its own".into(),
+            )
+            .problem(),
+        ),
+        (
+            "Conflict",
+            "The change collides with another entry (e.g. a local code already in use in the region). Nothing changed.",
+            ApiError::Conflict("another entry already uses this local code in TJ".into()).problem(),
+        ),
+        (
+            "PreconditionFailed",
+            "`If-Match` names a version that is no longer current: read the entry again and reapply the change. Nothing changed.",
+            ApiError::PreconditionFailed(
+                "If-Match \"RI-CON-002.TJ.1\" is not the current version of TJ's side of RI-CON-002 (now \"RI-CON-002.TJ.2\"); read it again and reapply the change".into(),
+            )
+            .problem(),
+        ),
+        (
+            "PreconditionRequired",
+            "A write must send `If-Match` with the `ETag` it read. Nothing changed.",
+            ApiError::PreconditionRequired(
+                "send If-Match with the ETag of the local part you read; a region's side is changed only against the version it was based on".into(),
+            )
+            .problem(),
+        ),
+        (
             "InternalError",
             "An unexpected failure; the body never describes internals, only the request id.",
             generic_problem(
@@ -131,13 +171,14 @@ pub fn document() -> Value {
         "openapi": collected["openapi"].take(),
         "info": collected["info"].take(),
         "servers": [{"url": "/", "description": "This registry instance"}],
-        // Reads are public; the bearer scheme arrives with editing.
+        // Reads are public; each write operation names the bearer scheme itself.
         "security": [],
         "tags": collected["tags"].take(),
         "paths": collected["paths"].take(),
         "components": collected["components"].take(),
     });
     add_components(&mut doc);
+    add_edit_request_bodies(&mut doc);
     let request_schemas = schemas_reachable_from_request_bodies(&doc);
     if let Some(operations) = doc["paths"].as_object_mut() {
         for (path, item) in operations.iter_mut() {
@@ -178,6 +219,17 @@ fn add_components(doc: &mut Value) {
             }},
         });
     }
+    components["responses"]["Unauthorized"]["headers"]["WWW-Authenticate"] = json!({
+        "required": true,
+        "description": "The bearer challenge (RFC 6750), naming the problem.",
+        "schema": {"type": "string", "examples": ["Bearer realm=\"jjj-registry\", error=\"invalid_token\", error_description=\"the token was refused: it has expired\""]},
+    });
+    components["securitySchemes"]["bearer"] = json!({
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A JWT from an issuer trusted for exactly one region (`region` claim), with `roles` among `editor`, `approver`, `admin`, the registry's audience in `aud`, and `exp`. See docs/AUTH.md; `jjj-registry token` mints development tokens when REGISTRY_DEV_SECRET is set.",
+    });
     components["responses"]["NotModified"] = json!({
         "description": "Not modified: the `If-None-Match` tag is current; no body.",
         "headers": cacheable_headers(),
@@ -198,6 +250,16 @@ fn add_components(doc: &mut Value) {
             "description": "The answer must not be cached.",
             "schema": {"type": "string", "examples": ["no-store"]},
         },
+        "LocalPartETag": {
+            "required": true,
+            "description": "Entity tag of this version of the local part; send it in `If-Match` to change it.",
+            "schema": {"type": "string", "examples": ["\"RI-CON-002.TJ.2\""]},
+        },
+        "CacheControlNoCache": {
+            "required": true,
+            "description": "Editors must always see the current version: revalidate before every use.",
+            "schema": {"type": "string", "examples": ["no-cache"]},
+        },
         "XRequestId": {
             "required": true,
             "description": "The request id: the client's own `X-Request-Id` when it sent a plain one, otherwise a generated UUID. Quote it when reporting a problem.",
@@ -212,6 +274,136 @@ fn add_components(doc: &mut Value) {
         "schema": {"type": "string"},
         "example": "\"9c1e4f0a2b7d3e56a8f0c1d2e3f4a5b6\"",
     });
+}
+
+/// The bodies of the local-part writes: the local part without its region (the path
+/// names it). The schema is the response's local part with every reference inlined, so
+/// that requests and responses never share a schema whose rules differ between them
+/// (a request refuses unknown fields; a response may gain fields).
+fn add_edit_request_bodies(doc: &mut Value) {
+    let edits = [
+        (
+            "RecognitionLocalPart",
+            "recognition_local_part",
+            json!({
+                "local_code": "TJ-ZJW-2021-044",
+                "issuing_department": "天津市住房和城乡建设委员会",
+                "accepting_department": "天津市住房和城乡建设委员会",
+                "contact": "022-12345678",
+                "online_url": "https://example.gov.cn/tj/construction/ri/ri-con-002",
+                "notes": null,
+                "verification": {"method": "e_licence_sharing", "lookup_url": null, "platforms": []},
+            }),
+            json!({"contact": "022-12345678", "notes": null}),
+        ),
+        (
+            "StandardLocalPart",
+            "standard_local_part",
+            json!({
+                "local_code": "HE-RS-0002",
+                "department": "河北省人力资源和社会保障厅",
+                "online_url": null,
+                "service_hall": null,
+                "pilot_zones": [],
+                "implementation_status": "implemented",
+                "name_zh": null,
+                "conditions_zh": null,
+                "materials": null,
+                "time_limit_days": 5,
+                "result_recognised": true,
+                "channels": ["online_end_to_end"],
+                "terminal_identity": [],
+            }),
+            json!({"time_limit_days": 5, "service_hall": null}),
+        ),
+    ];
+    for (schema_name, operation_suffix, example, patch_example) in edits {
+        let mut schema = doc["components"]["schemas"][schema_name].clone();
+        inline_references(doc, &mut schema, 0);
+        if let Some(object) = schema.as_object_mut() {
+            if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
+                properties.remove("region");
+            }
+            if let Some(required) = object.get_mut("required").and_then(Value::as_array_mut) {
+                required.retain(|field| field != "region");
+            }
+            object.insert("additionalProperties".into(), Value::Bool(false));
+            object.insert(
+                "description".into(),
+                json!("A region's side of the entry, without the region (the path names it). Unknown fields and server-owned fields (`region`, `version`, `item_code`, `updated_at`) are refused."),
+            );
+        }
+        let change_name = format!("{schema_name}Change");
+        doc["components"]["schemas"][&change_name] = schema;
+        let reference = json!({"$ref": format!("#/components/schemas/{change_name}")});
+        for (method, body) in [
+            (
+                "put",
+                json!({
+                    "required": true,
+                    "description": "The whole new local part; a field left out becomes empty.",
+                    "content": {"application/json": {"schema": reference, "example": example}},
+                }),
+            ),
+            (
+                "patch",
+                json!({
+                    "required": true,
+                    "description": "A JSON merge patch (RFC 7396): the fields named change, `null` empties a field, the rest stays.",
+                    "content": {
+                        "application/merge-patch+json": {"schema": {"type": "object"}, "example": patch_example},
+                        "application/json": {"schema": {"type": "object"}, "example": patch_example},
+                    },
+                }),
+            ),
+        ] {
+            let id = format!("{method}_{operation_suffix}");
+            for item in doc["paths"]
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|p| p.values_mut())
+            {
+                if let Some(operation) = item.get_mut(method)
+                    && operation["operationId"] == id.as_str()
+                {
+                    operation["requestBody"] = body.clone();
+                }
+            }
+        }
+    }
+}
+
+/// Replaces every `$ref` to a component schema inside `schema` by a copy of it.
+fn inline_references(doc: &Value, schema: &mut Value, depth: usize) {
+    const MAX_DEPTH: usize = 16;
+    match schema {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                && depth < MAX_DEPTH
+            {
+                let mut target = doc["components"]["schemas"][name].clone();
+                inline_references(doc, &mut target, depth + 1);
+                map.remove("$ref");
+                if let Value::Object(fields) = target {
+                    for (key, value) in fields {
+                        map.entry(key).or_insert(value);
+                    }
+                }
+            }
+            for value in map.values_mut() {
+                inline_references(doc, value, depth + 1);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                inline_references(doc, item, depth + 1);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn cacheable_headers() -> Value {
@@ -241,6 +433,9 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
     let has_query = has_in("query") || path.starts_with("/api/");
     let has_path = has_in("path");
     let has_body = operation.get("requestBody").is_some();
+    let secured = operation["security"]
+        .as_array()
+        .is_some_and(|schemes| !schemes.is_empty());
     let conditional = operation["responses"].get("304").is_some();
     let id = operation["operationId"]
         .as_str()
@@ -262,6 +457,12 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
         if status.starts_with('2') {
             response["headers"] = if conditional {
                 cacheable_headers()
+            } else if id.ends_with("_local_part") {
+                json!({
+                    "ETag": {"$ref": "#/components/headers/LocalPartETag"},
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoCache"},
+                    "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
+                })
             } else {
                 uncacheable_headers()
             };
@@ -290,6 +491,15 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
     if has_body {
         add("413", "PayloadTooLarge");
         add("415", "UnsupportedMediaType");
+    }
+    if secured {
+        add("401", "Unauthorized");
+        add("403", "Forbidden");
+    }
+    if matches!(method, "put" | "patch") {
+        add("409", "Conflict");
+        add("412", "PreconditionFailed");
+        add("428", "PreconditionRequired");
     }
     add("500", "InternalError");
 
@@ -372,6 +582,38 @@ const RESPONSE_EXAMPLES: &[(&str, &str)] = &[
     (
         "get_target",
         include_str!("../../openapi/examples/get_target.json"),
+    ),
+    (
+        "get_recognition_local_part",
+        include_str!("../../openapi/examples/get_recognition_local_part.json"),
+    ),
+    (
+        "put_recognition_local_part",
+        include_str!("../../openapi/examples/put_recognition_local_part.json"),
+    ),
+    (
+        "patch_recognition_local_part",
+        include_str!("../../openapi/examples/patch_recognition_local_part.json"),
+    ),
+    (
+        "get_standard_local_part",
+        include_str!("../../openapi/examples/get_standard_local_part.json"),
+    ),
+    (
+        "put_standard_local_part",
+        include_str!("../../openapi/examples/put_standard_local_part.json"),
+    ),
+    (
+        "patch_standard_local_part",
+        include_str!("../../openapi/examples/patch_standard_local_part.json"),
+    ),
+    (
+        "list_audit_records",
+        include_str!("../../openapi/examples/list_audit_records.json"),
+    ),
+    (
+        "verify_audit_log",
+        include_str!("../../openapi/examples/verify_audit_log.json"),
     ),
     (
         "post_recognition_status_batch",

@@ -69,6 +69,21 @@ pub enum ApiError {
     /// The body is not `application/json`.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// No acceptable bearer token (sent with `WWW-Authenticate`).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The token may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The change collides with the current state of the catalog.
+    #[error("{0}")]
+    Conflict(String),
+    /// `If-Match` names a version that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// A write came without `If-Match`.
+    #[error("{0}")]
+    PreconditionRequired(String),
     /// The database cannot be reached.
     #[error("{0}")]
     Unavailable(String),
@@ -102,6 +117,11 @@ impl ApiError {
             Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            Self::Forbidden(_) => ("forbidden", "Forbidden"),
+            Self::Conflict(_) => ("conflict", "Conflict"),
+            Self::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
+            Self::PreconditionRequired(_) => ("precondition-required", "Precondition required"),
             Self::Unavailable(_) => ("service-unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal-error", "Internal server error"),
         }
@@ -179,6 +199,11 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -192,7 +217,33 @@ impl ResponseError for ApiError {
             Self::Unavailable(detail) => tracing::warn!(detail, "database unavailable"),
             _ => {}
         }
-        problem_response(&self.problem())
+        let mut response = problem_response(&self.problem());
+        if let Self::Unauthorized(detail) = self {
+            // RFC 6750 §3: the challenge names the problem; quotes in the description
+            // would end the quoted string, so they are dropped.
+            // Only printable ASCII is safe in a header: anything else becomes `?`.
+            let description: String = detail
+                .chars()
+                .filter(|c| *c != '"' && *c != '\\')
+                .map(|c| {
+                    if c.is_ascii_graphic() || c == ' ' {
+                        c
+                    } else {
+                        '?'
+                    }
+                })
+                .collect();
+            let challenge = format!(
+                "Bearer realm=\"jjj-registry\", error=\"invalid_token\", error_description=\"{description}\""
+            );
+            let value = HeaderValue::from_str(&challenge).unwrap_or_else(|_| {
+                HeaderValue::from_static("Bearer realm=\"jjj-registry\", error=\"invalid_token\"")
+            });
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
     }
 }
 

@@ -109,9 +109,10 @@ struct RecognitionItemRow {
     updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = recognition_local_parts)]
-struct RecognitionLocalPartRow {
+#[diesel(primary_key(item_code, region_code), treat_none_as_null = true)]
+pub(super) struct RecognitionLocalPartRow {
     item_code: String,
     region_code: String,
     local_code: Option<String>,
@@ -168,9 +169,10 @@ struct StandardItemRow {
     updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = standard_local_parts)]
-struct StandardLocalPartRow {
+#[diesel(primary_key(item_code, region_code), treat_none_as_null = true)]
+pub(super) struct StandardLocalPartRow {
     item_code: String,
     region_code: String,
     local_code: Option<String>,
@@ -187,6 +189,106 @@ struct StandardLocalPartRow {
     updated_at: NaiveDateTime,
     channels: String,
     terminal_identity: String,
+}
+
+impl RecognitionLocalPartRow {
+    pub(super) fn new(
+        item_code: &str,
+        part: &RecognitionLocalPart,
+        now: NaiveDateTime,
+    ) -> Result<Self, StorageError> {
+        let verification = part.verification.as_ref();
+        Ok(Self {
+            item_code: item_code.to_owned(),
+            region_code: part.region.to_string(),
+            local_code: part.local_code.clone(),
+            issuing_department: part.issuing_department.clone(),
+            accepting_department: part.accepting_department.clone(),
+            contact: part.contact.clone(),
+            online_url: part.online_url.clone(),
+            notes: part.notes.clone(),
+            updated_at: now,
+            verification_method: verification.map(|v| v.method.as_str().to_owned()),
+            verification_url: verification.and_then(|v| v.lookup_url.clone()),
+            verification_platforms: to_json(
+                &verification
+                    .map(|v| v.platforms.clone())
+                    .unwrap_or_default(),
+            )?,
+        })
+    }
+
+    pub(super) fn into_domain(self) -> Result<RecognitionLocalPart, StorageError> {
+        Ok(RecognitionLocalPart {
+            region: region_code(&self.region_code)?,
+            local_code: self.local_code,
+            issuing_department: self.issuing_department,
+            accepting_department: self.accepting_department,
+            contact: self.contact,
+            online_url: self.online_url,
+            notes: self.notes,
+            verification: self
+                .verification_method
+                .as_deref()
+                .map(|method| {
+                    Ok::<_, StorageError>(Verification {
+                        method: parse_enum(method, VerificationMethod::parse)?,
+                        lookup_url: self.verification_url,
+                        platforms: from_json(&self.verification_platforms)?,
+                    })
+                })
+                .transpose()?,
+        })
+    }
+}
+
+impl StandardLocalPartRow {
+    pub(super) fn new(
+        item_code: &str,
+        part: &StandardLocalPart,
+        now: NaiveDateTime,
+    ) -> Result<Self, StorageError> {
+        Ok(Self {
+            item_code: item_code.to_owned(),
+            region_code: part.region.to_string(),
+            local_code: part.local_code.clone(),
+            department: part.department.clone(),
+            online_url: part.online_url.clone(),
+            service_hall: part.service_hall.clone(),
+            pilot_zones: to_json(&part.pilot_zones)?,
+            implementation_status: part.implementation_status.as_str().to_owned(),
+            name_zh: part.name_zh.clone(),
+            conditions_zh: part.conditions_zh.clone(),
+            materials: part.materials.as_ref().map(to_json).transpose()?,
+            time_limit_days: part.time_limit_days.map(from_days).transpose()?,
+            result_recognised: part.result_recognised,
+            updated_at: now,
+            channels: to_json(&part.channels)?,
+            terminal_identity: to_json(&part.terminal_identity)?,
+        })
+    }
+
+    pub(super) fn into_domain(self) -> Result<StandardLocalPart, StorageError> {
+        Ok(StandardLocalPart {
+            region: region_code(&self.region_code)?,
+            local_code: self.local_code,
+            department: self.department,
+            online_url: self.online_url,
+            service_hall: self.service_hall,
+            pilot_zones: from_json(&self.pilot_zones)?,
+            implementation_status: parse_enum(
+                &self.implementation_status,
+                ImplementationStatus::parse,
+            )?,
+            name_zh: self.name_zh,
+            conditions_zh: self.conditions_zh,
+            materials: self.materials.as_deref().map(from_json).transpose()?,
+            time_limit_days: self.time_limit_days.map(to_days).transpose()?,
+            result_recognised: self.result_recognised,
+            channels: from_json(&self.channels)?,
+            terminal_identity: from_json(&self.terminal_identity)?,
+        })
+    }
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -255,7 +357,8 @@ pub fn lock_catalog_for_write(conn: &mut DbConnection) -> Result<(), StorageErro
     Ok(())
 }
 
-fn bump_generation(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), StorageError> {
+/// Records that the catalog changed, so that every instance rebuilds its read model.
+pub fn bump_generation(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), StorageError> {
     diesel::update(catalog_state::table.find(1))
         .set((
             catalog_state::generation.eq(catalog_state::generation + 1),
@@ -318,28 +421,9 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
         .load(conn)?
     {
         local_parts
-            .entry(row.item_code)
+            .entry(row.item_code.clone())
             .or_default()
-            .push(RecognitionLocalPart {
-                region: region_code(&row.region_code)?,
-                local_code: row.local_code,
-                issuing_department: row.issuing_department,
-                accepting_department: row.accepting_department,
-                contact: row.contact,
-                online_url: row.online_url,
-                notes: row.notes,
-                verification: row
-                    .verification_method
-                    .as_deref()
-                    .map(|method| {
-                        Ok::<_, StorageError>(Verification {
-                            method: parse_enum(method, VerificationMethod::parse)?,
-                            lookup_url: row.verification_url,
-                            platforms: from_json(&row.verification_platforms)?,
-                        })
-                    })
-                    .transpose()?,
-            });
+            .push(row.into_domain()?);
     }
     let mut arrangement_rows: HashMap<String, Vec<Arrangement>> = HashMap::new();
     for row in arrangements::table
@@ -404,27 +488,9 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
         .load(conn)?
     {
         standard_parts
-            .entry(row.item_code)
+            .entry(row.item_code.clone())
             .or_default()
-            .push(StandardLocalPart {
-                region: region_code(&row.region_code)?,
-                local_code: row.local_code,
-                department: row.department,
-                online_url: row.online_url,
-                service_hall: row.service_hall,
-                pilot_zones: from_json(&row.pilot_zones)?,
-                implementation_status: parse_enum(
-                    &row.implementation_status,
-                    ImplementationStatus::parse,
-                )?,
-                name_zh: row.name_zh,
-                conditions_zh: row.conditions_zh,
-                materials: row.materials.as_deref().map(from_json).transpose()?,
-                time_limit_days: row.time_limit_days.map(to_days).transpose()?,
-                result_recognised: row.result_recognised,
-                channels: from_json(&row.channels)?,
-                terminal_identity: from_json(&row.terminal_identity)?,
-            });
+            .push(row.into_domain()?);
     }
     let mut memberships: HashMap<String, Vec<ProgrammeMembership>> = HashMap::new();
     for row in programme_memberships::table
@@ -640,32 +706,7 @@ fn insert_recognition_item(
         .execute(conn)?;
     for part in &item.local_parts {
         diesel::insert_into(recognition_local_parts::table)
-            .values(RecognitionLocalPartRow {
-                item_code: item.code.clone(),
-                region_code: part.region.to_string(),
-                local_code: part.local_code.clone(),
-                issuing_department: part.issuing_department.clone(),
-                accepting_department: part.accepting_department.clone(),
-                contact: part.contact.clone(),
-                online_url: part.online_url.clone(),
-                notes: part.notes.clone(),
-                updated_at: now,
-                verification_method: part
-                    .verification
-                    .as_ref()
-                    .map(|v| v.method.as_str().to_owned()),
-                verification_url: part
-                    .verification
-                    .as_ref()
-                    .and_then(|v| v.lookup_url.clone()),
-                verification_platforms: to_json(
-                    &part
-                        .verification
-                        .as_ref()
-                        .map(|v| v.platforms.clone())
-                        .unwrap_or_default(),
-                )?,
-            })
+            .values(RecognitionLocalPartRow::new(&item.code, part, now)?)
             .execute(conn)?;
     }
     for arrangement in &item.arrangements {
@@ -720,24 +761,7 @@ fn insert_standard_item(
         .execute(conn)?;
     for part in &item.local_parts {
         diesel::insert_into(standard_local_parts::table)
-            .values(StandardLocalPartRow {
-                item_code: item.code.clone(),
-                region_code: part.region.to_string(),
-                local_code: part.local_code.clone(),
-                department: part.department.clone(),
-                online_url: part.online_url.clone(),
-                service_hall: part.service_hall.clone(),
-                pilot_zones: to_json(&part.pilot_zones)?,
-                implementation_status: part.implementation_status.as_str().to_owned(),
-                name_zh: part.name_zh.clone(),
-                conditions_zh: part.conditions_zh.clone(),
-                materials: part.materials.as_ref().map(to_json).transpose()?,
-                time_limit_days: part.time_limit_days.map(from_days).transpose()?,
-                result_recognised: part.result_recognised,
-                updated_at: now,
-                channels: to_json(&part.channels)?,
-                terminal_identity: to_json(&part.terminal_identity)?,
-            })
+            .values(StandardLocalPartRow::new(&item.code, part, now)?)
             .execute(conn)?;
     }
     for membership in &item.programmes {
@@ -862,6 +886,124 @@ fn target_from_row(row: TargetRow) -> Result<Target, StorageError> {
         updated_at: row.updated_at.and_utc(),
         code: row.code,
     })
+}
+
+/// One region's side of a recognition item with its version; `None` when the item
+/// does not exist or the region does not take part in it.
+pub fn recognition_local_part(
+    conn: &mut DbConnection,
+    item_code: &str,
+    region: &RegionCode,
+) -> Result<Option<(RecognitionLocalPart, i64)>, StorageError> {
+    recognition_local_parts::table
+        .find((item_code, region.as_str()))
+        .select((
+            RecognitionLocalPartRow::as_select(),
+            recognition_local_parts::version,
+        ))
+        .first::<(RecognitionLocalPartRow, i64)>(conn)
+        .optional()?
+        .map(|(row, version)| Ok((row.into_domain()?, version)))
+        .transpose()
+}
+
+/// One region's side of a service item with its version.
+pub fn standard_local_part(
+    conn: &mut DbConnection,
+    item_code: &str,
+    region: &RegionCode,
+) -> Result<Option<(StandardLocalPart, i64)>, StorageError> {
+    standard_local_parts::table
+        .find((item_code, region.as_str()))
+        .select((
+            StandardLocalPartRow::as_select(),
+            standard_local_parts::version,
+        ))
+        .first::<(StandardLocalPartRow, i64)>(conn)
+        .optional()?
+        .map(|(row, version)| Ok((row.into_domain()?, version)))
+        .transpose()
+}
+
+/// Replaces a recognition item's local part if it is still at `expected_version`;
+/// returns the new version, or `None` when another write got there first.
+pub fn replace_recognition_local_part(
+    conn: &mut DbConnection,
+    item_code: &str,
+    part: &RecognitionLocalPart,
+    expected_version: i64,
+    now: NaiveDateTime,
+) -> Result<Option<i64>, StorageError> {
+    let updated = diesel::update(
+        recognition_local_parts::table
+            .find((item_code, part.region.as_str()))
+            .filter(recognition_local_parts::version.eq(expected_version)),
+    )
+    .set((
+        RecognitionLocalPartRow::new(item_code, part, now)?,
+        recognition_local_parts::version.eq(expected_version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    touch_entry(conn, EntryKind::RecognitionItem, item_code, now)?;
+    Ok(Some(expected_version + 1))
+}
+
+/// Replaces a service item's local part if it is still at `expected_version`.
+pub fn replace_standard_local_part(
+    conn: &mut DbConnection,
+    item_code: &str,
+    part: &StandardLocalPart,
+    expected_version: i64,
+    now: NaiveDateTime,
+) -> Result<Option<i64>, StorageError> {
+    let updated = diesel::update(
+        standard_local_parts::table
+            .find((item_code, part.region.as_str()))
+            .filter(standard_local_parts::version.eq(expected_version)),
+    )
+    .set((
+        StandardLocalPartRow::new(item_code, part, now)?,
+        standard_local_parts::version.eq(expected_version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    touch_entry(conn, EntryKind::StandardItem, item_code, now)?;
+    Ok(Some(expected_version + 1))
+}
+
+/// A change to any part of an entry makes a new version of the entry.
+fn touch_entry(
+    conn: &mut DbConnection,
+    kind: EntryKind,
+    code: &str,
+    now: NaiveDateTime,
+) -> Result<(), StorageError> {
+    match kind {
+        EntryKind::RecognitionItem => diesel::update(recognition_items::table.find(code))
+            .set((
+                recognition_items::version.eq(recognition_items::version + 1),
+                recognition_items::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        EntryKind::StandardItem => diesel::update(standard_items::table.find(code))
+            .set((
+                standard_items::version.eq(standard_items::version + 1),
+                standard_items::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        EntryKind::Scenario => diesel::update(scenarios::table.find(code))
+            .set((
+                scenarios::version.eq(scenarios::version + 1),
+                scenarios::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
 }
 
 fn region_code(text: &str) -> Result<RegionCode, StorageError> {

@@ -7,6 +7,7 @@
 //! transaction; callers on the async side go through [`Database::run`], which moves the
 //! work onto the blocking pool.
 
+pub mod audit;
 pub mod catalog;
 pub mod connection;
 pub mod regions;

@@ -74,6 +74,7 @@ diesel::table! {
         verification_method -> Nullable<Text>,
         verification_url -> Nullable<Text>,
         verification_platforms -> Text,
+        version -> BigInt,
     }
 }
 
@@ -137,6 +138,7 @@ diesel::table! {
         updated_at -> Timestamp,
         channels -> Text,
         terminal_identity -> Text,
+        version -> BigInt,
     }
 }
 
@@ -222,5 +224,36 @@ diesel::table! {
         lead_unit -> Text,
         cooperating_units -> Text,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        recorded_at -> Timestamp,
+        request_id -> Text,
+        issuer -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        region_code -> Nullable<Text>,
+        roles -> Text,
+        action -> Text,
+        entry_kind -> Nullable<Text>,
+        entry_code -> Nullable<Text>,
+        target_region -> Nullable<Text>,
+        outcome -> Text,
+        status -> Integer,
+        reason -> Text,
+        before_state -> Nullable<Text>,
+        after_state -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use awc::http::{Method, StatusCode};
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use jjj_registry::auth::Secret;
 use jjj_registry::registry::load_sample;
 use jjj_registry::settings::{LogFormat, SampleCatalogPolicy, Settings};
 use jjj_registry::startup::Application;
@@ -236,7 +237,19 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         max_body_bytes: 64 * 1024,
         log_format: LogFormat::Compact,
         log_filter: "warn".into(),
+        issuers_file: Some(fixture("auth/issuers.json")),
+        dev_secret: Some(Secret::new(TEST_DEV_SECRET.to_owned()).expect("secret")),
     }
+}
+
+/// The development secret of every test server.
+pub const TEST_DEV_SECRET: &str = "test-secret-of-the-development-issuer-0123456789";
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
 }
 
 /// A running application and a client for it.
@@ -331,7 +344,7 @@ impl TestApp {
     ) -> TestResponse {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         for (name, value) in headers {
-            request = request.insert_header((*name, *value));
+            request = request.append_header((*name, *value));
         }
         let sent = match body {
             Some((content_type, bytes)) => {
@@ -356,6 +369,30 @@ impl TestApp {
         }
     }
 
+    /// Like [`Self::request`] without a body, but a request the server refuses by
+    /// closing the connection is an `Err`, not a panic.
+    pub async fn try_request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<TestResponse, String> {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.append_header((*name, *value));
+        }
+        let mut response = request.send().await.map_err(|e| e.to_string())?;
+        let body = response
+            .body()
+            .limit(64 * 1024 * 1024)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(TestResponse {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: body.to_vec(),
+        })
+    }
     /// GET.
     pub async fn get(&self, path: &str) -> TestResponse {
         self.request(Method::GET, path, &[], None).await
@@ -376,6 +413,48 @@ impl TestApp {
             String::from_utf8_lossy(&response.body)
         );
         response.json()
+    }
+
+    /// A request with a bearer token, optional `If-Match` and a JSON body of
+    /// `content_type`.
+    pub async fn write(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        if_match: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> TestResponse {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer));
+        }
+        if let Some(tag) = if_match {
+            headers.push(("if-match", tag));
+        }
+        self.request(method, path, &headers, body).await
+    }
+
+    /// PATCH a merge patch with a token and `If-Match`.
+    pub async fn patch(
+        &self,
+        path: &str,
+        token: &str,
+        if_match: &str,
+        patch: &Value,
+    ) -> TestResponse {
+        self.write(
+            Method::PATCH,
+            path,
+            Some(token),
+            Some(if_match),
+            Some((
+                "application/merge-patch+json",
+                patch.to_string().into_bytes(),
+            )),
+        )
+        .await
     }
 
     /// POST a JSON value.

@@ -2,12 +2,15 @@
 
 mod helpers;
 
+mod auth;
 mod catalog;
 mod contract;
 mod deployment;
+mod editing;
 mod golden;
 mod programme;
 mod recognition_status;
 mod schema;
 mod service;
 mod storage;
+mod tokens;

@@ -1,0 +1,28 @@
+"""Schemathesis hooks for contract/schemathesis.sh.
+
+`no_write_outside_the_token_region`: when the run carries a region's token
+(JJJ_TOKEN_REGION), no write may succeed on a path naming another region. The run
+itself cannot see the data behind the API; contract.sh also reads the audit log after
+the run and fails if any accepted change touched a region other than its actor's.
+"""
+
+import os
+
+import schemathesis
+
+TOKEN_REGION = os.environ.get("JJJ_TOKEN_REGION")
+WRITES = {"PUT", "PATCH", "POST", "DELETE"}
+
+
+@schemathesis.check
+def no_write_outside_the_token_region(ctx, response, case):
+    if TOKEN_REGION is None or case.method.upper() not in WRITES:
+        return None
+    if not 200 <= response.status_code < 300:
+        return None
+    region = str((case.path_parameters or {}).get("region", ""))
+    if region and region.upper() != TOKEN_REGION:
+        raise AssertionError(
+            f"a {TOKEN_REGION} token changed {region}'s side: {case.method} {case.formatted_path} answered {response.status_code}"
+        )
+    return None

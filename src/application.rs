@@ -1,0 +1,530 @@
+//! Use cases: what a caller asks the registry to do, checked, carried out and audited
+//! in one place. The HTTP handlers and the command line both call these; neither
+//! decides who may do what, nor writes audit records, on its own.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use diesel::Connection;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::auth::{Authenticator, InvalidToken};
+use crate::domain::audit::{Actor, AuditEntry, AuditRecord, BrokenLink, ChainCheck, Outcome};
+use crate::domain::catalog::{EntryKind, RecognitionLocalPart, StandardLocalPart};
+use crate::domain::governance::{
+    EditMethod, InvalidEdit, LocalPart, Principal, Refusal, Role, authorize_local_edit,
+    edited_local_part, require_role,
+};
+use crate::domain::region::RegionCode;
+use crate::registry::Registry;
+use crate::storage::catalog::{
+    bump_generation, lock_catalog_for_write, recognition_local_part,
+    replace_recognition_local_part, replace_standard_local_part, standard_local_part,
+};
+use crate::storage::{DbConnection, StorageError, audit};
+
+/// The action names written to the audit log.
+pub mod action {
+    /// A region changed its own side of an entry.
+    pub const EDIT_LOCAL_PART: &str = "edit_local_part";
+}
+
+/// Why a request was not carried out. Each is answered with its own status; every one
+/// of them is audited (a refused write changes nothing but the audit log).
+#[derive(Debug, thiserror::Error)]
+pub enum UseCaseError {
+    /// No acceptable token (401).
+    #[error("{0}")]
+    Unauthenticated(#[from] InvalidToken),
+    /// The token may not do this (403).
+    #[error("{0}")]
+    Forbidden(#[from] Refusal),
+    /// A path parameter is malformed (400).
+    #[error("{1}")]
+    InvalidParameter(&'static str, String),
+    /// No such entry, or no such side of it (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// A write without `If-Match` (428).
+    #[error("{0}")]
+    PreconditionRequired(String),
+    /// `If-Match` names a version that is no longer current (412).
+    #[error("{message}")]
+    PreconditionFailed {
+        /// What happened.
+        message: String,
+        /// The current entity tag, so the client can re-read and retry.
+        current_etag: String,
+    },
+    /// The body cannot be read as asked (413, 415, or 400 for malformed JSON).
+    #[error("{1}")]
+    Body(BodyProblem, String),
+    /// The body is JSON but not a valid change (400).
+    #[error("the change is invalid")]
+    InvalidChange(InvalidEdit),
+    /// The change collides with another entry (409), e.g. a local code already in use.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<diesel::result::Error> for UseCaseError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Storage(StorageError::Query(error))
+    }
+}
+
+/// What is wrong with a request body before it is even looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyProblem {
+    /// Larger than the limit (413).
+    TooLarge,
+    /// Not JSON (415).
+    UnsupportedMediaType,
+    /// Not well-formed JSON (400).
+    Malformed,
+}
+
+impl UseCaseError {
+    /// The HTTP status this error is answered with (recorded in the audit log).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthenticated(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::InvalidParameter(..) | Self::InvalidChange(_) => 400,
+            Self::Body(BodyProblem::TooLarge, _) => 413,
+            Self::Body(BodyProblem::UnsupportedMediaType, _) => 415,
+            Self::Body(BodyProblem::Malformed, _) => 400,
+            Self::NotFound(_) => 404,
+            Self::PreconditionRequired(_) => 428,
+            Self::PreconditionFailed { .. } => 412,
+            Self::Conflict(_) => 409,
+            Self::Storage(e) if e.is_unavailable() => 503,
+            Self::Storage(_) => 500,
+        }
+    }
+
+    fn audit_reason(&self) -> String {
+        match self {
+            Self::InvalidChange(invalid) => invalid
+                .problems
+                .iter()
+                .map(|(field, message)| format!("{field}: {message}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Self::Storage(_) => "storage failure".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The registry's use cases: the read model and database, and who is trusted.
+#[derive(Debug, Clone)]
+pub struct UseCases {
+    registry: Arc<Registry>,
+    authenticator: Arc<Authenticator>,
+}
+
+/// A request to change one region's side of an entry.
+#[derive(Debug)]
+pub struct LocalPartEdit {
+    /// The request id, for the audit log.
+    pub request_id: String,
+    /// Every `Authorization` header value sent.
+    pub authorization: Vec<Vec<u8>>,
+    /// Recognition item or service item.
+    pub kind: EntryKind,
+    /// The entry's code, from the path.
+    pub code: String,
+    /// The region, from the path, as sent.
+    pub region: String,
+    /// Replace or merge-patch.
+    pub method: EditMethod,
+    /// The `If-Match` header, if sent.
+    pub if_match: Option<String>,
+    /// The body as JSON, or why it could not be read.
+    pub body: Result<Value, (BodyProblem, String)>,
+}
+
+/// One region's side of an entry with its version, as returned to editors.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionedLocalPart<P> {
+    /// The entry's code.
+    pub item_code: String,
+    /// The local part's version: every accepted change adds one.
+    pub version: i64,
+    /// The local part.
+    #[serde(flatten)]
+    pub part: P,
+}
+
+impl<P> VersionedLocalPart<P> {
+    /// The entity tag of this version, for `ETag` and `If-Match`.
+    pub fn etag(&self, region: &RegionCode) -> String {
+        local_part_etag(&self.item_code, region, self.version)
+    }
+}
+
+/// The strong entity tag of a local part version.
+pub fn local_part_etag(code: &str, region: &RegionCode, version: i64) -> String {
+    format!("\"{code}.{region}.{version}\"")
+}
+
+/// The result of checking the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"intact": true, "records": 1234, "first_broken": null}))]
+pub struct AuditVerification {
+    /// Whether every record links to its predecessor and matches its hash.
+    pub intact: bool,
+    /// How many records were checked before the verdict.
+    pub records: i64,
+    /// The first link that does not hold; `null` when the chain is intact.
+    pub first_broken: Option<BrokenLink>,
+}
+
+impl UseCases {
+    /// Use cases over `registry`, trusting `authenticator`'s issuers.
+    pub fn new(registry: Arc<Registry>, authenticator: Arc<Authenticator>) -> Self {
+        Self {
+            registry,
+            authenticator,
+        }
+    }
+
+    /// Who the request's token says is asking.
+    pub fn authenticate(&self, authorization: &[Vec<u8>]) -> Result<Principal, InvalidToken> {
+        let values: Vec<&[u8]> = authorization.iter().map(Vec::as_slice).collect();
+        self.authenticator.authenticate(&values)
+    }
+
+    /// Reads one region's side of a recognition item with its version.
+    pub async fn recognition_local_part(
+        &self,
+        code: String,
+        region: String,
+    ) -> Result<VersionedLocalPart<RecognitionLocalPart>, UseCaseError> {
+        let region = parse_region(&region)?;
+        self.registry
+            .database()
+            .run(move |conn| {
+                read_versioned(
+                    conn,
+                    EntryKind::RecognitionItem,
+                    &code,
+                    &region,
+                    recognition_local_part,
+                )
+            })
+            .await
+    }
+
+    /// Reads one region's side of a service item with its version.
+    pub async fn standard_local_part(
+        &self,
+        code: String,
+        region: String,
+    ) -> Result<VersionedLocalPart<StandardLocalPart>, UseCaseError> {
+        let region = parse_region(&region)?;
+        self.registry
+            .database()
+            .run(move |conn| {
+                read_versioned(
+                    conn,
+                    EntryKind::StandardItem,
+                    &code,
+                    &region,
+                    standard_local_part,
+                )
+            })
+            .await
+    }
+
+    /// Changes one region's side of a recognition item or service item: only an editor
+    /// of that region, only against the current version; audited either way. The read
+    /// model reflects the change when this returns.
+    pub async fn edit_local_part(
+        &self,
+        edit: LocalPartEdit,
+    ) -> Result<(Value, String), UseCaseError> {
+        let principal = self.authenticate(&edit.authorization);
+        let entry_kind = edit.kind.as_str();
+        let mut audit = AuditEntry {
+            recorded_at: Utc::now(),
+            request_id: edit.request_id.clone(),
+            actor: principal.as_ref().ok().map(actor),
+            action: action::EDIT_LOCAL_PART,
+            entry: Some((entry_kind, edit.code.clone())),
+            target_region: Some(edit.region.clone()),
+            outcome: Outcome::Refused,
+            status: 0,
+            reason: String::new(),
+            change: None,
+        };
+        let attempt = async {
+            let principal = principal?;
+            let region = parse_region(&edit.region)?;
+            authorize_local_edit(&principal, &region)?;
+            let if_match = match edit.if_match.as_deref().map(str::trim) {
+                None | Some("") => {
+                    return Err(UseCaseError::PreconditionRequired(
+                        "send If-Match with the ETag of the local part you read; a region's side is changed only against the version it was based on".into(),
+                    ));
+                }
+                Some("*") => {
+                    return Err(UseCaseError::PreconditionRequired(
+                        "If-Match must name the ETag you read, not `*`".into(),
+                    ));
+                }
+                Some(tags) => tags.to_owned(),
+            };
+            let body = edit.body.clone().map_err(|(problem, message)| UseCaseError::Body(problem, message))?;
+            Ok((region, if_match, body))
+        }
+        .await;
+        let (region, if_match, body) = match attempt {
+            Ok(ready) => ready,
+            Err(error) => return Err(self.refused(audit, error).await),
+        };
+        let code = edit.code.clone();
+        let method = edit.method;
+        let kind = edit.kind;
+        let accepted = audit.clone();
+        let result = self
+            .registry
+            .database()
+            .run(move |conn| {
+                conn.transaction(|conn| match kind {
+                    EntryKind::StandardItem => write_local_part(
+                        conn,
+                        kind,
+                        &code,
+                        &region,
+                        &if_match,
+                        method,
+                        &body,
+                        accepted,
+                        standard_local_part,
+                        replace_standard_local_part,
+                    ),
+                    _ => write_local_part(
+                        conn,
+                        kind,
+                        &code,
+                        &region,
+                        &if_match,
+                        method,
+                        &body,
+                        accepted,
+                        recognition_local_part,
+                        replace_recognition_local_part,
+                    ),
+                })
+            })
+            .await;
+        match result {
+            Ok(written) => {
+                if let Err(error) = self.registry.refresh_if_changed().await {
+                    tracing::warn!(error = %error, "read model not rebuilt after a write; the next refresh will");
+                }
+                Ok(written)
+            }
+            Err(error) => {
+                audit.recorded_at = Utc::now();
+                Err(self.refused(audit, error).await)
+            }
+        }
+    }
+
+    /// Checks the whole audit chain (admins only).
+    pub async fn verify_audit(
+        &self,
+        authorization: &[Vec<u8>],
+    ) -> Result<AuditVerification, UseCaseError> {
+        let principal = self.authenticate(authorization)?;
+        require_role(&principal, Role::Admin)?;
+        Ok(self.registry.database().run(verify_audit_chain).await?)
+    }
+
+    /// Audit records after `after` (at most `limit`): an admin sees all; anyone else
+    /// with a valid token sees the records of their own region's actions and of actions
+    /// on their region's data.
+    pub async fn audit_records(
+        &self,
+        authorization: &[Vec<u8>],
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, UseCaseError> {
+        let principal = self.authenticate(authorization)?;
+        let region = (!principal.has(Role::Admin)).then(|| principal.region.to_string());
+        Ok(self
+            .registry
+            .database()
+            .run(move |conn| audit::records(conn, after, limit, region.as_deref()))
+            .await?)
+    }
+
+    async fn refused(&self, mut audit: AuditEntry, error: UseCaseError) -> UseCaseError {
+        audit.status = error.status();
+        audit.reason = error.audit_reason();
+        audit.outcome = Outcome::Refused;
+        audit.change = None;
+        if let Err(failure) = self
+            .registry
+            .database()
+            .run(move |conn| audit::append_alone(conn, audit))
+            .await
+        {
+            tracing::error!(error = %failure, "a refused write could not be audited");
+        }
+        error
+    }
+}
+
+fn actor(principal: &Principal) -> Actor {
+    Actor {
+        issuer: principal.issuer.clone(),
+        subject: principal.subject.clone(),
+        region: principal.region.to_string(),
+        roles: principal
+            .roles
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+    }
+}
+
+fn parse_region(text: &str) -> Result<RegionCode, UseCaseError> {
+    RegionCode::parse(text).map_err(|message| UseCaseError::InvalidParameter("region", message))
+}
+
+type ReadPart<P> =
+    fn(&mut DbConnection, &str, &RegionCode) -> Result<Option<(P, i64)>, StorageError>;
+type ReplacePart<P> = fn(
+    &mut DbConnection,
+    &str,
+    &P,
+    i64,
+    chrono::NaiveDateTime,
+) -> Result<Option<i64>, StorageError>;
+
+fn read_versioned<P>(
+    conn: &mut DbConnection,
+    kind: EntryKind,
+    code: &str,
+    region: &RegionCode,
+    read: ReadPart<P>,
+) -> Result<VersionedLocalPart<P>, UseCaseError> {
+    let (part, version) = read(conn, code, region)?.ok_or_else(|| not_found(kind, code, region))?;
+    Ok(VersionedLocalPart {
+        item_code: code.to_owned(),
+        version,
+        part,
+    })
+}
+
+fn not_found(kind: EntryKind, code: &str, region: &RegionCode) -> UseCaseError {
+    let what = match kind {
+        EntryKind::StandardItem => "service item",
+        _ => "recognition item",
+    };
+    UseCaseError::NotFound(format!("No {what} `{code}` has a local part for {region}."))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_local_part<P: LocalPart>(
+    conn: &mut DbConnection,
+    kind: EntryKind,
+    code: &str,
+    region: &RegionCode,
+    if_match: &str,
+    method: EditMethod,
+    body: &Value,
+    mut audit: AuditEntry,
+    read: ReadPart<P>,
+    replace: ReplacePart<P>,
+) -> Result<(Value, String), UseCaseError> {
+    lock_catalog_for_write(conn)?;
+    let current = read_versioned(conn, kind, code, region, read)?;
+    // A body that is wrong whatever the version is refused as such (400) before the
+    // version is compared: resending it with a fresh ETag would not help.
+    let part =
+        edited_local_part(&current.part, method, body).map_err(UseCaseError::InvalidChange)?;
+    let current_etag = current.etag(region);
+    let matches = if_match.split(',').any(|tag| tag.trim() == current_etag);
+    if !matches {
+        return Err(UseCaseError::PreconditionFailed {
+            message: format!(
+                "If-Match {if_match} is not the current version of {region}'s side of {code} (now {current_etag}); read it again and reapply the change"
+            ),
+            current_etag,
+        });
+    }
+    let now = Utc::now();
+    let version = replace(conn, code, &part, current.version, now.naive_utc())
+        .map_err(|error| match error {
+            StorageError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => UseCaseError::Conflict(format!(
+                "another entry already uses this local code in {region}"
+            )),
+            other => UseCaseError::Storage(other),
+        })?
+        .ok_or_else(|| UseCaseError::PreconditionFailed {
+            message: format!(
+                "{region}'s side of {code} changed while this write was being made; read it again"
+            ),
+            current_etag: current_etag.clone(),
+        })?;
+    bump_generation(conn, now.naive_utc())?;
+    let written = VersionedLocalPart {
+        item_code: code.to_owned(),
+        version,
+        part,
+    };
+    let to_text =
+        |value: &P| serde_json::to_string(value).map_err(|e| StorageError::Corrupt(e.to_string()));
+    audit.recorded_at = now;
+    audit.outcome = Outcome::Accepted;
+    audit.status = 200;
+    audit.change = Some((to_text(&current.part)?, to_text(&written.part)?));
+    audit::append(conn, audit)?;
+    let etag = written.etag(region);
+    let body = serde_json::to_value(&written).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    Ok((body, etag))
+}
+
+/// Walks the whole audit log in pages against its head.
+pub fn verify_audit_chain(conn: &mut DbConnection) -> Result<AuditVerification, StorageError> {
+    const PAGE: i64 = 1000;
+    let (head_seq, head_hash) = audit::head(conn)?;
+    let mut check = ChainCheck::default();
+    let mut after = 0;
+    loop {
+        // Records appended after the head was read are left for the next check.
+        let page = audit::records(conn, after, PAGE, None)?;
+        for record in page.iter().filter(|r| r.seq <= head_seq) {
+            check.push(record);
+        }
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE && last.seq < head_seq => after = last.seq,
+            _ => break,
+        }
+    }
+    Ok(match check.finish(head_seq, &head_hash) {
+        Ok(records) => AuditVerification {
+            intact: true,
+            records,
+            first_broken: None,
+        },
+        Err(broken) => AuditVerification {
+            intact: false,
+            records: head_seq,
+            first_broken: Some(broken),
+        },
+    })
+}

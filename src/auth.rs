@@ -1,0 +1,515 @@
+//! Bearer-token authentication: which issuers are trusted, for which region, with which
+//! keys; and the verification of a presented JWT into a [`Principal`].
+//!
+//! Every validation option of `jsonwebtoken` is set here explicitly (RFC 8725): its
+//! defaults accept a token without `aud`, skip `nbf`, allow 60 s of leeway and never
+//! look at `typ` or `crit`. The key is chosen by `kid` among the issuer's own keys, and
+//! the algorithm comes from that configured key, never from the token.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::domain::governance::{Principal, Role};
+use crate::domain::region::RegionCode;
+
+/// The audience tokens must name when no issuers file says otherwise.
+pub const DEFAULT_AUDIENCE: &str = "jjj-registry";
+/// The issuer of development tokens (`jjj-registry token`).
+pub const DEV_ISSUER: &str = "urn:jjj-registry:dev";
+/// Shortest development secret accepted (HS256 needs at least the hash's size).
+pub const MIN_DEV_SECRET_BYTES: usize = 32;
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECONDS: u64 = 30;
+/// Longest `Authorization` header accepted.
+pub const MAX_AUTHORIZATION_BYTES: usize = 8 * 1024;
+
+/// A secret that never appears in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret, refusing one shorter than [`MIN_DEV_SECRET_BYTES`].
+    pub fn new(value: String) -> Result<Self, String> {
+        if value.len() < MIN_DEV_SECRET_BYTES {
+            return Err(format!(
+                "must be at least {MIN_DEV_SECRET_BYTES} bytes (got {}); generate one with `openssl rand -base64 48`",
+                value.len()
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+/// Why the authentication configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("issuers file {path}: {message}")]
+pub struct AuthConfigError {
+    path: String,
+    message: String,
+}
+
+/// Why a request carries no acceptable token (HTTP 401).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidToken(pub String);
+
+fn invalid(message: impl Into<String>) -> InvalidToken {
+    InvalidToken(message.into())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuersFile {
+    audience: String,
+    issuers: Vec<IssuerConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuerConfig {
+    iss: String,
+    region: String,
+    algorithms: Vec<String>,
+    jwks_file: Option<PathBuf>,
+    pem_file: Option<PathBuf>,
+    jwks_url: Option<String>,
+}
+
+struct IssuerKey {
+    kid: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+struct Issuer {
+    /// `None` for the development issuer, which may speak for any one region per token.
+    region: Option<RegionCode>,
+    keys: Vec<IssuerKey>,
+}
+
+/// The trusted issuers and the audience; verifies bearer tokens.
+pub struct Authenticator {
+    audience: String,
+    issuers: HashMap<String, Issuer>,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&String> = self.issuers.keys().collect();
+        names.sort();
+        f.debug_struct("Authenticator")
+            .field("audience", &self.audience)
+            .field("issuers", &names)
+            .finish()
+    }
+}
+
+impl Authenticator {
+    /// Reads the issuers file (if any) and adds the development issuer (if a secret is
+    /// set). With neither, every write is refused with 401.
+    pub fn load(
+        issuers_file: Option<&Path>,
+        dev_secret: Option<&Secret>,
+    ) -> Result<Self, AuthConfigError> {
+        let mut authenticator = match issuers_file {
+            Some(path) => Self::from_file(path)?,
+            None => Self {
+                audience: DEFAULT_AUDIENCE.to_owned(),
+                issuers: HashMap::new(),
+            },
+        };
+        if let Some(secret) = dev_secret {
+            authenticator.issuers.insert(
+                DEV_ISSUER.to_owned(),
+                Issuer {
+                    region: None,
+                    keys: vec![IssuerKey {
+                        kid: None,
+                        algorithm: Algorithm::HS256,
+                        key: DecodingKey::from_secret(secret.bytes()),
+                    }],
+                },
+            );
+        }
+        Ok(authenticator)
+    }
+
+    /// Whether any issuer is configured.
+    pub fn has_issuers(&self) -> bool {
+        !self.issuers.is_empty()
+    }
+
+    /// The audience tokens must name.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    fn from_file(path: &Path) -> Result<Self, AuthConfigError> {
+        let error = |message: String| AuthConfigError {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        let file: IssuersFile =
+            serde_json::from_str(&text).map_err(|e| error(format!("invalid: {e}")))?;
+        if file.audience.trim().is_empty() {
+            return Err(error("`audience` must not be empty".into()));
+        }
+        let folder = path.parent().unwrap_or(Path::new("."));
+        let mut issuers = HashMap::new();
+        for config in file.issuers {
+            let iss = config.iss.clone();
+            let issuer =
+                load_issuer(config, folder).map_err(|m| error(format!("issuer {iss}: {m}")))?;
+            if iss == DEV_ISSUER || issuers.insert(iss.clone(), issuer).is_some() {
+                return Err(error(format!("issuer {iss} is listed twice or reserved")));
+            }
+        }
+        Ok(Self {
+            audience: file.audience,
+            issuers,
+        })
+    }
+
+    /// Verifies the `Authorization` header values of a request (all of them: more than
+    /// one is refused) into the principal they authenticate.
+    pub fn authenticate(&self, authorization: &[&[u8]]) -> Result<Principal, InvalidToken> {
+        let value = match authorization {
+            [] => return Err(invalid("this request needs a bearer token")),
+            [one] => *one,
+            _ => return Err(invalid("send exactly one Authorization header")),
+        };
+        if value.len() > MAX_AUTHORIZATION_BYTES {
+            return Err(invalid(format!(
+                "the Authorization header is longer than {MAX_AUTHORIZATION_BYTES} bytes"
+            )));
+        }
+        let value = std::str::from_utf8(value)
+            .map_err(|_| invalid("the Authorization header is not text"))?;
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => return Err(invalid("the Authorization header must be `Bearer <token>`")),
+        };
+        self.verify(token)
+    }
+
+    fn verify(&self, token: &str) -> Result<Principal, InvalidToken> {
+        let mut parts = token.split('.');
+        let (Some(header_part), Some(payload_part), Some(_), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid(
+                "the token is not a signed JWT (three dot-separated parts)",
+            ));
+        };
+        let header = decode_json_part(header_part, "header")?;
+        if header.contains_key("crit") {
+            return Err(invalid(
+                "the token's header has a `crit` parameter; no extension is understood",
+            ));
+        }
+        if let Some(typ) = header.get("typ") {
+            let known = typ
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case("JWT") || t.eq_ignore_ascii_case("at+jwt"));
+            if !known {
+                return Err(invalid("the token's `typ` must be JWT or at+jwt"));
+            }
+        }
+        let kid = match header.get("kid") {
+            None => None,
+            Some(Value::String(kid)) => Some(kid.as_str()),
+            Some(_) => return Err(invalid("the token's `kid` must be a string")),
+        };
+        // The issuer is read before the signature is checked only to pick the keys to
+        // check it with; nothing else is trusted until the signature holds.
+        let unverified = decode_json_part(payload_part, "payload")?;
+        let iss = match unverified.get("iss") {
+            Some(Value::String(iss)) => iss.as_str(),
+            Some(_) => return Err(invalid("the token's `iss` must be a string")),
+            None => return Err(invalid("the token names no issuer (`iss`)")),
+        };
+        let issuer = self
+            .issuers
+            .get(iss)
+            .ok_or_else(|| invalid(format!("the issuer {iss} is not trusted here")))?;
+        let key = match kid {
+            Some(kid) => issuer.keys.iter().find(|k| k.kid.as_deref() == Some(kid)),
+            None if issuer.keys.len() == 1 => issuer.keys.first(),
+            None => None,
+        }
+        .ok_or_else(|| invalid(format!("no key of issuer {iss} matches the token's `kid`")))?;
+
+        let mut validation = Validation::new(key.algorithm);
+        validation.algorithms = vec![key.algorithm];
+        validation.leeway = LEEWAY_SECONDS;
+        validation.reject_tokens_expiring_in_less_than = 0;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = true;
+        validation.set_audience(&[self.audience.as_str()]);
+        validation.set_issuer(&[iss]);
+        validation.set_required_spec_claims(&["exp", "aud", "iss"]);
+        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
+            .map_err(|e| invalid(format!("the token was refused: {}", describe_jwt_error(&e))))?
+            .claims;
+
+        let region = match claims.get("region") {
+            Some(Value::String(region)) => region.as_str(),
+            Some(_) => {
+                return Err(invalid(
+                    "the token's `region` must be one region code as a string",
+                ));
+            }
+            None => return Err(invalid("the token names no `region`")),
+        };
+        let region = match &issuer.region {
+            Some(own) if own.as_str() == region => own.clone(),
+            Some(own) => {
+                return Err(invalid(format!(
+                    "issuer {iss} speaks for {own} only; the token claims region `{region}`"
+                )));
+            }
+            None => match RegionCode::parse(region) {
+                Ok(code) if code.as_str() == region => code,
+                _ => {
+                    return Err(invalid(format!(
+                        "`{region}` is not a region code such as BJ, TJ or HE"
+                    )));
+                }
+            },
+        };
+        let roles = match claims.get("roles") {
+            Some(Value::Array(items)) => {
+                let mut roles = Vec::new();
+                for item in items {
+                    let role = item.as_str().and_then(Role::parse).ok_or_else(|| {
+                        invalid(format!(
+                            "unknown role {item}; roles are {}",
+                            Role::expected()
+                        ))
+                    })?;
+                    if !roles.contains(&role) {
+                        roles.push(role);
+                    }
+                }
+                roles
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "the token's `roles` must be an array of role names",
+                ));
+            }
+            None => return Err(invalid("the token names no `roles`")),
+        };
+        let subject = match claims.get("sub") {
+            None => String::new(),
+            Some(Value::String(sub)) => sub.clone(),
+            Some(_) => return Err(invalid("the token's `sub` must be a string")),
+        };
+        Ok(Principal {
+            issuer: iss.to_owned(),
+            subject,
+            region,
+            roles,
+        })
+    }
+}
+
+fn decode_json_part(part: &str, name: &str) -> Result<Map<String, Value>, InvalidToken> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| invalid(format!("the token's {name} is not base64url")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| invalid(format!("the token's {name} is not a JSON object")))
+}
+
+fn describe_jwt_error(error: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match error.kind() {
+        K::ExpiredSignature => "it has expired".into(),
+        K::ImmatureSignature => "it is not valid yet (`nbf`)".into(),
+        K::InvalidAudience => "it is not meant for this registry (`aud`)".into(),
+        K::InvalidIssuer => "its issuer does not match".into(),
+        K::InvalidSignature => "its signature does not verify".into(),
+        K::InvalidAlgorithm => "its algorithm is not the issuer key's".into(),
+        K::MissingRequiredClaim(claim) => format!("it lacks the `{claim}` claim"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn load_issuer(config: IssuerConfig, folder: &Path) -> Result<Issuer, String> {
+    let region = RegionCode::parse(&config.region)
+        .ok()
+        .filter(|code| code.as_str() == config.region)
+        .ok_or_else(|| {
+            format!(
+                "`region` must be one upper-case region code, got `{}`",
+                config.region
+            )
+        })?;
+    let mut algorithms = Vec::new();
+    for name in &config.algorithms {
+        algorithms.push(match name.as_str() {
+            "RS256" => Algorithm::RS256,
+            "ES256" => Algorithm::ES256,
+            "EdDSA" => Algorithm::EdDSA,
+            other => {
+                return Err(format!(
+                    "algorithm {other} is not supported (RS256, ES256, EdDSA)"
+                ));
+            }
+        });
+    }
+    if algorithms.is_empty() {
+        return Err("`algorithms` must name at least one algorithm".into());
+    }
+    let keys = match (&config.jwks_file, &config.pem_file, &config.jwks_url) {
+        (Some(file), None, None) => {
+            let path = folder.join(file);
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let set: JwkSet =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            set.keys
+                .iter()
+                .map(|jwk| jwk_key(jwk, &algorithms))
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        (None, Some(file), None) => {
+            let [algorithm] = algorithms[..] else {
+                return Err("a `pem_file` holds one key: name exactly one algorithm".into());
+            };
+            let path = folder.join(file);
+            let pem = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let key = match algorithm {
+                Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem),
+                Algorithm::ES256 => DecodingKey::from_ec_pem(&pem),
+                _ => DecodingKey::from_ed_pem(&pem),
+            }
+            .map_err(|e| format!("{}: not a {algorithm:?} public key: {e}", path.display()))?;
+            vec![IssuerKey {
+                kid: None,
+                algorithm,
+                key,
+            }]
+        }
+        (None, None, Some(_)) => {
+            return Err("`jwks_url` is not supported yet; use `jwks_file` or `pem_file`".into());
+        }
+        _ => {
+            return Err(
+                "name exactly one key source: `jwks_file`, `pem_file` or `jwks_url`".into(),
+            );
+        }
+    };
+    if keys.is_empty() {
+        return Err("the key source holds no key".into());
+    }
+    Ok(Issuer {
+        region: Some(region),
+        keys,
+    })
+}
+
+fn jwk_key(jwk: &Jwk, allowed: &[Algorithm]) -> Result<IssuerKey, String> {
+    let algorithm = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
+            Algorithm::ES256
+        }
+        AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
+            Algorithm::EdDSA
+        }
+        _ => return Err("a key is neither RSA, EC P-256 nor Ed25519".into()),
+    };
+    if let Some(declared) = &jwk.common.key_algorithm
+        && format!("{declared:?}") != format!("{algorithm:?}")
+    {
+        return Err(format!(
+            "a key declares `alg` {declared:?} but is a {algorithm:?} key"
+        ));
+    }
+    if !allowed.contains(&algorithm) {
+        return Err(format!(
+            "a key is {algorithm:?}, which the issuer's `algorithms` do not list"
+        ));
+    }
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key: {e}"))?;
+    Ok(IssuerKey {
+        kid: jwk.common.key_id.clone(),
+        algorithm,
+        key,
+    })
+}
+
+/// Mints a development token (HS256, signed with the development secret).
+pub fn mint_dev_token(
+    secret: &Secret,
+    region: &RegionCode,
+    roles: &[Role],
+    ttl: Duration,
+    subject: &str,
+) -> Result<String, String> {
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({
+        "iss": DEV_ISSUER,
+        "aud": DEFAULT_AUDIENCE,
+        "sub": subject,
+        "region": region.as_str(),
+        "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "iat": now,
+        "nbf": now,
+        "exp": now + i64::try_from(ttl.as_secs()).map_err(|e| e.to_string())?,
+    });
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some("JWT".into());
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret.bytes()))
+        .map_err(|e| e.to_string())
+}
+
+/// Parses a duration such as `15m`, `2h`, `900s` or `1d`.
+pub fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 15m, 2h or 900s"))?;
+    let seconds = match unit {
+        "s" | "" => number,
+        "m" => number * 60,
+        "h" => number * 3600,
+        "d" => number * 86_400,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration such as 15m, 2h or 900s"
+            ));
+        }
+    };
+    if seconds == 0 || seconds > 30 * 86_400 {
+        return Err("a token lives between 1 second and 30 days".into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
