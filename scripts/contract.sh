@@ -128,7 +128,7 @@ print(f"{accepted} accepted changes, each by the region it changed")
 PY
 
   log "contract ($backend): the generated TypeScript client, compiled and run against $base"
-  BASE_URL="$base" clients/typescript/run.sh
+  BASE_URL="$base" TOKEN="$(token TJ editor)" clients/typescript/run.sh
 done
 rm -rf "$work"
 log "contract: all checks passed"

@@ -334,7 +334,10 @@ fn add_edit_request_bodies(doc: &mut Value) {
             );
         }
         let change_name = format!("{schema_name}Change");
+        let patch_name = format!("{schema_name}Patch");
+        doc["components"]["schemas"][&patch_name] = merge_patch_schema(&schema);
         doc["components"]["schemas"][&change_name] = schema;
+        let patch_reference = json!({"$ref": format!("#/components/schemas/{patch_name}")});
         let reference = json!({"$ref": format!("#/components/schemas/{change_name}")});
         for (method, body) in [
             (
@@ -351,8 +354,8 @@ fn add_edit_request_bodies(doc: &mut Value) {
                     "required": true,
                     "description": "A JSON merge patch (RFC 7396): the fields named change, `null` empties a field, the rest stays.",
                     "content": {
-                        "application/merge-patch+json": {"schema": {"type": "object"}, "example": patch_example},
-                        "application/json": {"schema": {"type": "object"}, "example": patch_example},
+                        "application/merge-patch+json": {"schema": patch_reference, "example": patch_example},
+                        "application/json": {"schema": patch_reference, "example": patch_example},
                     },
                 }),
             ),
@@ -370,6 +373,64 @@ fn add_edit_request_bodies(doc: &mut Value) {
                 }
             }
         }
+    }
+}
+
+/// The schema of a merge patch onto `change`: every field optional, and `null` allowed
+/// for each field that may be empty (`null` removes it).
+fn merge_patch_schema(change: &Value) -> Value {
+    let mut patch = change.clone();
+    // A required field cannot be emptied: `null` would remove it.
+    let required: Vec<Value> = change["required"].as_array().cloned().unwrap_or_default();
+    if let Some(object) = patch.as_object_mut() {
+        object.insert("required".into(), json!([]));
+        object.insert(
+            "description".into(),
+            json!("A JSON merge patch (RFC 7396) onto a region's side of the entry: the fields named change, `null` empties a field, the others stay. Unknown and server-owned fields are refused."),
+        );
+        if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
+            for (name, property) in properties.iter_mut() {
+                if !required.contains(&Value::String(name.clone())) {
+                    allow_null(property);
+                }
+            }
+        }
+    }
+    patch
+}
+
+fn allow_null(schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    for key in ["oneOf", "anyOf"] {
+        if let Some(Value::Array(options)) = object.get_mut(key) {
+            if !options.iter().any(|o| o["type"] == "null") {
+                options.push(json!({"type": "null"}));
+            }
+            return;
+        }
+    }
+    match object.get_mut("type") {
+        Some(Value::String(kind)) => {
+            let kind = kind.clone();
+            object.insert("type".into(), json!([kind, "null"]));
+        }
+        Some(Value::Array(kinds)) => {
+            if !kinds.iter().any(|k| k == "null") {
+                kinds.push(json!("null"));
+            }
+        }
+        _ => {
+            let inner = Value::Object(std::mem::take(object));
+            *schema = json!({"oneOf": [inner, {"type": "null"}]});
+            return;
+        }
+    }
+    if let Some(Value::Array(values)) = object.get_mut("enum")
+        && !values.contains(&Value::Null)
+    {
+        values.push(Value::Null);
     }
 }
 

@@ -84,11 +84,49 @@ async function askABatch(): Promise<void> {
   check(second.status === 404 && second.problem.type === "urn:jjj-registry:problem:not-found", "question 1 is a 404 problem");
 }
 
+/**
+ * Tianjin's editor changes Tianjin's side of an item: read it, send the change with
+ * `If-Match` naming the version read, and see a second write on the old version refused.
+ * Needs a Tianjin editor token in TOKEN (`jjj-registry token --region TJ --roles editor`).
+ */
+async function editTianjinsSide(token: string): Promise<void> {
+  const path = { code: "RI-CON-002", region: "TJ" };
+  const read = await api.GET("/api/v1/recognition-items/{code}/local-parts/{region}", { params: { path } });
+  check(read.data !== undefined, `read failed: ${read.response.status}`);
+  const etag = read.response.headers.get("etag");
+  check(etag !== null, "a local part carries an ETag");
+  const contact = `022-${String(Date.now() % 100000000).padStart(8, "0")}`;
+  const headers = { Authorization: `Bearer ${token}` };
+  const written = await api.PATCH("/api/v1/recognition-items/{code}/local-parts/{region}", {
+    params: { path, header: { "If-Match": etag } },
+    headers,
+    body: { contact },
+  });
+  check(written.data !== undefined, `edit failed: ${written.response.status} ${JSON.stringify(written.error)}`);
+  check(written.data.contact === contact, "the new contact is returned");
+  check(written.data.version === read.data.version + 1, "the version moved on by one");
+  check(written.data.accepting_department === read.data.accepting_department, "other fields stay");
+  const stale = await api.PATCH("/api/v1/recognition-items/{code}/local-parts/{region}", {
+    params: { path, header: { "If-Match": etag } },
+    headers,
+    body: { contact: "022-00000000" },
+  });
+  check(stale.error !== undefined && stale.response.status === 412, `a stale write must be 412, got ${stale.response.status}`);
+  check(stale.error.type === "urn:jjj-registry:problem:precondition-failed", `unexpected problem ${stale.error.type}`);
+  console.log(`RI-CON-002 TJ: contact now ${written.data.contact} (version ${written.data.version}); the stale write got ${stale.response.status}`);
+}
+
 async function main(): Promise<void> {
   await askOneQuestion();
   await listByKind();
   await readAProblem();
   await askABatch();
+  const token = process.env.TOKEN;
+  if (token !== undefined && token !== "") {
+    await editTianjinsSide(token);
+  } else {
+    console.log("TOKEN not set: the edit is not tried");
+  }
   console.log("typescript client: all checks passed");
 }
 
