@@ -5,6 +5,9 @@
 #
 #   bench/run.sh                 # 3 rounds of 10 s per endpoint
 #   ROUNDS=5 DURATION=20s bench/run.sh
+#   WRITE_CLIENTS=16 bench/run.sh          # then local-part writes (bench/writes.py): alone,
+#                                          # and beside the status lookups
+#   BACKEND=postgres WRITE_CLIENTS=16 bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,9 +29,22 @@ binary="${CARGO_TARGET_DIR:-target}/release/jjj-registry"
 work=$(mktemp -d)
 trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
+# The database: embedded SQLite by default; BACKEND=postgres uses a fresh database on
+# JJJ_TEST_POSTGRES_URL's server, dropped afterwards.
+database_url="sqlite://$work/bench.db"
+if [ "${BACKEND:-sqlite}" = postgres ]; then
+  admin="${JJJ_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+  pg_db="jjj_bench_$$"
+  psql "$admin" -qc "create database $pg_db" >/dev/null
+  database_url="${admin%/*}/$pg_db"
+  trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"; psql "$admin" -qc "drop database if exists $pg_db with (force)" >/dev/null 2>&1' EXIT
+fi
+# Development tokens, for the write phases.
+export REGISTRY_DEV_SECRET="bench-development-secret-$(date +%s)-0123456789abcdef"
+
 # Access logs are off for both endpoints alike (RUST_LOG=warn): formatting a log line per
 # request would measure the logger, not the read path.
-DATABASE_URL="sqlite://$work/bench.db" REGISTRY_BIND="127.0.0.1:$PORT" REGISTRY_WORKERS="$WORKERS" RUST_LOG=warn \
+DATABASE_URL="$database_url" REGISTRY_SAMPLE_CATALOG=always REGISTRY_BIND="127.0.0.1:$PORT" REGISTRY_WORKERS="$WORKERS" RUST_LOG=warn \
   "$binary" serve >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
@@ -103,3 +119,23 @@ for i in $(seq 0 $((ROUNDS - 1))); do
 done
 echo "per-round ratios: ${ratios[*]}"
 echo "median per-round ratio status/constant: $(median "${ratios[@]}")"
+
+# Writes: editors changing their own regions' sides with If-Match, each write durably
+# committed with its audit record; first alone, then while wrk reads.
+if [ "${WRITE_CLIENTS:-0}" -gt 0 ]; then
+  tokens=$(python3 -c '
+import json, subprocess, sys
+print(json.dumps({r: subprocess.check_output([sys.argv[1], "token", "--region", r, "--roles", "editor", "--ttl", "1h"], stderr=subprocess.DEVNULL).decode().strip() for r in ["BJ", "TJ", "HE"]}))' "$binary")
+  seconds=${DURATION%s}
+  alone=$(python3 bench/writes.py "http://127.0.0.1:$PORT" "$seconds" "$WRITE_CLIENTS" "$tokens")
+  python3 bench/writes.py "http://127.0.0.1:$PORT" "$seconds" "$WRITE_CLIENTS" "$tokens" >"$work/beside.json" &
+  writer=$!
+  beside_reads=$(run -s "$work/status.lua" "http://127.0.0.1:$PORT")
+  wait "$writer"
+  echo
+  echo "backend: ${BACKEND:-sqlite}; $WRITE_CLIENTS write clients; PATCH of a local part with If-Match, audited"
+  echo "writes alone:             $alone"
+  echo "writes beside the reads:  $(cat "$work/beside.json")"
+  echo "status reads beside the writes: $(echo "$beside_reads" | awk '{print $1}') req/s (alone, median: $s_rate), p50 $(echo "$beside_reads" | awk '{print $2}') us, p99 $(echo "$beside_reads" | awk '{print $3}') us"
+  echo "reads beside writes / reads alone: $(awk -v b="$(echo "$beside_reads" | awk '{print $1}')" -v a="$s_rate" 'BEGIN { printf "%.2f", b / a }')"
+fi

@@ -20,7 +20,7 @@ use crate::domain::governance::{
 use crate::domain::region::RegionCode;
 use crate::registry::Registry;
 use crate::storage::catalog::{
-    bump_generation, lock_catalog_for_write, recognition_local_part,
+    bump_generation, catalog_generation, lock_catalog_for_write, recognition_local_part,
     replace_recognition_local_part, replace_standard_local_part, standard_local_part,
 };
 use crate::storage::{DbConnection, StorageError, audit};
@@ -327,10 +327,10 @@ impl UseCases {
             .await;
         match result {
             Ok(written) => {
-                if let Err(error) = self.registry.refresh_if_changed().await {
+                if let Err(error) = self.registry.refresh_to(written.generation).await {
                     tracing::warn!(error = %error, "read model not rebuilt after a write; the next refresh will");
                 }
-                Ok(written)
+                Ok((written.body, written.etag))
             }
             Err(error) => {
                 audit.recorded_at = Utc::now();
@@ -446,7 +446,7 @@ fn write_local_part<P: LocalPart>(
     mut audit: AuditEntry,
     read: ReadPart<P>,
     replace: ReplacePart<P>,
-) -> Result<(Value, String), UseCaseError> {
+) -> Result<Written, UseCaseError> {
     lock_catalog_for_write(conn)?;
     let current = read_versioned(conn, kind, code, region, read)?;
     // A body that is wrong whatever the version is refused as such (400) before the
@@ -481,6 +481,7 @@ fn write_local_part<P: LocalPart>(
             current_etag: current_etag.clone(),
         })?;
     bump_generation(conn, now.naive_utc())?;
+    let generation = catalog_generation(conn)?;
     let written = VersionedLocalPart {
         item_code: code.to_owned(),
         version,
@@ -495,7 +496,18 @@ fn write_local_part<P: LocalPart>(
     audit::append(conn, audit)?;
     let etag = written.etag(region);
     let body = serde_json::to_value(&written).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-    Ok((body, etag))
+    Ok(Written {
+        body,
+        etag,
+        generation,
+    })
+}
+
+/// An accepted write: the answer, its entity tag, and the catalog generation it made.
+struct Written {
+    body: Value,
+    etag: String,
+    generation: i64,
 }
 
 /// Walks the whole audit log in pages against its head.

@@ -49,6 +49,9 @@ pub struct Registry {
     generation: AtomicI64,
     /// Whether the last refresh check failed (to log transitions, not every tick).
     refresh_failing: AtomicBool,
+    /// One rebuild at a time: writers that commit while a rebuild runs wait for it and
+    /// the next one, instead of each rebuilding on its own.
+    refresh_lock: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
@@ -74,6 +77,7 @@ impl Registry {
             catalog: ArcSwap::from_pointee(catalog),
             generation: AtomicI64::new(generation),
             refresh_failing: AtomicBool::new(false),
+            refresh_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -90,6 +94,12 @@ impl Registry {
     /// Rebuilds the read model if the stored catalog changed since it was built (by
     /// this instance or another one); returns whether it did.
     pub async fn refresh_if_changed(&self) -> Result<bool, RegistryError> {
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        self.rebuild_if_changed().await
+    }
+
+    /// The rebuild itself; the caller holds `refresh_lock`.
+    async fn rebuild_if_changed(&self) -> Result<bool, RegistryError> {
         let stored = self.database.run(catalog_generation).await?;
         if stored == self.generation.load(Ordering::Acquire) {
             return Ok(false);
@@ -102,6 +112,22 @@ impl Registry {
             "read model rebuilt from the database"
         );
         Ok(true)
+    }
+
+    /// Makes sure the read model includes the catalog generation `committed` (a write of
+    /// this instance just committed it) before returning. Concurrent writers share
+    /// rebuilds: a rebuild that started after their commit serves them all.
+    pub async fn refresh_to(&self, committed: i64) -> Result<(), RegistryError> {
+        if self.generation.load(Ordering::Acquire) >= committed {
+            return Ok(());
+        }
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        // The rebuild this writer waited for may already include its commit.
+        if self.generation.load(Ordering::Acquire) >= committed {
+            return Ok(());
+        }
+        self.rebuild_if_changed().await?;
+        Ok(())
     }
 
     /// Checks for catalog changes every `interval`, forever: the bound on how long an
