@@ -146,6 +146,8 @@ pub struct LocalPartEdit {
     pub method: EditMethod,
     /// The `If-Match` header, if sent.
     pub if_match: Option<String>,
+    /// The query string, which a write does not take (refused and audited when sent).
+    pub query: String,
     /// The body as JSON, or why it could not be read.
     pub body: Result<Value, (BodyProblem, String)>,
 }
@@ -266,6 +268,12 @@ impl UseCases {
         };
         let attempt = async {
             let principal = principal?;
+            if !edit.query.is_empty() {
+                return Err(UseCaseError::InvalidParameter(
+                    "query",
+                    format!("a write takes no query parameters, got `{}`", edit.query),
+                ));
+            }
             let region = parse_region(&edit.region)?;
             authorize_local_edit(&principal, &region)?;
             let if_match = match edit.if_match.as_deref().map(str::trim) {

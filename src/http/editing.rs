@@ -234,6 +234,7 @@ async fn edit(
             .headers()
             .get(header::IF_MATCH)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        query: req.query_string().to_owned(),
         body,
     };
     let (body, etag) = use_cases.edit_local_part(edit).await?;
@@ -291,7 +292,6 @@ pub async fn get_recognition_local_part(
 pub async fn put_recognition_local_part(
     req: HttpRequest,
     path: web::Path<RecognitionLocalPartPath>,
-    _query: web::Query<NoParams>,
     payload: web::Payload,
     use_cases: web::Data<UseCases>,
     limit: web::Data<BodyLimit>,
@@ -328,7 +328,6 @@ pub async fn put_recognition_local_part(
 pub async fn patch_recognition_local_part(
     req: HttpRequest,
     path: web::Path<RecognitionLocalPartPath>,
-    _query: web::Query<NoParams>,
     payload: web::Payload,
     use_cases: web::Data<UseCases>,
     limit: web::Data<BodyLimit>,
@@ -390,7 +389,6 @@ pub async fn get_standard_local_part(
 pub async fn put_standard_local_part(
     req: HttpRequest,
     path: web::Path<StandardLocalPartPath>,
-    _query: web::Query<NoParams>,
     payload: web::Payload,
     use_cases: web::Data<UseCases>,
     limit: web::Data<BodyLimit>,
@@ -426,7 +424,6 @@ pub async fn put_standard_local_part(
 pub async fn patch_standard_local_part(
     req: HttpRequest,
     path: web::Path<StandardLocalPartPath>,
-    _query: web::Query<NoParams>,
     payload: web::Payload,
     use_cases: web::Data<UseCases>,
     limit: web::Data<BodyLimit>,

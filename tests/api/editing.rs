@@ -262,14 +262,14 @@ both_backends! {
         assert_eq!(app.get_json("/api/v1/recognition-items/RI-CON-002/local-parts/BJ").await["version"], 1);
         assert_eq!(app.get_json("/api/v1/standard-items/SS-HR-002/local-parts/BJ").await["version"], 1);
         let unknown_param = app.write(Method::PATCH, &format!("{TJ_SIDE}?force=true"), Some(&token), Some(tag), Some(("application/merge-patch+json", patch.to_string().into_bytes()))).await;
-        assert_eq!(unknown_param.problem(400)["type"], "urn:jjj-registry:problem:invalid-parameter");
+        assert_eq!(unknown_param.problem_naming("query")["detail"], "`query`: a write takes no query parameters, got `force=true`");
 
         let log = audit_log(&app).await;
         let statuses: Vec<u64> = log.iter().map(|r| r["status"].as_u64().unwrap()).collect();
-        assert_eq!(statuses, vec![400, 400, 400, 400, 400, 400, 400, 415, 415, 413, 409, 404, 400, 403, 403]);
+        assert_eq!(statuses, vec![400, 400, 400, 400, 400, 400, 400, 415, 415, 413, 409, 404, 400, 403, 403, 400]);
         assert!(log.iter().all(|r| r["outcome"] == "refused" && r["after"].is_null()));
         assert_eq!(log[10]["reason"], "another entry already uses this local code in TJ");
-        assert_eq!(verify(&app).await, json!({"intact": true, "records": 15, "first_broken": null}));
+        assert_eq!(verify(&app).await, json!({"intact": true, "records": 16, "first_broken": null}));
     }
 
     async fn the_audit_log_is_read_by_region_and_verified_by_admins(app) {
