@@ -513,3 +513,143 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     }
     Ok(Duration::from_secs(seconds))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixtures() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/auth")
+    }
+
+    fn load_text(text: &str) -> Result<Authenticator, String> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for file in ["tj.jwks.json", "bj-rs256.pub.pem", "he.jwks.json"] {
+            std::fs::copy(fixtures().join(file), dir.path().join(file)).expect("copy key");
+        }
+        let path = dir.path().join("issuers.json");
+        std::fs::write(&path, text).expect("write");
+        Authenticator::load(Some(&path), None).map_err(|e| {
+            e.to_string()
+                .replace(&path.display().to_string(), "issuers.json")
+        })
+    }
+
+    #[test]
+    fn the_fixture_file_loads_three_issuers_of_three_regions() {
+        let authenticator =
+            Authenticator::load(Some(&fixtures().join("issuers.json")), None).expect("loads");
+        assert_eq!(authenticator.audience(), "jjj-registry");
+        assert_eq!(
+            format!("{authenticator:?}"),
+            "Authenticator { audience: \"jjj-registry\", issuers: [\"https://id.bj.example\", \"https://id.he.example\", \"https://id.tj.example\"] }"
+        );
+        let none = Authenticator::load(None, None).expect("loads");
+        assert!(!none.has_issuers());
+        assert_eq!(
+            none.authenticate(&[b"Bearer e30.e30.x"]),
+            Err(invalid("the token names no issuer (`iss`)"))
+        );
+    }
+
+    #[test]
+    fn a_bad_issuers_file_is_refused_at_start_with_the_reason() {
+        let issuer = |extra: &str| {
+            format!(
+                r#"{{"audience": "jjj-registry", "issuers": [{{"iss": "https://id.tj.example", "region": "TJ", "algorithms": ["ES256"]{extra}}}]}}"#
+            )
+        };
+        for (text, expected) in [
+            (issuer(r#", "jwks_file": "tj.jwks.json""#), None),
+            (
+                issuer(r#", "jwks_file": "tj.jwks.json", "pem_file": "bj-rs256.pub.pem""#),
+                Some("issuers.json: issuer https://id.tj.example: name exactly one key source: `jwks_file`, `pem_file` or `jwks_url`"),
+            ),
+            (
+                issuer(""),
+                Some("issuers.json: issuer https://id.tj.example: name exactly one key source: `jwks_file`, `pem_file` or `jwks_url`"),
+            ),
+            (
+                issuer(r#", "jwks_url": "https://id.tj.example/jwks""#),
+                Some("issuers.json: issuer https://id.tj.example: `jwks_url` is not supported yet; use `jwks_file` or `pem_file`"),
+            ),
+            (
+                issuer(r#", "jwks_file": "he.jwks.json""#),
+                Some("issuers.json: issuer https://id.tj.example: a key is EdDSA, which the issuer's `algorithms` do not list"),
+            ),
+            (
+                issuer(r#", "jwks_file": "tj.jwks.json", "secret": "x""#),
+                Some("issuers.json: invalid: unknown field `secret`"),
+            ),
+            (
+                r#"{"audience": "jjj-registry", "issuers": [{"iss": "x", "region": "tj", "algorithms": ["ES256"], "jwks_file": "tj.jwks.json"}]}"#.to_owned(),
+                Some("issuers.json: issuer x: `region` must be one upper-case region code, got `tj`"),
+            ),
+            (
+                r#"{"audience": "jjj-registry", "issuers": [{"iss": "x", "region": "TJ", "algorithms": ["HS256"], "jwks_file": "tj.jwks.json"}]}"#.to_owned(),
+                Some("issuers.json: issuer x: algorithm HS256 is not supported (RS256, ES256, EdDSA)"),
+            ),
+            (
+                r#"{"audience": "jjj-registry", "issuers": [{"iss": "x", "region": "BJ", "algorithms": ["RS256", "ES256"], "pem_file": "bj-rs256.pub.pem"}]}"#.to_owned(),
+                Some("issuers.json: issuer x: a `pem_file` holds one key: name exactly one algorithm"),
+            ),
+            (
+                r#"{"audience": " ", "issuers": []}"#.to_owned(),
+                Some("issuers.json: `audience` must not be empty"),
+            ),
+            (
+                format!(
+                    r#"{{"audience": "a", "issuers": [{0}, {0}]}}"#,
+                    r#"{"iss": "x", "region": "TJ", "algorithms": ["ES256"], "jwks_file": "tj.jwks.json"}"#
+                ),
+                Some("issuers.json: issuer x is listed twice or reserved"),
+            ),
+        ] {
+            match (load_text(&text), expected) {
+                (Ok(_), None) => {}
+                (Err(message), Some(expected)) => {
+                    let expected = format!("issuers file {expected}");
+                    assert!(message.starts_with(&expected), "{message}\n  expected: {expected}")
+                }
+                (outcome, expected) => panic!("{text}: {:?}, expected {expected:?}", outcome.map(|_| ())),
+            }
+        }
+    }
+
+    #[test]
+    fn development_secrets_and_token_lifetimes_are_checked() {
+        assert_eq!(
+            Secret::new("short".into()).unwrap_err(),
+            "must be at least 32 bytes (got 5); generate one with `openssl rand -base64 48`"
+        );
+        let secret = Secret::new("x".repeat(32)).expect("32 bytes");
+        assert_eq!(format!("{secret:?}"), "Secret(redacted)");
+        assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_ttl("900"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("1d"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_ttl("0s").is_err());
+        assert!(parse_ttl("31d").is_err());
+        assert!(parse_ttl("15 minutes").is_err());
+        // A minted token verifies with the same secret, for the region and roles asked.
+        let authenticator = Authenticator::load(None, Some(&secret)).expect("loads");
+        let region = RegionCode::parse("HE").unwrap();
+        let token = mint_dev_token(
+            &secret,
+            &region,
+            &[Role::Editor, Role::Approver],
+            Duration::from_secs(60),
+            "li.na",
+        )
+        .expect("mints");
+        assert_eq!(
+            authenticator.authenticate(&[format!("Bearer {token}").as_bytes()]),
+            Ok(Principal {
+                issuer: DEV_ISSUER.into(),
+                subject: "li.na".into(),
+                region,
+                roles: vec![Role::Editor, Role::Approver],
+            })
+        );
+    }
+}

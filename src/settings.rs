@@ -432,6 +432,35 @@ mod tests {
     }
 
     #[test]
+    fn a_short_development_secret_is_refused_without_showing_it() {
+        let err = Settings::from_layers(
+            &HashMap::new(),
+            &map(&[("REGISTRY_DEV_SECRET", "hunter2hunter2")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "setting REGISTRY_DEV_SECRET=\"(hidden)\" is invalid: must be at least 32 bytes (got 14); generate one with `openssl rand -base64 48`"
+        );
+        let settings = Settings::from_layers(
+            &HashMap::new(),
+            &map(&[
+                ("REGISTRY_DEV_SECRET", &"s".repeat(32)),
+                ("REGISTRY_ISSUERS_FILE", "/etc/jjj/issuers.json"),
+            ]),
+        )
+        .unwrap();
+        assert!(settings.dev_secret.is_some());
+        assert!(!format!("{settings:?}").contains(&"s".repeat(32)));
+        assert_eq!(
+            settings.issuers_file.as_deref(),
+            Some(Path::new("/etc/jjj/issuers.json"))
+        );
+        let defaults = Settings::from_layers(&HashMap::new(), &HashMap::new()).unwrap();
+        assert_eq!((defaults.dev_secret, defaults.issuers_file), (None, None));
+    }
+
+    #[test]
     fn config_file_lines_are_parsed_with_comments_quotes_and_export() {
         let text = "# comment\n\nexport REGISTRY_BIND=\"0.0.0.0:8080\"\nRUST_LOG='warn'\n";
         let values = parse_config_file(Path::new("x.env"), text).unwrap();

@@ -24,6 +24,8 @@ fn every_command_has_help() {
         vec!["load-sample", "--help"],
         vec!["openapi", "--help"],
         vec!["healthcheck", "--help"],
+        vec!["token", "--help"],
+        vec!["verify-audit", "--help"],
     ] {
         let output = registry_command().args(&args).output().unwrap();
         assert!(output.status.success(), "{args:?}");
@@ -437,4 +439,117 @@ fn the_docker_build_context_holds_every_file_the_crate_embeds() {
             "{file} is embedded by the crate but the Dockerfile does not COPY it (copies: {copied:?})"
         );
     }
+}
+
+#[actix_rt::test]
+async fn the_token_command_mints_a_working_token_and_verify_audit_checks_the_chain() {
+    use crate::helpers::{TEST_DEV_SECRET, TestApp};
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mint = |args: &[&str]| {
+        registry_command()
+            .env("REGISTRY_DEV_SECRET", TEST_DEV_SECRET)
+            .arg("token")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let minted = mint(&["--region", "TJ", "--roles", "editor", "--sub", "zhang.wei"]);
+    assert!(
+        minted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&minted.stderr)
+    );
+    let token = String::from_utf8(minted.stdout).unwrap();
+    assert_eq!(
+        token.trim().split('.').count(),
+        3,
+        "only the token is printed: {token}"
+    );
+    let path = "/api/v1/recognition-items/RI-CON-002/local-parts/TJ";
+    let response = app
+        .patch(
+            path,
+            token.trim(),
+            "\"RI-CON-002.TJ.1\"",
+            &serde_json::json!({"notes": "CLI"}),
+        )
+        .await;
+    assert_eq!(
+        response.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+
+    for (args, message) in [
+        (
+            vec!["--region", "tj", "--roles", "editor"],
+            "error: `tj` is not a region code such as BJ, TJ or HE",
+        ),
+        (
+            vec!["--region", "TJ", "--roles", "editor,boss"],
+            "error: unknown role `boss`; roles are editor, approver, admin",
+        ),
+        (
+            vec!["--region", "TJ", "--roles", "editor", "--ttl", "90d"],
+            "error: a token lives between 1 second and 30 days",
+        ),
+    ] {
+        let refused = mint(&args);
+        assert!(!refused.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(message),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+    let without_secret = registry_command()
+        .args(["token", "--region", "TJ", "--roles", "editor"])
+        .output()
+        .unwrap();
+    assert!(!without_secret.status.success());
+    assert!(
+        String::from_utf8_lossy(&without_secret.stderr).contains("REGISTRY_DEV_SECRET is not set")
+    );
+
+    let database_url = match &app.db.url {
+        jjj_registry::storage::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        other => panic!("{other:?}"),
+    };
+    let verify = || {
+        registry_command()
+            .env("DATABASE_URL", &database_url)
+            .arg("verify-audit")
+            .output()
+            .unwrap()
+    };
+    let intact = verify();
+    assert!(
+        intact.status.success(),
+        "{}",
+        String::from_utf8_lossy(&intact.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&intact.stdout),
+        "audit chain intact: 1 records\n"
+    );
+    let database =
+        jjj_registry::storage::Database::open(&app.db.url, 1, std::time::Duration::from_secs(5))
+            .unwrap();
+    database
+        .run_here(|conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("UPDATE audit_log SET subject = 'someone else'")
+                .execute(conn)
+                .map_err(jjj_registry::storage::StorageError::from)
+        })
+        .unwrap();
+    let broken = verify();
+    assert!(!broken.status.success());
+    assert!(
+        String::from_utf8_lossy(&broken.stderr).contains("audit chain broken at record 1: its content does not match its hash: the record was altered"),
+        "{}",
+        String::from_utf8_lossy(&broken.stderr)
+    );
 }
