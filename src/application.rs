@@ -260,7 +260,11 @@ impl UseCases {
             actor: principal.as_ref().ok().map(actor),
             action: action::EDIT_LOCAL_PART,
             entry: Some((entry_kind, edit.code.clone())),
-            target_region: Some(edit.region.clone()),
+            // As the path names it, in the canonical form when it is a region code, so
+            // that a region reading the log finds the attempts on its data.
+            target_region: Some(
+                RegionCode::parse(&edit.region).map_or(edit.region.clone(), |r| r.to_string()),
+            ),
             outcome: Outcome::Refused,
             status: 0,
             reason: String::new(),
@@ -318,7 +322,7 @@ impl UseCases {
                         standard_local_part,
                         replace_standard_local_part,
                     ),
-                    _ => write_local_part(
+                    EntryKind::RecognitionItem => write_local_part(
                         conn,
                         kind,
                         &code,
@@ -330,6 +334,9 @@ impl UseCases {
                         recognition_local_part,
                         replace_recognition_local_part,
                     ),
+                    EntryKind::Scenario => Err(UseCaseError::NotFound(
+                        "Scenarios have no regional sides to edit.".into(),
+                    )),
                 })
             })
             .await;

@@ -267,6 +267,9 @@ both_backends! {
         let log = audit_log(&app).await;
         let statuses: Vec<u64> = log.iter().map(|r| r["status"].as_u64().unwrap()).collect();
         assert_eq!(statuses, vec![400, 400, 400, 400, 400, 400, 400, 415, 415, 413, 409, 404, 400, 403, 403, 400]);
+        // The attempt on `bj` is recorded as on BJ, so Beijing finds it in its log.
+        assert_eq!(log[13]["target_region"], "BJ");
+        assert_eq!(log[12]["target_region"], "T!");
         assert!(log.iter().all(|r| r["outcome"] == "refused" && r["after"].is_null()));
         assert_eq!(log[10]["reason"], "another entry already uses this local code in TJ");
         assert_eq!(verify(&app).await, json!({"intact": true, "records": 16, "first_broken": null}));
