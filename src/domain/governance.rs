@@ -141,8 +141,6 @@ pub const MAX_FIELD_CHARS: usize = 2000;
 pub trait LocalPart: Clone + serde::Serialize + DeserializeOwned {
     /// The region the part belongs to.
     fn region(&self) -> &RegionCode;
-    /// Sets the region (server-owned: taken from the path, never from the body).
-    fn set_region(&mut self, region: RegionCode);
     /// The rules the part must follow on its own.
     fn check(&self, report: &mut dyn FnMut(String));
 }
@@ -150,9 +148,6 @@ pub trait LocalPart: Clone + serde::Serialize + DeserializeOwned {
 impl LocalPart for RecognitionLocalPart {
     fn region(&self) -> &RegionCode {
         &self.region
-    }
-    fn set_region(&mut self, region: RegionCode) {
-        self.region = region;
     }
     fn check(&self, report: &mut dyn FnMut(String)) {
         check_recognition_local_part(self, &mut |p| report(p));
@@ -162,9 +157,6 @@ impl LocalPart for RecognitionLocalPart {
 impl LocalPart for StandardLocalPart {
     fn region(&self) -> &RegionCode {
         &self.region
-    }
-    fn set_region(&mut self, region: RegionCode) {
-        self.region = region;
     }
     fn check(&self, report: &mut dyn FnMut(String)) {
         check_standard_local_part(self, &mut |p| report(p));
@@ -205,6 +197,7 @@ pub fn edited_local_part<P: LocalPart>(
             merged
         }
     };
+    // The region is server-owned: always the current one (the path's), never the body's.
     if let Value::Object(map) = &mut proposed {
         map.insert("region".into(), Value::String(current.region().to_string()));
     }
@@ -212,7 +205,6 @@ pub fn edited_local_part<P: LocalPart>(
         let message = e.to_string();
         InvalidEdit::one(&field_named_in(&message).unwrap_or("body".into()), message)
     })?;
-    part.set_region(current.region().clone());
     let mut problems = Vec::new();
     check_field_limits(
         &serde_json::to_value(&part).unwrap_or(Value::Null),
@@ -503,6 +495,34 @@ mod tests {
                 "time_limit_days".to_owned(),
                 "must be at most 2147483647".to_owned()
             )]
+        );
+        let in_arrays = edited_local_part(
+            &sample()
+                .standard_items
+                .iter()
+                .flat_map(|i| i.local_parts.iter())
+                .next()
+                .cloned()
+                .expect("a service-item side"),
+            EditMethod::MergePatch,
+            &json!({
+                "pilot_zones": ["片区", "区".repeat(MAX_FIELD_CHARS + 1)],
+                "materials": [{"name_zh": "长".repeat(MAX_FIELD_CHARS + 1), "name_en": "Form", "form": "original", "copies": 1, "mandatory": true}],
+            }),
+        )
+        .unwrap_err();
+        assert_eq!(
+            in_arrays.problems,
+            vec![
+                (
+                    "pilot_zones[1]".to_owned(),
+                    format!("is longer than {MAX_FIELD_CHARS} characters")
+                ),
+                (
+                    "materials[0].name_zh".to_owned(),
+                    format!("is longer than {MAX_FIELD_CHARS} characters")
+                ),
+            ]
         );
         let standard = sample()
             .standard_items
