@@ -201,7 +201,7 @@ pub fn edited_local_part<P: LocalPart>(
     if let Value::Object(map) = &mut proposed {
         map.insert("region".into(), Value::String(current.region().to_string()));
     }
-    let mut part: P = serde_json::from_value(proposed).map_err(|e| {
+    let part: P = serde_json::from_value(proposed).map_err(|e| {
         let message = e.to_string();
         InvalidEdit::one(&field_named_in(&message).unwrap_or("body".into()), message)
     })?;
