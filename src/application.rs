@@ -209,6 +209,7 @@ impl UseCases {
         code: String,
         region: String,
     ) -> Result<VersionedLocalPart<RecognitionLocalPart>, UseCaseError> {
+        let code = parse_code(&code)?;
         let region = parse_region(&region)?;
         self.registry
             .database()
@@ -230,6 +231,7 @@ impl UseCases {
         code: String,
         region: String,
     ) -> Result<VersionedLocalPart<StandardLocalPart>, UseCaseError> {
+        let code = parse_code(&code)?;
         let region = parse_region(&region)?;
         self.registry
             .database()
@@ -259,11 +261,11 @@ impl UseCases {
             request_id: edit.request_id.clone(),
             actor: principal.as_ref().ok().map(actor),
             action: action::EDIT_LOCAL_PART,
-            entry: Some((entry_kind, edit.code.clone())),
+            entry: Some((entry_kind, printable(&edit.code))),
             // As the path names it, in the canonical form when it is a region code, so
             // that a region reading the log finds the attempts on its data.
             target_region: Some(
-                RegionCode::parse(&edit.region).map_or(edit.region.clone(), |r| r.to_string()),
+                RegionCode::parse(&edit.region).map_or(printable(&edit.region), |r| r.to_string()),
             ),
             outcome: Outcome::Refused,
             status: 0,
@@ -278,6 +280,7 @@ impl UseCases {
                     format!("a write takes no query parameters, got `{}`", edit.query),
                 ));
             }
+            let code = parse_code(&edit.code)?;
             let region = parse_region(&edit.region)?;
             authorize_local_edit(&principal, &region)?;
             let if_match = match edit.if_match.as_deref().map(str::trim) {
@@ -294,14 +297,13 @@ impl UseCases {
                 Some(tags) => tags.to_owned(),
             };
             let body = edit.body.clone().map_err(|(problem, message)| UseCaseError::Body(problem, message))?;
-            Ok((region, if_match, body))
+            Ok((code, region, if_match, body))
         }
         .await;
-        let (region, if_match, body) = match attempt {
+        let (code, region, if_match, body) = match attempt {
             Ok(ready) => ready,
             Err(error) => return Err(self.refused(audit, error).await),
         };
-        let code = edit.code.clone();
         let method = edit.method;
         let kind = edit.kind;
         let accepted = audit.clone();
@@ -382,27 +384,41 @@ impl UseCases {
             .await?)
     }
 
+    /// Records a refusal; when even that fails, the answer is the storage failure
+    /// (503/500), never a refusal that left no trace.
     async fn refused(&self, mut audit: AuditEntry, error: UseCaseError) -> UseCaseError {
         audit.status = error.status();
-        audit.reason = error.audit_reason();
+        audit.reason = printable(&error.audit_reason());
         audit.outcome = Outcome::Refused;
         audit.change = None;
-        if let Err(failure) = self
+        match self
             .registry
             .database()
             .run(move |conn| audit::append_alone(conn, audit))
             .await
         {
-            tracing::error!(error = %failure, "a refused write could not be audited");
+            Ok(_) => error,
+            Err(failure) => {
+                tracing::error!(error = %failure, refused = %error, "a refused write could not be audited");
+                UseCaseError::Storage(failure)
+            }
         }
-        error
     }
+}
+
+/// Text as the audit log keeps it: control characters (NUL, which PostgreSQL refuses in
+/// text, among them) become U+FFFD, so that text a client sent can never stop its
+/// attempt from being recorded.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 fn actor(principal: &Principal) -> Actor {
     Actor {
-        issuer: principal.issuer.clone(),
-        subject: principal.subject.clone(),
+        issuer: printable(&principal.issuer),
+        subject: printable(&principal.subject),
         region: principal.region.to_string(),
         roles: principal
             .roles
@@ -410,6 +426,18 @@ fn actor(principal: &Principal) -> Actor {
             .map(|r| r.as_str().to_owned())
             .collect(),
     }
+}
+
+/// An entry code from a path: plain text of at most 64 characters. A control character
+/// (NUL, which PostgreSQL refuses outright) can never be part of a code.
+fn parse_code(text: &str) -> Result<String, UseCaseError> {
+    if text.is_empty() || text.chars().count() > 64 || text.chars().any(char::is_control) {
+        return Err(UseCaseError::InvalidParameter(
+            "code",
+            "an entry code is 1 to 64 characters without control characters".into(),
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 fn parse_region(text: &str) -> Result<RegionCode, UseCaseError> {
@@ -525,20 +553,25 @@ struct Written {
     generation: i64,
 }
 
-/// Walks the whole audit log in pages against its head.
+/// Walks the whole audit log in pages against its head, on one snapshot: a record
+/// beyond the head (appended without moving it) breaks the chain as surely as a
+/// missing one.
 pub fn verify_audit_chain(conn: &mut DbConnection) -> Result<AuditVerification, StorageError> {
+    audit::in_snapshot(conn, verify_snapshot)
+}
+
+fn verify_snapshot(conn: &mut DbConnection) -> Result<AuditVerification, StorageError> {
     const PAGE: i64 = 1000;
     let (head_seq, head_hash) = audit::head(conn)?;
     let mut check = ChainCheck::default();
     let mut after = 0;
     loop {
-        // Records appended after the head was read are left for the next check.
         let page = audit::records(conn, after, PAGE, None)?;
-        for record in page.iter().filter(|r| r.seq <= head_seq) {
+        for record in &page {
             check.push(record);
         }
         match page.last() {
-            Some(last) if page.len() as i64 == PAGE && last.seq < head_seq => after = last.seq,
+            Some(last) if page.len() as i64 == PAGE => after = last.seq,
             _ => break,
         }
     }

@@ -92,6 +92,8 @@ struct IssuerConfig {
     jwks_file: Option<PathBuf>,
     pem_file: Option<PathBuf>,
     jwks_url: Option<String>,
+    /// The key id tokens name for a `pem_file` key (JWKS keys carry their own).
+    kid: Option<String>,
 }
 
 struct IssuerKey {
@@ -272,6 +274,19 @@ impl Authenticator {
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
             .map_err(|e| invalid(format!("the token was refused: {}", describe_jwt_error(&e))))?
             .claims;
+        // jsonwebtoken accepts an `aud` array that merely contains the audience; this
+        // registry must be the token's only audience.
+        let only_ours = match claims.get("aud") {
+            Some(Value::String(aud)) => aud == &self.audience,
+            Some(Value::Array(auds)) => auds.len() == 1 && auds[0] == self.audience.as_str(),
+            _ => false,
+        };
+        if !only_ours {
+            return Err(invalid(format!(
+                "the token must name `{}` as its only audience (`aud`)",
+                self.audience
+            )));
+        }
 
         let region = match claims.get("region") {
             Some(Value::String(region)) => region.as_str(),
@@ -408,7 +423,7 @@ fn load_issuer(config: IssuerConfig, folder: &Path) -> Result<Issuer, String> {
             }
             .map_err(|e| format!("{}: not a {algorithm:?} public key: {e}", path.display()))?;
             vec![IssuerKey {
-                kid: None,
+                kid: config.kid.clone(),
                 algorithm,
                 key,
             }]
@@ -424,6 +439,14 @@ fn load_issuer(config: IssuerConfig, folder: &Path) -> Result<Issuer, String> {
     };
     if keys.is_empty() {
         return Err("the key source holds no key".into());
+    }
+    if config.kid.is_some() && config.pem_file.is_none() {
+        return Err("`kid` names the key of a `pem_file`; JWKS keys carry their own".into());
+    }
+    let mut kids: Vec<&str> = keys.iter().filter_map(|k| k.kid.as_deref()).collect();
+    kids.sort_unstable();
+    if kids.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Err("two keys have the same `kid`".into());
     }
     Ok(Issuer {
         region: Some(region),
@@ -465,6 +488,7 @@ fn jwk_key(jwk: &Jwk, allowed: &[Algorithm]) -> Result<IssuerKey, String> {
 /// Mints a development token (HS256, signed with the development secret).
 pub fn mint_dev_token(
     secret: &Secret,
+    audience: &str,
     region: &RegionCode,
     roles: &[Role],
     ttl: Duration,
@@ -473,7 +497,7 @@ pub fn mint_dev_token(
     let now = chrono::Utc::now().timestamp();
     let claims = serde_json::json!({
         "iss": DEV_ISSUER,
-        "aud": DEFAULT_AUDIENCE,
+        "aud": audience,
         "sub": subject,
         "region": region.as_str(),
         "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
@@ -527,6 +551,12 @@ mod tests {
         for file in ["tj.jwks.json", "bj-rs256.pub.pem", "he.jwks.json"] {
             std::fs::copy(fixtures().join(file), dir.path().join(file)).expect("copy key");
         }
+        let tj: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(fixtures().join("tj.jwks.json")).unwrap(),
+        )
+        .unwrap();
+        let twice = serde_json::json!({"keys": [tj["keys"][0], tj["keys"][0]]});
+        std::fs::write(dir.path().join("twice.jwks.json"), twice.to_string()).expect("write");
         let path = dir.path().join("issuers.json");
         std::fs::write(&path, text).expect("write");
         Authenticator::load(Some(&path), None).map_err(|e| {
@@ -576,6 +606,18 @@ mod tests {
             (
                 issuer(r#", "jwks_file": "he.jwks.json""#),
                 Some("issuers.json: issuer https://id.tj.example: a key is EdDSA, which the issuer's `algorithms` do not list"),
+            ),
+            (
+                r#"{"audience": "a", "issuers": [{"iss": "x", "region": "BJ", "algorithms": ["RS256"], "pem_file": "bj-rs256.pub.pem", "kid": "bj-1"}]}"#.to_owned(),
+                None,
+            ),
+            (
+                issuer(r#", "jwks_file": "tj.jwks.json", "kid": "tj-9""#),
+                Some("issuers.json: issuer https://id.tj.example: `kid` names the key of a `pem_file`; JWKS keys carry their own"),
+            ),
+            (
+                issuer(r#", "jwks_file": "twice.jwks.json""#),
+                Some("issuers.json: issuer https://id.tj.example: two keys have the same `kid`"),
             ),
             (
                 issuer(r#", "jwks_file": "tj.jwks.json", "secret": "x""#),
@@ -636,6 +678,7 @@ mod tests {
         let region = RegionCode::parse("HE").unwrap();
         let token = mint_dev_token(
             &secret,
+            DEFAULT_AUDIENCE,
             &region,
             &[Role::Editor, Role::Approver],
             Duration::from_secs(60),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::application::verify_audit_chain;
-use crate::auth::{mint_dev_token, parse_ttl};
+use crate::auth::{Authenticator, mint_dev_token, parse_ttl};
 use crate::domain::governance::Role;
 use crate::domain::region::RegionCode;
 use crate::http::openapi::openapi_json;
@@ -162,7 +162,15 @@ fn run(cli: Cli) -> Result<(), String> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let ttl = parse_ttl(&ttl)?;
-            println!("{}", mint_dev_token(secret, &region, &roles, ttl, &sub)?);
+            // The audience the server checks: the issuers file's, else the default.
+            let audience = Authenticator::load(settings.issuers_file.as_deref(), None)
+                .map_err(|e| e.to_string())?
+                .audience()
+                .to_owned();
+            println!(
+                "{}",
+                mint_dev_token(secret, &audience, &region, &roles, ttl, &sub)?
+            );
             Ok(())
         }
         Command::VerifyAudit => {

@@ -50,7 +50,7 @@ text_enum! {
 pub struct AuditRecord {
     /// Position in the log, from 1, without gaps.
     pub seq: i64,
-    /// When the attempt was recorded (UTC, microseconds).
+    /// When the attempt was recorded (UTC; the fraction of a second has up to six digits).
     pub recorded_at: DateTime<Utc>,
     /// The request id (`X-Request-Id`).
     pub request_id: String,
@@ -288,7 +288,7 @@ impl ChainCheck {
             return Err(BrokenLink {
                 seq: head_seq,
                 problem: format!(
-                    "the log ends at record {checked} but its head names record {head_seq}: records were removed or the head altered"
+                    "the log ends at record {checked} but its head names record {head_seq}: records were added or removed without the head, or the head was altered"
                 ),
             });
         }
@@ -422,7 +422,7 @@ mod tests {
             verify(truncated, head),
             Err(BrokenLink {
                 seq: 5,
-                problem: "the log ends at record 3 but its head names record 5: records were removed or the head altered".into()
+                problem: "the log ends at record 3 but its head names record 5: records were added or removed without the head, or the head was altered".into()
             })
         );
         assert!(verify(&records, (5, GENESIS_HASH)).is_err());

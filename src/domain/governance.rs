@@ -23,7 +23,7 @@ text_enum! {
         Editor = "editor",
         /// Votes on proposals and suspends or reinstates acceptance in the region.
         Approver = "approver",
-        /// Reads the whole audit log and verifies its chain.
+        /// Reads the whole audit log (every region's records) and verifies its chain.
         Admin = "admin",
     }
 }

@@ -59,7 +59,10 @@ pub struct StandardLocalPartResource {
 #[into_params(parameter_in = Path)]
 pub struct RecognitionLocalPartPath {
     /// Recognition item code.
-    #[param(example = "RI-CON-002")]
+    #[param(
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,64}$",
+        example = "RI-CON-002"
+    )]
     pub code: String,
     /// Region code; to change the local part, the token's own region.
     #[param(pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "TJ")]
@@ -71,7 +74,10 @@ pub struct RecognitionLocalPartPath {
 #[into_params(parameter_in = Path)]
 pub struct StandardLocalPartPath {
     /// Service item code.
-    #[param(example = "SS-HR-002")]
+    #[param(
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,64}$",
+        example = "SS-HR-002"
+    )]
     pub code: String,
     /// Region code; to change the local part, the token's own region.
     #[param(pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "HE")]
@@ -230,10 +236,15 @@ async fn edit(
         code,
         region,
         method,
-        if_match: req
-            .headers()
-            .get(header::IF_MATCH)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        // Several If-Match lines form one list (RFC 9110 §5.3).
+        if_match: {
+            let lines: Vec<String> = req
+                .headers()
+                .get_all(header::IF_MATCH)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            (!lines.is_empty()).then(|| lines.join(", "))
+        },
         query: req.query_string().to_owned(),
         body,
     };

@@ -333,6 +333,7 @@ fn add_edit_request_bodies(doc: &mut Value) {
                 json!("A region's side of the entry, without the region (the path names it). Unknown fields and server-owned fields (`region`, `version`, `item_code`, `updated_at`) are refused."),
             );
         }
+        limit_text(&mut schema);
         let change_name = format!("{schema_name}Change");
         let patch_name = format!("{schema_name}Patch");
         doc["components"]["schemas"][&patch_name] = merge_patch_schema(&schema);
@@ -380,23 +381,67 @@ fn add_edit_request_bodies(doc: &mut Value) {
 /// for each field that may be empty (`null` removes it).
 fn merge_patch_schema(change: &Value) -> Value {
     let mut patch = change.clone();
-    // A required field cannot be emptied: `null` would remove it.
-    let required: Vec<Value> = change["required"].as_array().cloned().unwrap_or_default();
+    loosen_for_merge(&mut patch);
     if let Some(object) = patch.as_object_mut() {
-        object.insert("required".into(), json!([]));
         object.insert(
             "description".into(),
             json!("A JSON merge patch (RFC 7396) onto a region's side of the entry: the fields named change, `null` empties a field, the others stay. Unknown and server-owned fields are refused."),
         );
-        if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
-            for (name, property) in properties.iter_mut() {
-                if !required.contains(&Value::String(name.clone())) {
-                    allow_null(property);
-                }
-            }
-        }
     }
     patch
+}
+
+/// An object in a merge patch: every member optional; `null` allowed for the members
+/// that may be empty (a required one cannot be: `null` removes it); nested objects are
+/// merged member by member too, so the same holds inside them. Arrays are replaced
+/// whole, so their items keep their rules.
+fn loosen_for_merge(schema: &mut Value) {
+    for key in ["oneOf", "anyOf"] {
+        if let Some(Value::Array(options)) = schema.get_mut(key) {
+            options.iter_mut().for_each(loosen_for_merge);
+        }
+    }
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    let required: Vec<Value> = object
+        .get("required")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (name, property) in properties.iter_mut() {
+        loosen_for_merge(property);
+        if !required.contains(&Value::String(name.clone())) {
+            allow_null(property);
+        }
+    }
+    object.insert("required".into(), json!([]));
+}
+
+/// Every free-text string of a request body is at most this long (the server refuses
+/// longer text with 400).
+fn limit_text(schema: &mut Value) {
+    match schema {
+        Value::Object(object) => {
+            let is_text = match object.get("type") {
+                Some(Value::String(kind)) => kind == "string",
+                Some(Value::Array(kinds)) => kinds.iter().any(|k| k == "string"),
+                _ => false,
+            };
+            if is_text && !object.contains_key("enum") && !object.contains_key("format") {
+                object.insert(
+                    "maxLength".into(),
+                    json!(crate::domain::governance::MAX_FIELD_CHARS),
+                );
+            }
+            object.values_mut().for_each(limit_text);
+        }
+        Value::Array(items) => items.iter_mut().for_each(limit_text),
+        _ => {}
+    }
 }
 
 fn allow_null(schema: &mut Value) {
@@ -555,7 +600,11 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
     }
     if secured {
         add("401", "Unauthorized");
-        add("403", "Forbidden");
+        // Writes need the token's own region and a role; the audit list needs only a
+        // valid token (it shows each region its own part).
+        if id != "list_audit_records" {
+            add("403", "Forbidden");
+        }
     }
     if matches!(method, "put" | "patch") {
         add("409", "Conflict");

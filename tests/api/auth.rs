@@ -73,8 +73,8 @@ fn refused_tokens() -> Vec<(&'static str, Vec<String>)> {
             vec![hs256_with_public_key],
         ),
         (
-            "expired beyond the leeway",
-            vec![with_claim(tj, "exp", json!(now - 120))],
+            "expired beyond the 30 s leeway",
+            vec![with_claim(tj, "exp", json!(now - 45))],
         ),
         ("exp missing", vec![without_claim(tj, "exp")]),
         (
@@ -92,8 +92,12 @@ fn refused_tokens() -> Vec<(&'static str, Vec<String>)> {
             vec![with_claim(tj, "iss", json!("https://id.sh.example"))],
         ),
         (
-            "nbf in the future",
-            vec![with_claim(tj, "nbf", json!(now + 120))],
+            "nbf beyond the 30 s leeway",
+            vec![with_claim(tj, "nbf", json!(now + 45))],
+        ),
+        (
+            "aud naming another audience too",
+            vec![with_claim(tj, "aud", json!(["jjj-registry", "billing"]))],
         ),
         (
             "tampered payload",
@@ -300,6 +304,26 @@ both_backends! {
             let response = app.patch(path, &signer.token(&["editor"]), &tag, &patch).await;
             assert_eq!(response.status, StatusCode::OK, "{signer:?}: {}", String::from_utf8_lossy(&response.body));
             assert_eq!(response.json()["contact"], patch["contact"], "{signer:?}");
+        }
+        // `typ` may be at+jwt or absent, `aud` a one-element array, `nbf` 10 s ahead.
+        let tj = Signer::Tianjin;
+        let mut at_jwt = tj.header();
+        at_jwt["typ"] = json!("at+jwt");
+        let mut untyped = tj.header();
+        untyped.as_object_mut().unwrap().remove("typ");
+        let mut listed_aud = tj.claims(&["editor"]);
+        listed_aud["aud"] = json!(["jjj-registry"]);
+        let mut soon = tj.claims(&["editor"]);
+        soon["nbf"] = json!(chrono::Utc::now().timestamp() + 10);
+        for (case, token) in [
+            ("typ at+jwt", sign(&at_jwt, &tj.claims(&["editor"]), tj)),
+            ("no typ", sign(&untyped, &tj.claims(&["editor"]), tj)),
+            ("aud as a one-element array", sign(&tj.header(), &listed_aud, tj)),
+            ("nbf within the leeway", sign(&tj.header(), &soon, tj)),
+        ] {
+            let tag = app.get(TJ_SIDE).await.header("etag").unwrap();
+            let response = app.patch(TJ_SIDE, &token, &tag, &json!({"notes": case})).await;
+            assert_eq!(response.status, StatusCode::OK, "{case}: {}", String::from_utf8_lossy(&response.body));
         }
         // A token expired 10 s ago is inside the 30 s leeway; a development token works
         // for the region it names.

@@ -187,11 +187,18 @@ both_backends! {
         // A body that is wrong whatever the version is refused as such, not as stale.
         let stale_and_invalid = app.patch(TJ_SIDE, &token, "\"RI-CON-002.TJ.1\"", &json!({"contacts": "x"})).await;
         assert_eq!(stale_and_invalid.problem_naming("contacts")["status"], 400);
+        // Two If-Match lines are one list: the current tag on the second line counts.
+        let two_lines = app.request(Method::PATCH, TJ_SIDE, &[
+            ("authorization", &format!("Bearer {token}")),
+            ("if-match", "\"RI-CON-002.TJ.1\""),
+            ("if-match", "\"RI-CON-002.TJ.2\""),
+        ], Some(("application/merge-patch+json", br#"{"contact": "022-11111111"}"#.to_vec()))).await;
+        assert_eq!(two_lines.status, StatusCode::OK, "{}", String::from_utf8_lossy(&two_lines.body));
         // A list of tags matches when one of them is current.
-        let listed = app.patch(TJ_SIDE, &token, "\"RI-CON-002.TJ.1\", \"RI-CON-002.TJ.2\"", &json!({"contact": "022-22222222"})).await;
+        let listed = app.patch(TJ_SIDE, &token, "\"RI-CON-002.TJ.1\", \"RI-CON-002.TJ.3\"", &json!({"contact": "022-22222222"})).await;
         assert_eq!(listed.status, StatusCode::OK);
         let statuses: Vec<u64> = audit_log(&app).await.iter().map(|r| r["status"].as_u64().unwrap()).collect();
-        assert_eq!(statuses, vec![428, 428, 412, 200, 412, 400, 200]);
+        assert_eq!(statuses, vec![428, 428, 412, 200, 412, 400, 200, 200]);
     }
 
     async fn two_concurrent_writes_on_one_version_exactly_one_wins(app) {
@@ -264,15 +271,22 @@ both_backends! {
         let unknown_param = app.write(Method::PATCH, &format!("{TJ_SIDE}?force=true"), Some(&token), Some(tag), Some(("application/merge-patch+json", patch.to_string().into_bytes()))).await;
         assert_eq!(unknown_param.problem_naming("query")["detail"], "`query`: a write takes no query parameters, got `force=true`");
 
+        // Text a client sends that a database cannot store (NUL) does not keep the attempt
+        // out of the log.
+        let nul = app.patch("/api/v1/recognition-items/%00RI/local-parts/TJ", &token, tag, &patch).await;
+        assert_eq!(nul.problem_naming("code")["detail"], "`code`: an entry code is 1 to 64 characters without control characters");
+        assert_eq!(app.get("/api/v1/recognition-items/%00RI/local-parts/TJ").await.problem_naming("code")["status"], 400);
+
         let log = audit_log(&app).await;
         let statuses: Vec<u64> = log.iter().map(|r| r["status"].as_u64().unwrap()).collect();
-        assert_eq!(statuses, vec![400, 400, 400, 400, 400, 400, 400, 415, 415, 413, 409, 404, 400, 403, 403, 400]);
+        assert_eq!(statuses, vec![400, 400, 400, 400, 400, 400, 400, 415, 415, 413, 409, 404, 400, 403, 403, 400, 400]);
+        assert_eq!(log[16]["entry_code"], "\u{FFFD}RI");
         // The attempt on `bj` is recorded as on BJ, so Beijing finds it in its log.
         assert_eq!(log[13]["target_region"], "BJ");
         assert_eq!(log[12]["target_region"], "T!");
         assert!(log.iter().all(|r| r["outcome"] == "refused" && r["after"].is_null()));
         assert_eq!(log[10]["reason"], "another entry already uses this local code in TJ");
-        assert_eq!(verify(&app).await, json!({"intact": true, "records": 16, "first_broken": null}));
+        assert_eq!(verify(&app).await, json!({"intact": true, "records": 17, "first_broken": null}));
     }
 
     async fn the_audit_log_is_read_by_region_and_verified_by_admins(app) {
@@ -303,12 +317,22 @@ both_backends! {
         assert_eq!(not_admin.problem(403)["detail"], "this action needs the `admin` role; the token grants `editor`");
         assert_eq!(verify(&app).await, json!({"intact": true, "records": 3, "first_broken": null}));
 
-        // Tampering with a stored record, or removing the newest, is detected.
+        // Tampering with a stored record, adding one behind the head's back, or removing
+        // the newest, is detected.
         let database = Database::open(&app.db.url, 1, Duration::from_secs(5)).unwrap();
+        database.run_here(|conn| diesel::sql_query(
+            "INSERT INTO audit_log (seq, recorded_at, request_id, issuer, subject, region_code, roles, action, entry_kind, entry_code, target_region, outcome, status, reason, before_state, after_state, prev_hash, hash) \
+             SELECT 4, recorded_at, request_id, issuer, subject, region_code, roles, action, entry_kind, entry_code, target_region, outcome, status, reason, before_state, after_state, hash, hash FROM audit_log WHERE seq = 3"
+        ).execute(conn).map_err(StorageError::from)).unwrap();
+        let extra = verify(&app).await;
+        assert_eq!(extra["intact"], false);
+        assert_eq!(extra["first_broken"]["seq"], 4, "{extra}");
+        database.run_here(|conn| diesel::sql_query("DELETE FROM audit_log WHERE seq = 4").execute(conn).map_err(StorageError::from)).unwrap();
+        assert_eq!(verify(&app).await["intact"], true);
         database.run_here(|conn| diesel::sql_query("UPDATE audit_log SET reason = 'nothing happened' WHERE seq = 2").execute(conn).map_err(StorageError::from)).unwrap();
         assert_eq!(verify(&app).await, json!({"intact": false, "records": 3, "first_broken": {"seq": 2, "problem": "its content does not match its hash: the record was altered"}}));
         database.run_here(|conn| diesel::sql_query("DELETE FROM audit_log WHERE seq >= 2").execute(conn).map_err(StorageError::from)).unwrap();
-        assert_eq!(verify(&app).await, json!({"intact": false, "records": 3, "first_broken": {"seq": 3, "problem": "the log ends at record 1 but its head names record 3: records were removed or the head altered"}}));
+        assert_eq!(verify(&app).await, json!({"intact": false, "records": 3, "first_broken": {"seq": 3, "problem": "the log ends at record 1 but its head names record 3: records were added or removed without the head, or the head was altered"}}));
     }
 }
 
