@@ -370,14 +370,19 @@ impl TestApp {
     }
 
     /// Like [`Self::request`] without a body, but a request the server refuses by
-    /// closing the connection is an `Err`, not a panic.
+    /// closing the connection is an `Err`, not a panic. It goes out on a client of its
+    /// own, so that the connection the server drops is never reused by later requests.
     pub async fn try_request(
         &self,
         method: Method,
         path: &str,
         headers: &[(&str, &str)],
     ) -> Result<TestResponse, String> {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .disable_redirects()
+            .finish();
+        let mut request = client.request(method, format!("{}{path}", self.base));
         for (name, value) in headers {
             request = request.append_header((*name, *value));
         }
