@@ -496,6 +496,19 @@ mod tests {
                 "must be at most 2147483647".to_owned()
             )]
         );
+        let largest = edited_local_part(
+            &sample()
+                .standard_items
+                .iter()
+                .flat_map(|i| i.local_parts.iter())
+                .next()
+                .cloned()
+                .expect("a service-item side"),
+            EditMethod::MergePatch,
+            &json!({"time_limit_days": 2_147_483_647_u64}),
+        )
+        .expect("the largest 32-bit count is accepted");
+        assert_eq!(largest.time_limit_days, Some(2_147_483_647));
         let in_arrays = edited_local_part(
             &sample()
                 .standard_items
