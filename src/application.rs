@@ -209,20 +209,13 @@ impl UseCases {
         code: String,
         region: String,
     ) -> Result<VersionedLocalPart<RecognitionLocalPart>, UseCaseError> {
-        let code = parse_code(&code)?;
-        let region = parse_region(&region)?;
-        self.registry
-            .database()
-            .run(move |conn| {
-                read_versioned(
-                    conn,
-                    EntryKind::RecognitionItem,
-                    &code,
-                    &region,
-                    recognition_local_part,
-                )
-            })
-            .await
+        self.read_local_part(
+            EntryKind::RecognitionItem,
+            code,
+            region,
+            recognition_local_part,
+        )
+        .await
     }
 
     /// Reads one region's side of a service item with its version.
@@ -231,19 +224,22 @@ impl UseCases {
         code: String,
         region: String,
     ) -> Result<VersionedLocalPart<StandardLocalPart>, UseCaseError> {
+        self.read_local_part(EntryKind::StandardItem, code, region, standard_local_part)
+            .await
+    }
+
+    async fn read_local_part<P: Send + 'static>(
+        &self,
+        kind: EntryKind,
+        code: String,
+        region: String,
+        read: ReadPart<P>,
+    ) -> Result<VersionedLocalPart<P>, UseCaseError> {
         let code = parse_code(&code)?;
         let region = parse_region(&region)?;
         self.registry
             .database()
-            .run(move |conn| {
-                read_versioned(
-                    conn,
-                    EntryKind::StandardItem,
-                    &code,
-                    &region,
-                    standard_local_part,
-                )
-            })
+            .run(move |conn| read_versioned(conn, kind, &code, &region, read))
             .await
     }
 
@@ -272,7 +268,8 @@ impl UseCases {
             reason: String::new(),
             change: None,
         };
-        let attempt = async {
+        // Every check that needs no database, in the order a client is told about them.
+        let attempt = (|| -> Result<_, UseCaseError> {
             let principal = principal?;
             if !edit.query.is_empty() {
                 return Err(UseCaseError::InvalidParameter(
@@ -296,10 +293,12 @@ impl UseCases {
                 }
                 Some(tags) => tags.to_owned(),
             };
-            let body = edit.body.clone().map_err(|(problem, message)| UseCaseError::Body(problem, message))?;
+            let body = edit
+                .body
+                .clone()
+                .map_err(|(problem, message)| UseCaseError::Body(problem, message))?;
             Ok((code, region, if_match, body))
-        }
-        .await;
+        })();
         let (code, region, if_match, body) = match attempt {
             Ok(ready) => ready,
             Err(error) => return Err(self.refused(audit, error).await),
@@ -508,14 +507,14 @@ fn write_local_part<P: LocalPart>(
     }
     let now = Utc::now();
     let version = replace(conn, code, &part, current.version, now.naive_utc())
-        .map_err(|error| match error {
-            StorageError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => UseCaseError::Conflict(format!(
-                "another entry already uses this local code in {region}"
-            )),
-            other => UseCaseError::Storage(other),
+        .map_err(|error| {
+            if error.is_unique_violation() {
+                UseCaseError::Conflict(format!(
+                    "another entry already uses this local code in {region}"
+                ))
+            } else {
+                UseCaseError::Storage(error)
+            }
         })?
         .ok_or_else(|| UseCaseError::PreconditionFailed {
             message: format!(

@@ -131,6 +131,18 @@ impl StorageError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Connect { .. } | Self::Pool(_))
     }
+
+    /// Whether a write broke a uniqueness constraint (e.g. a local code used twice in
+    /// one region): a conflict with other data, not a bug.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            Self::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))
+        )
+    }
 }
 
 /// Opens one connection to the backend the URL names, configured for use.
