@@ -304,6 +304,17 @@ mod tests {
         }
     }
 
+    /// The first side of a sample service item that `keep` accepts.
+    fn service_side(keep: impl Fn(&StandardLocalPart) -> bool) -> StandardLocalPart {
+        sample()
+            .standard_items
+            .iter()
+            .flat_map(|i| i.local_parts.iter())
+            .find(|p| keep(p))
+            .cloned()
+            .expect("a matching service-item side")
+    }
+
     fn tianjin_part() -> RecognitionLocalPart {
         sample()
             .recognition_items
@@ -478,13 +489,7 @@ mod tests {
             )]
         );
         let huge = edited_local_part(
-            &sample()
-                .standard_items
-                .iter()
-                .flat_map(|i| i.local_parts.iter())
-                .next()
-                .cloned()
-                .expect("a service-item side"),
+            &service_side(|_| true),
             EditMethod::MergePatch,
             &json!({"time_limit_days": 2_147_483_648_u64}),
         )
@@ -497,26 +502,14 @@ mod tests {
             )]
         );
         let largest = edited_local_part(
-            &sample()
-                .standard_items
-                .iter()
-                .flat_map(|i| i.local_parts.iter())
-                .next()
-                .cloned()
-                .expect("a service-item side"),
+            &service_side(|_| true),
             EditMethod::MergePatch,
             &json!({"time_limit_days": 2_147_483_647_u64}),
         )
         .expect("the largest 32-bit count is accepted");
         assert_eq!(largest.time_limit_days, Some(2_147_483_647));
         let in_arrays = edited_local_part(
-            &sample()
-                .standard_items
-                .iter()
-                .flat_map(|i| i.local_parts.iter())
-                .next()
-                .cloned()
-                .expect("a service-item side"),
+            &service_side(|_| true),
             EditMethod::MergePatch,
             &json!({
                 "pilot_zones": ["片区", "区".repeat(MAX_FIELD_CHARS + 1)],
@@ -537,13 +530,7 @@ mod tests {
                 ),
             ]
         );
-        let standard = sample()
-            .standard_items
-            .iter()
-            .flat_map(|i| i.local_parts.iter())
-            .find(|p| p.channels.is_empty())
-            .cloned()
-            .expect("a service-item side without channels");
+        let standard = service_side(|p| p.channels.is_empty());
         let terminal_without_identity = edited_local_part(
             &standard,
             EditMethod::MergePatch,
