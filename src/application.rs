@@ -29,7 +29,18 @@ use crate::storage::{DbConnection, StorageError, audit};
 pub mod action {
     /// A region changed its own side of an entry.
     pub const EDIT_LOCAL_PART: &str = "edit_local_part";
+    /// A region proposed a shared change.
+    pub const PROPOSE: &str = "propose";
+    /// A region voted on a proposal.
+    pub const VOTE: &str = "vote";
+    /// The proposing region withdrew its proposal.
+    pub const WITHDRAW_PROPOSAL: &str = "withdraw_proposal";
+    /// An approved proposal changed an entry (one record per entry, with before/after).
+    pub const APPLY_PROPOSAL: &str = "apply_proposal";
 }
+
+mod proposals;
+pub use proposals::{VoteBody, WithdrawalBody, proposal_etag};
 
 /// Why a request was not carried out. Each is answered with its own status; every one
 /// of them is audited (a refused write changes nothing but the audit log).
@@ -41,6 +52,9 @@ pub enum UseCaseError {
     /// The token may not do this (403).
     #[error("{0}")]
     Forbidden(#[from] Refusal),
+    /// The token's region takes no part in what it asks to do (403).
+    #[error("{0}")]
+    NotAllowed(String),
     /// A path parameter is malformed (400).
     #[error("{1}")]
     InvalidParameter(&'static str, String),
@@ -94,7 +108,7 @@ impl UseCaseError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated(_) => 401,
-            Self::Forbidden(_) => 403,
+            Self::Forbidden(_) | Self::NotAllowed(_) => 403,
             Self::InvalidParameter(..) | Self::InvalidChange(_) => 400,
             Self::Body(BodyProblem::TooLarge, _) => 413,
             Self::Body(BodyProblem::UnsupportedMediaType, _) => 415,
@@ -150,6 +164,31 @@ pub struct LocalPartEdit {
     pub query: String,
     /// The body as JSON, or why it could not be read.
     pub body: Result<Value, (BodyProblem, String)>,
+}
+
+/// What every write request carries besides its path: who asks, with which
+/// precondition and body.
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    /// The request id, for the audit log.
+    pub request_id: String,
+    /// Every `Authorization` header value sent.
+    pub authorization: Vec<Vec<u8>>,
+    /// The `If-Match` header (several lines joined), if sent.
+    pub if_match: Option<String>,
+    /// The query string, which a write does not take (refused and audited when sent).
+    pub query: String,
+    /// The body as JSON (`null` when empty and allowed so), or why it could not be read.
+    pub body: Result<Value, (BodyProblem, String)>,
+}
+
+impl WriteRequest {
+    /// The body, or why it could not be read.
+    fn body(&self) -> Result<Value, UseCaseError> {
+        self.body
+            .clone()
+            .map_err(|(problem, message)| UseCaseError::Body(problem, message))
+    }
 }
 
 /// One region's side of an entry with its version, as returned to editors.
@@ -366,8 +405,8 @@ impl UseCases {
     }
 
     /// Audit records after `after` (at most `limit`): an admin sees all; anyone else
-    /// with a valid token sees the records of their own region's actions and of actions
-    /// on their region's data.
+    /// with a valid token sees the records of their own region's actions, of actions
+    /// on their region's data, and of the shared actions (proposals and votes).
     pub async fn audit_records(
         &self,
         authorization: &[Vec<u8>],
@@ -381,6 +420,41 @@ impl UseCases {
             .database()
             .run(move |conn| audit::records(conn, after, limit, region.as_deref()))
             .await?)
+    }
+
+    /// The audit record of an attempt, refused until shown otherwise.
+    fn audit_entry(
+        &self,
+        request: &WriteRequest,
+        action: &'static str,
+        entry: Option<(&'static str, String)>,
+        target_region: Option<String>,
+    ) -> AuditEntry {
+        let principal = self.authenticate(&request.authorization);
+        AuditEntry {
+            recorded_at: Utc::now(),
+            request_id: request.request_id.clone(),
+            actor: principal.as_ref().ok().map(actor),
+            action,
+            entry,
+            target_region,
+            outcome: Outcome::Refused,
+            status: 0,
+            reason: String::new(),
+            change: None,
+        }
+    }
+
+    /// The checks every write begins with: a valid token and no query string.
+    fn admit(&self, request: &WriteRequest) -> Result<Principal, UseCaseError> {
+        let principal = self.authenticate(&request.authorization)?;
+        if !request.query.is_empty() {
+            return Err(UseCaseError::InvalidParameter(
+                "query",
+                format!("a write takes no query parameters, got `{}`", request.query),
+            ));
+        }
+        Ok(principal)
     }
 
     /// Records a refusal; when even that fails, the answer is the storage failure

@@ -172,7 +172,9 @@ impl AuditEntry {
     }
 }
 
-fn truncate_to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
+/// `time` cut to microseconds, the precision both databases keep, so that what is
+/// stored reads back the same on either backend.
+pub fn truncate_to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(time.timestamp_micros()).unwrap_or(time)
 }
 

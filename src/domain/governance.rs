@@ -272,6 +272,14 @@ fn check_field_limits(value: &Value, path: &str, problems: &mut Vec<(String, Str
     }
 }
 
+/// A request body read as `T`, refused naming the field serde objects to.
+pub fn parse_body<T: DeserializeOwned>(body: &Value) -> Result<T, InvalidEdit> {
+    serde_json::from_value(body.clone()).map_err(|e| {
+        let message = e.to_string();
+        InvalidEdit::one(&field_named_in(&message).unwrap_or("body".into()), message)
+    })
+}
+
 /// serde names the offending field in back-quotes in "unknown field `x`" and "missing
 /// field `x`"; other messages quote values ("invalid type: integer `12`"), not fields.
 fn field_named_in(message: &str) -> Option<String> {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 pub mod deviation;
 pub mod governance;
+pub mod proposal;
 pub mod read_model;
 pub mod recognition;
 pub mod region;

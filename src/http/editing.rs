@@ -84,14 +84,14 @@ pub struct StandardLocalPartPath {
     pub region: String,
 }
 
-fn request_id(req: &HttpRequest) -> String {
+pub(super) fn request_id(req: &HttpRequest) -> String {
     req.extensions()
         .get::<RequestId>()
         .map(|id| id.0.clone())
         .unwrap_or_default()
 }
 
-fn authorization(req: &HttpRequest) -> Vec<Vec<u8>> {
+pub(super) fn authorization(req: &HttpRequest) -> Vec<Vec<u8>> {
     req.headers()
         .get_all(header::AUTHORIZATION)
         .map(|v| v.as_bytes().to_vec())
@@ -104,6 +104,7 @@ impl From<UseCaseError> for ApiError {
         match error {
             UseCaseError::Unauthenticated(e) => Self::Unauthorized(e.to_string()),
             UseCaseError::Forbidden(e) => Self::Forbidden(e.to_string()),
+            UseCaseError::NotAllowed(message) => Self::Forbidden(message),
             UseCaseError::InvalidParameter(field, message) => Self::parameter(field, message),
             UseCaseError::NotFound(message) => Self::NotFound(message),
             UseCaseError::PreconditionRequired(message) => Self::PreconditionRequired(message),
@@ -135,7 +136,7 @@ impl From<UseCaseError> for ApiError {
 }
 
 /// Reads a JSON body of one of the `accepted` media types, at most `limit` bytes.
-async fn read_json_body(
+pub(super) async fn read_json_body(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,
@@ -476,7 +477,8 @@ pub struct AuditPage {
 /// Reads the audit log.
 ///
 /// Every write attempt, accepted or refused, in order. A token of a region sees its own
-/// region's actions and the attempts on its region's data; an `admin` sees everything.
+/// region's actions, the attempts on its region's data, and the shared actions
+/// (proposals, votes, applied proposals); an `admin` sees everything.
 #[utoipa::path(
     tag = "audit",
     operation_id = "list_audit_records",

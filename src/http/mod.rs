@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod programme;
+pub mod proposals;
 pub mod recognition_status;
 pub mod regions;
 pub mod routes;
@@ -50,6 +51,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(programme::get_target)
                 .service(editing::verify_audit_log)
                 .service(editing::list_audit_records)
+                .service(proposals::list_proposals)
+                .service(proposals::create_proposal)
+                .service(proposals::get_proposal)
+                .service(proposals::vote_on_proposal)
+                .service(proposals::withdraw_proposal)
                 .service(editing::get_recognition_local_part)
                 .service(editing::put_recognition_local_part)
                 .service(editing::patch_recognition_local_part)

@@ -154,7 +154,9 @@ pub fn records(
         query = query.filter(
             audit_log::region_code
                 .eq(region)
-                .or(audit_log::target_region.eq(region)),
+                .or(audit_log::target_region.eq(region))
+                // Shared actions (proposals and votes) concern every region.
+                .or(audit_log::target_region.is_null()),
         );
     }
     query

@@ -21,6 +21,7 @@ use crate::domain::catalog::{
     RecognitionLocalPart, RecognitionMode, Scenario, Sector, StandardItem, StandardItemType,
     StandardLocalPart, Target, TargetMetric, Verification, VerificationMethod,
 };
+use crate::domain::proposal::TypedEntry;
 use crate::domain::region::RegionCode;
 
 #[derive(Debug, Queryable, Selectable)]
@@ -68,8 +69,8 @@ struct ScenarioRegionRow {
     region_code: String,
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = targets)]
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = targets, primary_key(code), treat_none_as_null = true)]
 struct TargetRow {
     code: String,
     version: i64,
@@ -91,8 +92,8 @@ struct TargetRow {
     updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = recognition_items)]
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = recognition_items, primary_key(code), treat_none_as_null = true)]
 struct RecognitionItemRow {
     code: String,
     version: i64,
@@ -141,8 +142,8 @@ struct ArrangementRow {
     status: String,
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = standard_items)]
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = standard_items, primary_key(code), treat_none_as_null = true)]
 struct StandardItemRow {
     code: String,
     version: i64,
@@ -291,8 +292,8 @@ impl StandardLocalPartRow {
     }
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = scenarios)]
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = scenarios, primary_key(code), treat_none_as_null = true)]
 struct ScenarioRow {
     code: String,
     version: i64,
@@ -652,17 +653,7 @@ pub fn insert_catalog(
     let now = now.naive_utc();
     conn.transaction(|conn| {
         for batch in &content.batches {
-            diesel::insert_into(batches::table)
-                .values(BatchRow {
-                    code: batch.code.clone(),
-                    document_no: batch.document_no.clone(),
-                    title_zh: batch.title_zh.clone(),
-                    title_en: batch.title_en.clone(),
-                    published_on: batch.published_on,
-                    publishes: to_json(&batch.publishes)?,
-                    programmes: to_json(&batch.programmes)?,
-                })
-                .execute(conn)?;
+            insert_batch(conn, batch)?;
         }
         for item in &content.recognition_items {
             insert_recognition_item(conn, item, now)?;
@@ -675,7 +666,7 @@ pub fn insert_catalog(
         }
         for target in &content.targets {
             diesel::insert_into(targets::table)
-                .values(target_row(target, now)?)
+                .values(target_row(target, 1, now)?)
                 .execute(conn)?;
         }
         bump_generation(conn, now)
@@ -688,27 +679,20 @@ fn insert_recognition_item(
     now: NaiveDateTime,
 ) -> Result<(), StorageError> {
     diesel::insert_into(recognition_items::table)
-        .values(RecognitionItemRow {
-            code: item.code.clone(),
-            version: 1,
-            name_zh: item.name_zh.clone(),
-            name_en: item.name_en.clone(),
-            aliases: to_json(&item.aliases)?,
-            kind: item.kind.as_str().to_owned(),
-            sector_code: item.sector.clone(),
-            legal_basis: item.legal_basis.clone(),
-            status: item.status.as_str().to_owned(),
-            status_since: item.status_since,
-            batch_code: item.batch.clone(),
-            last_verified_on: item.last_verified_on,
-            updated_at: now,
-        })
+        .values(recognition_item_row(item, 1, now)?)
         .execute(conn)?;
     for part in &item.local_parts {
         diesel::insert_into(recognition_local_parts::table)
             .values(RecognitionLocalPartRow::new(&item.code, part, now)?)
             .execute(conn)?;
     }
+    insert_arrangements(conn, item)
+}
+
+fn insert_arrangements(
+    conn: &mut DbConnection,
+    item: &RecognitionItem,
+) -> Result<(), StorageError> {
     for arrangement in &item.arrangements {
         diesel::insert_into(arrangements::table)
             .values(ArrangementRow {
@@ -733,37 +717,17 @@ fn insert_standard_item(
     now: NaiveDateTime,
 ) -> Result<(), StorageError> {
     diesel::insert_into(standard_items::table)
-        .values(StandardItemRow {
-            code: item.code.clone(),
-            version: 1,
-            national_code: item.national_code.clone(),
-            name_zh: item.name_zh.clone(),
-            name_en: item.name_en.clone(),
-            aliases: to_json(&item.aliases)?,
-            item_type: item.item_type.as_str().to_owned(),
-            sector_code: item.sector.clone(),
-            conditions_zh: item.conditions_zh.clone(),
-            conditions_en: item.conditions_en.clone(),
-            materials: to_json(&item.materials)?,
-            time_limit_days: from_days(item.time_limit_days)?,
-            statutory_time_limit_days: item.statutory_time_limit_days.map(from_days).transpose()?,
-            fee_zh: item.fee_zh.clone(),
-            fee_en: item.fee_en.clone(),
-            legal_basis: item.legal_basis.clone(),
-            process_steps: to_json(&item.process_steps)?,
-            result_document_zh: item.result_document_zh.clone(),
-            result_document_en: item.result_document_en.clone(),
-            status: item.status.as_str().to_owned(),
-            batch_code: item.batch.clone(),
-            last_verified_on: item.last_verified_on,
-            updated_at: now,
-        })
+        .values(standard_item_row(item, 1, now)?)
         .execute(conn)?;
     for part in &item.local_parts {
         diesel::insert_into(standard_local_parts::table)
             .values(StandardLocalPartRow::new(&item.code, part, now)?)
             .execute(conn)?;
     }
+    insert_memberships(conn, item)
+}
+
+fn insert_memberships(conn: &mut DbConnection, item: &StandardItem) -> Result<(), StorageError> {
     for membership in &item.programmes {
         diesel::insert_into(programme_memberships::table)
             .values(ProgrammeMembershipRow {
@@ -784,24 +748,12 @@ fn insert_scenario(
     now: NaiveDateTime,
 ) -> Result<(), StorageError> {
     diesel::insert_into(scenarios::table)
-        .values(ScenarioRow {
-            code: scenario.code.clone(),
-            version: 1,
-            name_zh: scenario.name_zh.clone(),
-            name_en: scenario.name_en.clone(),
-            description_zh: scenario.description_zh.clone(),
-            description_en: scenario.description_en.clone(),
-            situation_zh: scenario.situation_zh.clone(),
-            situation_en: scenario.situation_en.clone(),
-            launched_on: scenario.launched_on,
-            batch_code: scenario.batch.clone(),
-            status: scenario.status.as_str().to_owned(),
-            status_since: scenario.status_since,
-            lead_region: scenario.lead_region.to_string(),
-            lead_department: scenario.lead_department.clone(),
-            updated_at: now,
-        })
+        .values(scenario_row(scenario, 1, now)?)
         .execute(conn)?;
+    insert_scenario_links(conn, scenario)
+}
+
+fn insert_scenario_links(conn: &mut DbConnection, scenario: &Scenario) -> Result<(), StorageError> {
     for region in &scenario.regions {
         diesel::insert_into(scenario_regions::table)
             .values(ScenarioRegionRow {
@@ -831,11 +783,213 @@ fn insert_scenario(
     Ok(())
 }
 
-fn target_row(target: &Target, now: NaiveDateTime) -> Result<TargetRow, StorageError> {
+/// Inserts a batch.
+pub fn insert_batch(conn: &mut DbConnection, batch: &Batch) -> Result<(), StorageError> {
+    diesel::insert_into(batches::table)
+        .values(BatchRow {
+            code: batch.code.clone(),
+            document_no: batch.document_no.clone(),
+            title_zh: batch.title_zh.clone(),
+            title_en: batch.title_en.clone(),
+            published_on: batch.published_on,
+            publishes: to_json(&batch.publishes)?,
+            programmes: to_json(&batch.programmes)?,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes an entry a proposal created (`created`) or changed, at the entry's own
+/// version. A changed entry keeps the rows of the local parts it still has (each with
+/// its own version); parts of regions that joined are inserted, parts of regions that
+/// left are deleted, and every shared child row (arrangements, memberships, scenario
+/// links) is rewritten.
+pub fn save_entry(
+    conn: &mut DbConnection,
+    entry: &TypedEntry,
+    created: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let now = now.naive_utc();
+    match entry {
+        TypedEntry::RecognitionItem(item) if created => insert_recognition_item(conn, item, now),
+        TypedEntry::StandardItem(item) if created => insert_standard_item(conn, item, now),
+        TypedEntry::Scenario(scenario) if created => insert_scenario(conn, scenario, now),
+        TypedEntry::Target(target) if created => {
+            diesel::insert_into(targets::table)
+                .values(target_row(target, 1, now)?)
+                .execute(conn)?;
+            Ok(())
+        }
+        TypedEntry::RecognitionItem(item) => {
+            diesel::update(recognition_items::table.find(&item.code))
+                .set(recognition_item_row(item, item.version, now)?)
+                .execute(conn)?;
+            diesel::delete(arrangements::table.filter(arrangements::item_code.eq(&item.code)))
+                .execute(conn)?;
+            let kept: Vec<String> = recognition_local_parts::table
+                .filter(recognition_local_parts::item_code.eq(&item.code))
+                .select(recognition_local_parts::region_code)
+                .load(conn)?;
+            let regions: Vec<&str> = item.local_parts.iter().map(|p| p.region.as_str()).collect();
+            diesel::delete(
+                recognition_local_parts::table
+                    .filter(recognition_local_parts::item_code.eq(&item.code))
+                    .filter(recognition_local_parts::region_code.ne_all(&regions)),
+            )
+            .execute(conn)?;
+            for part in item
+                .local_parts
+                .iter()
+                .filter(|p| !kept.iter().any(|r| r == p.region.as_str()))
+            {
+                diesel::insert_into(recognition_local_parts::table)
+                    .values(RecognitionLocalPartRow::new(&item.code, part, now)?)
+                    .execute(conn)?;
+            }
+            insert_arrangements(conn, item)
+        }
+        TypedEntry::StandardItem(item) => {
+            diesel::update(standard_items::table.find(&item.code))
+                .set(standard_item_row(item, item.version, now)?)
+                .execute(conn)?;
+            diesel::delete(
+                programme_memberships::table
+                    .filter(programme_memberships::item_code.eq(&item.code)),
+            )
+            .execute(conn)?;
+            let kept: Vec<String> = standard_local_parts::table
+                .filter(standard_local_parts::item_code.eq(&item.code))
+                .select(standard_local_parts::region_code)
+                .load(conn)?;
+            for part in item
+                .local_parts
+                .iter()
+                .filter(|p| !kept.iter().any(|r| r == p.region.as_str()))
+            {
+                diesel::insert_into(standard_local_parts::table)
+                    .values(StandardLocalPartRow::new(&item.code, part, now)?)
+                    .execute(conn)?;
+            }
+            insert_memberships(conn, item)
+        }
+        TypedEntry::Scenario(scenario) => {
+            diesel::update(scenarios::table.find(&scenario.code))
+                .set(scenario_row(scenario, scenario.version, now)?)
+                .execute(conn)?;
+            let code = &scenario.code;
+            diesel::delete(
+                scenario_regions::table.filter(scenario_regions::scenario_code.eq(code)),
+            )
+            .execute(conn)?;
+            diesel::delete(
+                scenario_recognition_items::table
+                    .filter(scenario_recognition_items::scenario_code.eq(code)),
+            )
+            .execute(conn)?;
+            diesel::delete(
+                scenario_standard_items::table
+                    .filter(scenario_standard_items::scenario_code.eq(code)),
+            )
+            .execute(conn)?;
+            insert_scenario_links(conn, scenario)
+        }
+        TypedEntry::Target(target) => {
+            diesel::update(targets::table.find(&target.code))
+                .set(target_row(target, target.version, now)?)
+                .execute(conn)?;
+            Ok(())
+        }
+    }
+}
+
+fn recognition_item_row(
+    item: &RecognitionItem,
+    version: i64,
+    now: NaiveDateTime,
+) -> Result<RecognitionItemRow, StorageError> {
+    Ok(RecognitionItemRow {
+        code: item.code.clone(),
+        version,
+        name_zh: item.name_zh.clone(),
+        name_en: item.name_en.clone(),
+        aliases: to_json(&item.aliases)?,
+        kind: item.kind.as_str().to_owned(),
+        sector_code: item.sector.clone(),
+        legal_basis: item.legal_basis.clone(),
+        status: item.status.as_str().to_owned(),
+        status_since: item.status_since,
+        batch_code: item.batch.clone(),
+        last_verified_on: item.last_verified_on,
+        updated_at: now,
+    })
+}
+
+fn standard_item_row(
+    item: &StandardItem,
+    version: i64,
+    now: NaiveDateTime,
+) -> Result<StandardItemRow, StorageError> {
+    Ok(StandardItemRow {
+        code: item.code.clone(),
+        version,
+        national_code: item.national_code.clone(),
+        name_zh: item.name_zh.clone(),
+        name_en: item.name_en.clone(),
+        aliases: to_json(&item.aliases)?,
+        item_type: item.item_type.as_str().to_owned(),
+        sector_code: item.sector.clone(),
+        conditions_zh: item.conditions_zh.clone(),
+        conditions_en: item.conditions_en.clone(),
+        materials: to_json(&item.materials)?,
+        time_limit_days: from_days(item.time_limit_days)?,
+        statutory_time_limit_days: item.statutory_time_limit_days.map(from_days).transpose()?,
+        fee_zh: item.fee_zh.clone(),
+        fee_en: item.fee_en.clone(),
+        legal_basis: item.legal_basis.clone(),
+        process_steps: to_json(&item.process_steps)?,
+        result_document_zh: item.result_document_zh.clone(),
+        result_document_en: item.result_document_en.clone(),
+        status: item.status.as_str().to_owned(),
+        batch_code: item.batch.clone(),
+        last_verified_on: item.last_verified_on,
+        updated_at: now,
+    })
+}
+
+fn scenario_row(
+    scenario: &Scenario,
+    version: i64,
+    now: NaiveDateTime,
+) -> Result<ScenarioRow, StorageError> {
+    Ok(ScenarioRow {
+        code: scenario.code.clone(),
+        version,
+        name_zh: scenario.name_zh.clone(),
+        name_en: scenario.name_en.clone(),
+        description_zh: scenario.description_zh.clone(),
+        description_en: scenario.description_en.clone(),
+        situation_zh: scenario.situation_zh.clone(),
+        situation_en: scenario.situation_en.clone(),
+        launched_on: scenario.launched_on,
+        batch_code: scenario.batch.clone(),
+        status: scenario.status.as_str().to_owned(),
+        status_since: scenario.status_since,
+        lead_region: scenario.lead_region.to_string(),
+        lead_department: scenario.lead_department.clone(),
+        updated_at: now,
+    })
+}
+
+fn target_row(
+    target: &Target,
+    version: i64,
+    now: NaiveDateTime,
+) -> Result<TargetRow, StorageError> {
     let metric = &target.metric;
     Ok(TargetRow {
         code: target.code.clone(),
-        version: 1,
+        version,
         title_zh: target.title_zh.clone(),
         title_en: target.title_en.clone(),
         source_document_no: target.source_document_no.clone(),

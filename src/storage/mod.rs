@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod connection;
+pub mod proposals;
 pub mod regions;
 pub mod schema;
 

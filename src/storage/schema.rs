@@ -257,3 +257,60 @@ diesel::table! {
         hash -> Text,
     }
 }
+
+diesel::table! {
+    proposals (id) {
+        id -> BigInt,
+        version -> BigInt,
+        state -> Text,
+        title -> Text,
+        rationale -> Text,
+        proposer_issuer -> Text,
+        proposer_subject -> Text,
+        proposer_region -> Text,
+        participants -> Text,
+        batch -> Nullable<Text>,
+        changes -> Text,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
+    proposal_votes (proposal_id, region_code) {
+        proposal_id -> BigInt,
+        region_code -> Text,
+        ballot -> Text,
+        voter -> Text,
+        comment -> Text,
+        cast_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    proposal_entries (proposal_id, entry_kind, entry_code) {
+        proposal_id -> BigInt,
+        entry_kind -> Text,
+        entry_code -> Text,
+    }
+}
+
+diesel::table! {
+    acceptance_suspensions (id) {
+        id -> BigInt,
+        item_code -> Text,
+        used_in -> Text,
+        issued_in -> Nullable<Text>,
+        reason -> Text,
+        effective_from -> Date,
+        suspended_by -> Text,
+        recorded_at -> Timestamp,
+        lifted_on -> Nullable<Date>,
+        lift_reason -> Nullable<Text>,
+        lifted_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(proposal_entries -> proposals (proposal_id));
+diesel::allow_tables_to_appear_in_same_query!(proposal_entries, proposals);

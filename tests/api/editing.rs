@@ -337,7 +337,7 @@ both_backends! {
 }
 
 /// Runs two futures concurrently on the test's runtime.
-async fn futures_join<A: std::future::Future, B: std::future::Future>(
+pub(crate) async fn futures_join<A: std::future::Future, B: std::future::Future>(
     a: A,
     b: B,
 ) -> (A::Output, B::Output) {

@@ -9,6 +9,7 @@ mod deployment;
 mod editing;
 mod golden;
 mod programme;
+mod proposals;
 mod recognition_status;
 mod schema;
 mod service;

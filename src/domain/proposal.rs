@@ -1,0 +1,1068 @@
+//! Proposals (变更提案): how a shared part of the catalog changes. Creating an entry,
+//! changing its shared fields (names, legal basis, arrangements between regions, …),
+//! retiring it, or publishing a batch of such changes under one document takes effect
+//! only when every participating region's approver has approved; any rejection ends it.
+//!
+//! A proposal is planned against the catalog as it stands: each change records the
+//! shared content it was based on (`before`) and the content it asks for (`after`).
+//! It applies only while every `before` still holds; a proposal overtaken by another
+//! change is `conflicted` and never applied. Local parts are not shared and do not
+//! conflict: a region keeps editing its own side while a proposal is pending.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::catalog::{
+    Batch, CatalogContent, EntryKind, EntryStatus, RecognitionItem, Scenario, StandardItem, Target,
+    validate_catalog,
+};
+use super::governance::{InvalidEdit, MAX_FIELD_CHARS, Principal, Refusal, Role, merge_patch};
+use super::region::RegionCode;
+use super::text_enum;
+
+text_enum! {
+    /// The kinds of entry a proposal creates, changes or retires.
+    pub enum SharedEntryKind {
+        /// 资质资格互认事项
+        RecognitionItem = "recognition_item",
+        /// 政务服务事项
+        StandardItem = "standard_item",
+        /// 互认场景
+        Scenario = "scenario",
+        /// 工作目标 of an annual work plan
+        Target = "target",
+    }
+}
+
+text_enum! {
+    /// What one change of a proposal does.
+    pub enum ChangeAction {
+        /// Adds a new entry.
+        Create = "create",
+        /// Changes an entry's shared fields (a merge patch), possibly adding regions' sides.
+        Update = "update",
+        /// Retires an entry from a day on.
+        Retire = "retire",
+    }
+}
+
+text_enum! {
+    /// Where a proposal stands.
+    pub enum ProposalState {
+        /// Waiting for votes.
+        Open = "open",
+        /// Every participating region approved; the changes are in the catalog.
+        Applied = "applied",
+        /// A participating region rejected it.
+        Rejected = "rejected",
+        /// The proposing region took it back.
+        Withdrawn = "withdrawn",
+        /// The catalog changed under it (or it would now break a catalog rule); never applied.
+        Conflicted = "conflicted",
+    }
+}
+
+text_enum! {
+    /// A region's vote on a proposal.
+    pub enum Ballot {
+        /// The region agrees.
+        Approve = "approve",
+        /// The region disagrees; the proposal is rejected.
+        Reject = "reject",
+    }
+}
+
+/// Most changes one proposal may carry (a batch publishes at most this many).
+pub const MAX_CHANGES: usize = 200;
+/// Longest proposal title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// Fields a change may never set: the server keeps them.
+const SERVER_OWNED_ENTRY_FIELDS: &[&str] = &["version", "updated_at"];
+
+/// A proposal as submitted: what to change and why.
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalDraft {
+    /// One line saying what the proposal does (1–200 characters).
+    #[schema(example = "Tianjin accepts Hebei's Grade II constructor certificates from 2027")]
+    pub title: String,
+    /// Why, for the approvers (at most 2000 characters).
+    #[serde(default)]
+    pub rationale: Option<String>,
+    /// A batch (批次) to publish: its document takes effect with the changes, all or
+    /// nothing. Entries created by the proposal then cite this batch.
+    #[serde(default)]
+    pub batch: Option<Batch>,
+    /// The changes, applied together (1–200).
+    pub changes: Vec<ChangeRequest>,
+}
+
+/// One change of a proposal.
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ChangeRequest {
+    /// Adds a new entry.
+    Create(CreateChange),
+    /// Changes an existing entry's shared fields.
+    Update(UpdateChange),
+    /// Retires an existing entry from a day on.
+    Retire(RetireChange),
+}
+
+/// Adds a new entry of `kind`.
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChange {
+    /// The kind of entry.
+    pub kind: SharedEntryKind,
+    /// The whole entry as the catalog serves it, without `version` and `updated_at`;
+    /// its local parts included.
+    #[schema(value_type = Object)]
+    pub entry: Value,
+}
+
+/// Changes an existing entry's shared fields.
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateChange {
+    /// The kind of entry.
+    pub kind: SharedEntryKind,
+    /// The entry's code.
+    #[schema(example = "RI-CON-002")]
+    pub code: String,
+    /// The entry version the change was written against (as read).
+    #[schema(example = 1)]
+    pub base_version: i64,
+    /// A JSON merge patch (RFC 7396) of the shared fields. `code`, `version`,
+    /// `updated_at` and `local_parts` cannot be patched; arrays (such as
+    /// `arrangements`) are replaced whole.
+    #[schema(value_type = Object)]
+    pub patch: Value,
+    /// Sides of regions joining the entry (regions without a local part yet).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub add_local_parts: Vec<Value>,
+}
+
+/// Retires an existing entry from a day on.
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetireChange {
+    /// The kind of entry (targets are not retired).
+    pub kind: SharedEntryKind,
+    /// The entry's code.
+    #[schema(example = "RI-CON-002")]
+    pub code: String,
+    /// The entry version the change was written against.
+    #[schema(example = 1)]
+    pub base_version: i64,
+    /// The first day the entry is retired.
+    pub effective_on: NaiveDate,
+}
+
+/// One change as planned against the catalog: the shared content it was based on and
+/// the content it asks for. Shared content is the entry without `version`,
+/// `updated_at` and `local_parts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlannedChange {
+    /// What the change does.
+    pub action: ChangeAction,
+    /// The kind of entry.
+    pub kind: SharedEntryKind,
+    /// The entry's code.
+    pub code: String,
+    /// The entry version the change was written against; `null` for a new entry.
+    pub base_version: Option<i64>,
+    /// The shared content when proposed; `null` for a new entry.
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<Value>,
+    /// The shared content asked for.
+    #[schema(value_type = Object)]
+    pub after: Value,
+    /// Sides added: every side of a new entry, or those of regions joining.
+    #[schema(value_type = Vec<Object>)]
+    pub added_local_parts: Vec<Value>,
+}
+
+/// A proposal ready to be recorded: its changes and the regions that must approve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The changes, in the order submitted.
+    pub changes: Vec<PlannedChange>,
+    /// Every region whose approval is needed, in the catalog's order of regions.
+    pub participants: Vec<RegionCode>,
+}
+
+/// Why a draft cannot become a proposal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    /// The draft is malformed or would break the catalog (400).
+    Invalid(InvalidEdit),
+    /// A change was written against a version that is no longer current (409).
+    Stale(String),
+}
+
+impl From<InvalidEdit> for PlanError {
+    fn from(invalid: InvalidEdit) -> Self {
+        Self::Invalid(invalid)
+    }
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> InvalidEdit {
+    InvalidEdit {
+        problems: vec![(field.into(), message.into())],
+    }
+}
+
+/// Plans `draft` against `content`: every change resolved, the resulting catalog
+/// checked against every catalog rule, the participating regions gathered.
+pub fn plan(content: &CatalogContent, draft: &ProposalDraft) -> Result<Plan, PlanError> {
+    let title_chars = draft.title.trim().chars().count();
+    if title_chars == 0
+        || title_chars > MAX_TITLE_CHARS
+        || draft.title.chars().any(char::is_control)
+    {
+        return Err(invalid(
+            "title",
+            format!("a title is 1 to {MAX_TITLE_CHARS} characters of one line"),
+        )
+        .into());
+    }
+    if draft
+        .rationale
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > MAX_FIELD_CHARS)
+    {
+        return Err(invalid(
+            "rationale",
+            format!("is longer than {MAX_FIELD_CHARS} characters"),
+        )
+        .into());
+    }
+    if draft.changes.is_empty() || draft.changes.len() > MAX_CHANGES {
+        return Err(invalid(
+            "changes",
+            format!("a proposal carries 1 to {MAX_CHANGES} changes"),
+        )
+        .into());
+    }
+    let mut seen = BTreeSet::new();
+    let mut changes = Vec::with_capacity(draft.changes.len());
+    for (index, request) in draft.changes.iter().enumerate() {
+        let field = format!("changes[{index}]");
+        let change = plan_change(content, draft.batch.as_ref(), request, &field)?;
+        if !seen.insert((change.kind, change.code.clone())) {
+            return Err(invalid(
+                field,
+                format!(
+                    "{} {} is changed twice; one change per entry",
+                    change.kind, change.code
+                ),
+            )
+            .into());
+        }
+        changes.push(change);
+    }
+    let mut next = content.clone();
+    if let Some(batch) = &draft.batch {
+        if content.batches.iter().any(|b| b.code == batch.code) {
+            return Err(
+                invalid("batch.code", format!("batch {} already exists", batch.code)).into(),
+            );
+        }
+        next.batches.push(batch.clone());
+    }
+    for change in &changes {
+        apply_change(&mut next, change).map_err(|message| invalid("changes", message))?;
+    }
+    validate_catalog(&next).map_err(|problems| InvalidEdit {
+        problems: problems
+            .into_iter()
+            .map(|p| ("changes".to_owned(), p))
+            .collect(),
+    })?;
+    let mut participants = BTreeSet::new();
+    if draft.batch.is_some() {
+        // A batch is a joint document of the whole programme.
+        participants.extend(content.regions.iter().map(|r| r.code.clone()));
+    }
+    for change in &changes {
+        participants.extend(change_participants(content, &next, change));
+    }
+    // In the catalog's own order of regions (BJ, TJ, HE), as everywhere else.
+    let participants = content
+        .regions
+        .iter()
+        .map(|r| r.code.clone())
+        .filter(|code| participants.contains(code))
+        .collect();
+    Ok(Plan {
+        changes,
+        participants,
+    })
+}
+
+fn plan_change(
+    content: &CatalogContent,
+    batch: Option<&Batch>,
+    request: &ChangeRequest,
+    field: &str,
+) -> Result<PlannedChange, PlanError> {
+    match request {
+        ChangeRequest::Create(create) => {
+            let Value::Object(entry) = &create.entry else {
+                return Err(invalid(format!("{field}.entry"), "must be a JSON object").into());
+            };
+            refuse_server_owned(entry, &format!("{field}.entry"))?;
+            let mut entry = entry.clone();
+            let local_parts = match entry.shift_remove("local_parts") {
+                Some(Value::Array(parts)) => parts,
+                None if create.kind.has_local_parts() => {
+                    return Err(
+                        invalid(format!("{field}.entry.local_parts"), "missing field").into(),
+                    );
+                }
+                None => Vec::new(),
+                Some(_) => {
+                    return Err(
+                        invalid(format!("{field}.entry.local_parts"), "must be an array").into(),
+                    );
+                }
+            };
+            let code = entry
+                .get("code")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| invalid(format!("{field}.entry.code"), "missing or not text"))?;
+            if entry_exists(content, create.kind, &code) {
+                return Err(invalid(
+                    format!("{field}.entry.code"),
+                    format!("{} {code} already exists", create.kind),
+                )
+                .into());
+            }
+            if let Some(batch) = batch {
+                let cited = entry.get("batch").and_then(Value::as_str);
+                if create.kind != SharedEntryKind::Target && cited != Some(batch.code.as_str()) {
+                    return Err(invalid(
+                        format!("{field}.entry.batch"),
+                        format!(
+                            "an entry created by this proposal is published in its batch {}",
+                            batch.code
+                        ),
+                    )
+                    .into());
+                }
+            }
+            let change = PlannedChange {
+                action: ChangeAction::Create,
+                kind: create.kind,
+                code,
+                base_version: None,
+                before: None,
+                after: Value::Object(entry),
+                added_local_parts: local_parts,
+            };
+            // Typed once here so that a malformed entry is refused naming its field.
+            typed_entry(&change, None, 1).map_err(|m| invalid(format!("{field}.entry"), m))?;
+            Ok(change)
+        }
+        ChangeRequest::Update(update) => {
+            let Value::Object(patch) = &update.patch else {
+                return Err(invalid(format!("{field}.patch"), "must be a JSON object").into());
+            };
+            refuse_server_owned(patch, &format!("{field}.patch"))?;
+            for fixed in ["code", "local_parts"] {
+                if patch.contains_key(fixed) {
+                    let why = if fixed == "code" {
+                        "an entry's code never changes"
+                    } else {
+                        "each region changes its own side through …/local-parts/{region}; a joining region's side goes in add_local_parts"
+                    };
+                    return Err(invalid(format!("{field}.patch.{fixed}"), why).into());
+                }
+            }
+            let current = current_entry(content, update.kind, &update.code, update.base_version)?;
+            let mut after = current.clone();
+            merge_patch(&mut after, &update.patch);
+            if after == current && update.add_local_parts.is_empty() {
+                return Err(invalid(
+                    format!("{field}.patch"),
+                    "changes nothing: the entry already reads so",
+                )
+                .into());
+            }
+            let change = PlannedChange {
+                action: ChangeAction::Update,
+                kind: update.kind,
+                code: update.code.clone(),
+                base_version: Some(update.base_version),
+                before: Some(current),
+                after,
+                added_local_parts: update.add_local_parts.clone(),
+            };
+            let existing = find_local_parts(content, update.kind, &update.code);
+            for (i, part) in update.add_local_parts.iter().enumerate() {
+                let region = part.get("region").and_then(Value::as_str).unwrap_or("");
+                if existing.iter().any(|r| r.as_str() == region) {
+                    return Err(invalid(
+                        format!("{field}.add_local_parts[{i}].region"),
+                        format!("{region} already has a side; it edits it through …/local-parts/{region}"),
+                    )
+                    .into());
+                }
+            }
+            Ok(change)
+        }
+        ChangeRequest::Retire(retire) => {
+            if retire.kind == SharedEntryKind::Target {
+                return Err(invalid(
+                    format!("{field}.kind"),
+                    "a target is met or missed, not retired; change its deadline or value instead",
+                )
+                .into());
+            }
+            let current = current_entry(content, retire.kind, &retire.code, retire.base_version)?;
+            if current.get("status").and_then(Value::as_str) == Some(EntryStatus::Retired.as_str())
+            {
+                return Err(invalid(
+                    format!("{field}.code"),
+                    format!("{} is already retired", retire.code),
+                )
+                .into());
+            }
+            let mut after = current.clone();
+            if let Value::Object(fields) = &mut after {
+                fields.insert("status".into(), EntryStatus::Retired.as_str().into());
+                if retire.kind != SharedEntryKind::StandardItem {
+                    fields.insert(
+                        "status_since".into(),
+                        retire.effective_on.to_string().into(),
+                    );
+                }
+            }
+            Ok(PlannedChange {
+                action: ChangeAction::Retire,
+                kind: retire.kind,
+                code: retire.code.clone(),
+                base_version: Some(retire.base_version),
+                before: Some(current),
+                after,
+                added_local_parts: Vec::new(),
+            })
+        }
+    }
+}
+
+fn refuse_server_owned(fields: &Map<String, Value>, field: &str) -> Result<(), InvalidEdit> {
+    let problems: Vec<(String, String)> = SERVER_OWNED_ENTRY_FIELDS
+        .iter()
+        .filter(|name| fields.contains_key(**name))
+        .map(|name| {
+            (
+                format!("{field}.{name}"),
+                "is set by the server and cannot be proposed".to_owned(),
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InvalidEdit { problems })
+    }
+}
+
+impl SharedEntryKind {
+    /// Whether entries of this kind have regional sides.
+    pub fn has_local_parts(self) -> bool {
+        matches!(self, Self::RecognitionItem | Self::StandardItem)
+    }
+
+    /// The entry kind a batch publishes, for the kinds batches cite.
+    pub fn entry_kind(self) -> Option<EntryKind> {
+        match self {
+            Self::RecognitionItem => Some(EntryKind::RecognitionItem),
+            Self::StandardItem => Some(EntryKind::StandardItem),
+            Self::Scenario => Some(EntryKind::Scenario),
+            Self::Target => None,
+        }
+    }
+}
+
+fn entry_exists(content: &CatalogContent, kind: SharedEntryKind, code: &str) -> bool {
+    entry_version(content, kind, code).is_some()
+}
+
+/// The entry's current version, if it exists.
+pub fn entry_version(content: &CatalogContent, kind: SharedEntryKind, code: &str) -> Option<i64> {
+    match kind {
+        SharedEntryKind::RecognitionItem => content
+            .recognition_items
+            .iter()
+            .find(|e| e.code == code)
+            .map(|e| e.version),
+        SharedEntryKind::StandardItem => content
+            .standard_items
+            .iter()
+            .find(|e| e.code == code)
+            .map(|e| e.version),
+        SharedEntryKind::Scenario => content
+            .scenarios
+            .iter()
+            .find(|e| e.code == code)
+            .map(|e| e.version),
+        SharedEntryKind::Target => content
+            .targets
+            .iter()
+            .find(|e| e.code == code)
+            .map(|e| e.version),
+    }
+}
+
+/// The entry's shared content as the catalog holds it now, if it exists.
+pub fn shared_content(
+    content: &CatalogContent,
+    kind: SharedEntryKind,
+    code: &str,
+) -> Option<Value> {
+    let full = match kind {
+        SharedEntryKind::RecognitionItem => content
+            .recognition_items
+            .iter()
+            .find(|e| e.code == code)
+            .map(serde_json::to_value),
+        SharedEntryKind::StandardItem => content
+            .standard_items
+            .iter()
+            .find(|e| e.code == code)
+            .map(serde_json::to_value),
+        SharedEntryKind::Scenario => content
+            .scenarios
+            .iter()
+            .find(|e| e.code == code)
+            .map(serde_json::to_value),
+        SharedEntryKind::Target => content
+            .targets
+            .iter()
+            .find(|e| e.code == code)
+            .map(serde_json::to_value),
+    }?;
+    let Ok(Value::Object(mut fields)) = full else {
+        return None;
+    };
+    // `shift_remove` keeps the order of the other fields, which diffs follow.
+    for name in ["version", "updated_at", "local_parts"] {
+        fields.shift_remove(name);
+    }
+    Some(Value::Object(fields))
+}
+
+fn current_entry(
+    content: &CatalogContent,
+    kind: SharedEntryKind,
+    code: &str,
+    base_version: i64,
+) -> Result<Value, PlanError> {
+    let Some(version) = entry_version(content, kind, code) else {
+        return Err(invalid("changes", format!("there is no {kind} {code}")).into());
+    };
+    if version != base_version {
+        return Err(PlanError::Stale(format!(
+            "{kind} {code} is at version {version}, not {base_version}; read it again and write the change against what it says now"
+        )));
+    }
+    shared_content(content, kind, code)
+        .ok_or_else(|| invalid("changes", format!("there is no {kind} {code}")).into())
+}
+
+fn find_local_parts(
+    content: &CatalogContent,
+    kind: SharedEntryKind,
+    code: &str,
+) -> Vec<RegionCode> {
+    match kind {
+        SharedEntryKind::RecognitionItem => content
+            .recognition_items
+            .iter()
+            .filter(|e| e.code == code)
+            .flat_map(|e| e.local_parts.iter().map(|p| p.region.clone()))
+            .collect(),
+        SharedEntryKind::StandardItem => content
+            .standard_items
+            .iter()
+            .filter(|e| e.code == code)
+            .flat_map(|e| e.local_parts.iter().map(|p| p.region.clone()))
+            .collect(),
+        SharedEntryKind::Scenario | SharedEntryKind::Target => Vec::new(),
+    }
+}
+
+/// The typed entry a change produces, over the entry's current local parts (`current`
+/// `None` for a new entry), at `version`.
+fn typed_entry(
+    change: &PlannedChange,
+    current: Option<&CatalogContent>,
+    version: i64,
+) -> Result<TypedEntry, String> {
+    let Value::Object(shared) = &change.after else {
+        return Err("the entry must be a JSON object".into());
+    };
+    let mut fields = shared.clone();
+    fields.insert("version".into(), version.into());
+    let mut parts: Vec<Value> = match current {
+        Some(content) => current_local_parts(content, change.kind, &change.code)?,
+        None => Vec::new(),
+    };
+    parts.extend(change.added_local_parts.iter().cloned());
+    // A region that leaves an entry takes its side with it.
+    if let Some(Value::Array(regions)) = fields.get("regions") {
+        if change.kind == SharedEntryKind::RecognitionItem {
+            parts.retain(|p| p.get("region").is_some_and(|r| regions.contains(r)));
+        }
+    }
+    if change.kind.has_local_parts() {
+        fields.insert("local_parts".into(), Value::Array(parts));
+    }
+    let value = Value::Object(fields);
+    let typed = match change.kind {
+        SharedEntryKind::RecognitionItem => {
+            serde_json::from_value::<RecognitionItem>(value).map(TypedEntry::RecognitionItem)
+        }
+        SharedEntryKind::StandardItem => {
+            serde_json::from_value::<StandardItem>(value).map(TypedEntry::StandardItem)
+        }
+        SharedEntryKind::Scenario => {
+            serde_json::from_value::<Scenario>(value).map(TypedEntry::Scenario)
+        }
+        SharedEntryKind::Target => serde_json::from_value::<Target>(value).map(TypedEntry::Target),
+    };
+    typed.map_err(|e| e.to_string())
+}
+
+fn current_local_parts(
+    content: &CatalogContent,
+    kind: SharedEntryKind,
+    code: &str,
+) -> Result<Vec<Value>, String> {
+    let to_values = |parts: Result<Value, serde_json::Error>| match parts {
+        Ok(Value::Array(parts)) => Ok(parts),
+        Ok(_) => Ok(Vec::new()),
+        Err(e) => Err(e.to_string()),
+    };
+    match kind {
+        SharedEntryKind::RecognitionItem => to_values(serde_json::to_value(
+            content
+                .recognition_items
+                .iter()
+                .find(|e| e.code == code)
+                .map(|e| &e.local_parts),
+        )),
+        SharedEntryKind::StandardItem => to_values(serde_json::to_value(
+            content
+                .standard_items
+                .iter()
+                .find(|e| e.code == code)
+                .map(|e| &e.local_parts),
+        )),
+        SharedEntryKind::Scenario | SharedEntryKind::Target => Ok(Vec::new()),
+    }
+}
+
+/// An entry of any kind a proposal changes, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypedEntry {
+    /// A recognition item.
+    RecognitionItem(RecognitionItem),
+    /// A service item.
+    StandardItem(StandardItem),
+    /// A scenario.
+    Scenario(Scenario),
+    /// A target.
+    Target(Target),
+}
+
+/// The code and version of a typed entry.
+pub fn code_and_version(entry: &TypedEntry) -> (&str, i64) {
+    match entry {
+        TypedEntry::RecognitionItem(e) => (&e.code, e.version),
+        TypedEntry::StandardItem(e) => (&e.code, e.version),
+        TypedEntry::Scenario(e) => (&e.code, e.version),
+        TypedEntry::Target(e) => (&e.code, e.version),
+    }
+}
+
+/// Applies one planned change to `content` in memory (the entry's version moves on by
+/// one); returns the entry as it now stands.
+pub fn apply_change(
+    content: &mut CatalogContent,
+    change: &PlannedChange,
+) -> Result<TypedEntry, String> {
+    let version = match change.action {
+        ChangeAction::Create => 1,
+        _ => {
+            entry_version(content, change.kind, &change.code)
+                .ok_or_else(|| format!("{} {} no longer exists", change.kind, change.code))?
+                + 1
+        }
+    };
+    let current = (change.action != ChangeAction::Create).then_some(&*content);
+    let entry = typed_entry(change, current, version)
+        .map_err(|m| format!("{} {}: {m}", change.kind, change.code))?;
+    fn put<T: Clone>(list: &mut Vec<T>, code: &str, key: fn(&T) -> &str, entry: &T) {
+        match list.iter_mut().find(|e| key(e) == code) {
+            Some(slot) => *slot = entry.clone(),
+            None => list.push(entry.clone()),
+        }
+    }
+    match &entry {
+        TypedEntry::RecognitionItem(e) => {
+            put(&mut content.recognition_items, &e.code, |e| &e.code, e)
+        }
+        TypedEntry::StandardItem(e) => put(&mut content.standard_items, &e.code, |e| &e.code, e),
+        TypedEntry::Scenario(e) => put(&mut content.scenarios, &e.code, |e| &e.code, e),
+        TypedEntry::Target(e) => put(&mut content.targets, &e.code, |e| &e.code, e),
+    }
+    Ok(entry)
+}
+
+/// The regions that must approve a change: those taking part in the entry before or
+/// after it (a target or a batch: every region of the programme).
+fn change_participants(
+    before: &CatalogContent,
+    after: &CatalogContent,
+    change: &PlannedChange,
+) -> BTreeSet<RegionCode> {
+    let of = |content: &CatalogContent| -> Vec<RegionCode> {
+        match change.kind {
+            SharedEntryKind::RecognitionItem => content
+                .recognition_items
+                .iter()
+                .filter(|e| e.code == change.code)
+                .flat_map(|e| e.regions.iter().cloned())
+                .collect(),
+            SharedEntryKind::StandardItem => content
+                .standard_items
+                .iter()
+                .filter(|e| e.code == change.code)
+                .flat_map(|e| e.local_parts.iter().map(|p| p.region.clone()))
+                .collect(),
+            SharedEntryKind::Scenario => content
+                .scenarios
+                .iter()
+                .filter(|e| e.code == change.code)
+                .flat_map(|e| e.regions.iter().cloned())
+                .collect(),
+            SharedEntryKind::Target => content.regions.iter().map(|r| r.code.clone()).collect(),
+        }
+    };
+    of(before).into_iter().chain(of(after)).collect()
+}
+
+/// Why a proposal can no longer apply, if it cannot: an entry it was based on changed,
+/// an entry it creates now exists, or the catalog it would make breaks a rule.
+/// Otherwise the catalog with the proposal applied.
+pub fn replay(
+    content: &CatalogContent,
+    batch: Option<&Batch>,
+    changes: &[PlannedChange],
+) -> Result<(CatalogContent, Vec<TypedEntry>), Vec<String>> {
+    let mut conflicts = Vec::new();
+    if let Some(batch) = batch {
+        if content.batches.iter().any(|b| b.code == batch.code) {
+            conflicts.push(format!("batch {} has been published since", batch.code));
+        }
+    }
+    for change in changes {
+        let now = shared_content(content, change.kind, &change.code);
+        match (&change.before, now) {
+            (None, Some(_)) => conflicts.push(format!(
+                "{} {} has been created since",
+                change.kind, change.code
+            )),
+            (Some(_), None) => {
+                conflicts.push(format!("{} {} no longer exists", change.kind, change.code))
+            }
+            (Some(before), Some(now)) if before != &now => conflicts.push(format!(
+                "{} {} has changed since it was proposed (now version {})",
+                change.kind,
+                change.code,
+                entry_version(content, change.kind, &change.code).unwrap_or_default()
+            )),
+            _ => {}
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(conflicts);
+    }
+    let mut next = content.clone();
+    if let Some(batch) = batch {
+        next.batches.push(batch.clone());
+    }
+    let mut entries = Vec::with_capacity(changes.len());
+    for change in changes {
+        entries.push(apply_change(&mut next, change).map_err(|m| vec![m])?);
+    }
+    validate_catalog(&next)?;
+    Ok((next, entries))
+}
+
+/// One region's vote as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Vote {
+    /// The region voting.
+    #[schema(value_type = String, example = "TJ")]
+    pub region: RegionCode,
+    /// Approve or reject.
+    pub ballot: Ballot,
+    /// Who cast it (the token's `sub`).
+    pub voter: String,
+    /// The voter's comment; empty when none.
+    pub comment: String,
+    /// When it was cast.
+    pub cast_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the votes so far decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tally {
+    /// Every participating region approved.
+    Approved,
+    /// A region rejected.
+    Rejected(RegionCode),
+    /// These regions have not voted yet.
+    Awaiting(Vec<RegionCode>),
+}
+
+/// Counts `votes` against `participants`: any rejection rejects; otherwise approved
+/// once every participant approved.
+pub fn tally(participants: &[RegionCode], votes: &[Vote]) -> Tally {
+    if let Some(rejection) = votes.iter().find(|v| v.ballot == Ballot::Reject) {
+        return Tally::Rejected(rejection.region.clone());
+    }
+    let awaiting: Vec<RegionCode> = participants
+        .iter()
+        .filter(|region| !votes.iter().any(|v| &v.region == *region))
+        .cloned()
+        .collect();
+    if awaiting.is_empty() {
+        Tally::Approved
+    } else {
+        Tally::Awaiting(awaiting)
+    }
+}
+
+/// Why a proposal action is refused although the token is valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProposalRefusal {
+    /// The token's region is not among those the proposal concerns (403).
+    #[error(
+        "{region} does not take part in what this proposal changes (participants: {participants})"
+    )]
+    NotParticipating {
+        /// The token's region.
+        region: RegionCode,
+        /// The participating regions, joined.
+        participants: String,
+    },
+    /// The proposal is decided (409).
+    #[error("the proposal is {0}; only an open proposal takes votes or can be withdrawn")]
+    Closed(ProposalState),
+    /// The region has voted already (409).
+    #[error("{0} has already voted on this proposal; a region votes once")]
+    AlreadyVoted(RegionCode),
+    /// Only the proposing region withdraws (403).
+    #[error("only {0}, which proposed it, can withdraw this proposal")]
+    NotProposer(RegionCode),
+}
+
+/// May `principal` propose a change concerning `participants`? An editor of one of them.
+pub fn authorize_proposal(
+    principal: &Principal,
+    participants: &[RegionCode],
+) -> Result<(), ProposalCheck> {
+    super::governance::require_role(principal, Role::Editor)?;
+    participating(principal, participants)
+}
+
+fn participating(principal: &Principal, participants: &[RegionCode]) -> Result<(), ProposalCheck> {
+    if participants.contains(&principal.region) {
+        Ok(())
+    } else {
+        Err(ProposalRefusal::NotParticipating {
+            region: principal.region.clone(),
+            participants: participants
+                .iter()
+                .map(RegionCode::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+        .into())
+    }
+}
+
+/// May `principal` vote? An approver of a participating region that has not voted, on
+/// an open proposal.
+pub fn authorize_vote(
+    principal: &Principal,
+    state: ProposalState,
+    participants: &[RegionCode],
+    votes: &[Vote],
+) -> Result<(), ProposalCheck> {
+    super::governance::require_role(principal, Role::Approver)?;
+    participating(principal, participants)?;
+    if state != ProposalState::Open {
+        return Err(ProposalRefusal::Closed(state).into());
+    }
+    if votes.iter().any(|v| v.region == principal.region) {
+        return Err(ProposalRefusal::AlreadyVoted(principal.region.clone()).into());
+    }
+    Ok(())
+}
+
+/// May `principal` withdraw? An editor or approver of the proposing region, while open.
+pub fn authorize_withdrawal(
+    principal: &Principal,
+    state: ProposalState,
+    proposer_region: &RegionCode,
+) -> Result<(), ProposalCheck> {
+    if &principal.region != proposer_region {
+        return Err(ProposalRefusal::NotProposer(proposer_region.clone()).into());
+    }
+    if !principal.has(Role::Editor) && !principal.has(Role::Approver) {
+        super::governance::require_role(principal, Role::Editor)?;
+    }
+    if state != ProposalState::Open {
+        return Err(ProposalRefusal::Closed(state).into());
+    }
+    Ok(())
+}
+
+/// A refusal of a proposal action: a missing role, or a rule of proposals.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProposalCheck {
+    /// The role or region rule of editing.
+    #[error(transparent)]
+    Role(#[from] Refusal),
+    /// A rule of proposals.
+    #[error(transparent)]
+    Proposal(#[from] ProposalRefusal),
+}
+
+/// One field that a change alters, for approvers to read.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FieldChange {
+    /// Where, as a path (`name_en`, `arrangements[1].status`).
+    pub path: String,
+    /// The value before; `null` when the field is new.
+    #[schema(value_type = Option<Object>)]
+    pub before: Value,
+    /// The value after; `null` when the field goes.
+    #[schema(value_type = Option<Object>)]
+    pub after: Value,
+}
+
+/// The fields that differ between `before` and `after`: objects compared member by
+/// member, arrays of equal length element by element, anything else whole.
+pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    diff_into(before, after, String::new(), &mut changes);
+    changes
+}
+
+fn diff_into(before: &Value, after: &Value, path: String, out: &mut Vec<FieldChange>) {
+    if before == after {
+        return;
+    }
+    let join = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    match (before, after) {
+        (Value::Object(old), Value::Object(new)) => {
+            for (name, value) in old {
+                diff_into(
+                    value,
+                    new.get(name).unwrap_or(&Value::Null),
+                    join(name),
+                    out,
+                );
+            }
+            for (name, value) in new {
+                if !old.contains_key(name) {
+                    diff_into(&Value::Null, value, join(name), out);
+                }
+            }
+        }
+        (Value::Array(old), Value::Array(new)) if old.len() == new.len() && !path.is_empty() => {
+            for (i, (a, b)) in old.iter().zip(new).enumerate() {
+                diff_into(a, b, format!("{path}[{i}]"), out);
+            }
+        }
+        _ => out.push(FieldChange {
+            path,
+            before: before.clone(),
+            after: after.clone(),
+        }),
+    }
+}
+
+/// Who proposed: the token's issuer, subject and region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Proposer {
+    /// The proposing region.
+    #[schema(value_type = String, example = "TJ")]
+    pub region: RegionCode,
+    /// The token's issuer.
+    pub issuer: String,
+    /// The token's subject.
+    pub subject: String,
+}
+
+/// A proposal as recorded, with its votes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    /// Sequential number.
+    pub id: i64,
+    /// Moves on by one with every vote or change of state; the `ETag` names it.
+    pub version: i64,
+    /// Where it stands.
+    pub state: ProposalState,
+    /// What it does, in one line.
+    pub title: String,
+    /// Why; empty when not given.
+    pub rationale: String,
+    /// Who proposed it.
+    pub proposer: Proposer,
+    /// The regions whose approval it needs.
+    pub participants: Vec<RegionCode>,
+    /// The votes cast, in order.
+    pub votes: Vec<Vote>,
+    /// The batch it publishes, if any.
+    pub batch: Option<Batch>,
+    /// The changes.
+    pub changes: Vec<PlannedChange>,
+    /// When it was proposed.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When it was applied, rejected, withdrawn or found conflicted.
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why it ended as it did (the conflicts, the rejecting region, …); empty while open.
+    pub outcome: String,
+}
+
+impl Proposal {
+    /// The participating regions that have not voted, while the proposal is open.
+    pub fn awaiting(&self) -> Vec<RegionCode> {
+        match (self.state, tally(&self.participants, &self.votes)) {
+            (ProposalState::Open, Tally::Awaiting(regions)) => regions,
+            _ => Vec::new(),
+        }
+    }
+}
