@@ -70,6 +70,21 @@ curl -sf -X PUT "$api/standard-items/SS-HR-002/local-parts/HE" -H "authorization
 # One refused attempt (Tianjin's editor on Hebei's side) so the log shows both outcomes.
 curl -s -o /dev/null -X PATCH "$api/standard-items/SS-HR-002/local-parts/HE" -H "authorization: Bearer $editor_tj" \
   -H 'if-match: "SS-HR-002.HE.3"' -H 'content-type: application/merge-patch+json' -d '{"time_limit_days": 1}'
+# A proposal of Tianjin's, approved by Beijing so far; a second one, withdrawn.
+approver_bj=$("$bin" token --region BJ --roles approver --sub wang.fang)
+# The entry's version as read (the local-part edits above moved it on).
+base=$(curl -sf "$api/recognition-items/RI-CON-002" | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+curl -sf -X POST "$api/proposals" -H "authorization: Bearer $editor_tj" -H 'content-type: application/json' \
+  -d '{"title": "天津 accepts 河北 Grade II constructor certificates under the 2026 joint notice", "rationale": "Joint notice of the three offices, 2026-11.", "changes": [{"action": "update", "kind": "recognition_item", "code": "RI-CON-002", "base_version": '"$base"', "patch": {"legal_basis": "《注册建造师管理规定》（建设部令第153号）；京津冀三地联合通知（2026）"}}]}' \
+  | save create_proposal
+curl -sf -X POST "$api/proposals/1/votes" -H "authorization: Bearer $approver_bj" -H 'if-match: "P1.1"' \
+  -H 'content-type: application/json' -d '{"ballot": "approve", "comment": "北京市住建委同意。"}' | save vote_on_proposal
+curl -sf "$api/proposals/1" | save get_proposal
+curl -sf -X POST "$api/proposals" -H "authorization: Bearer $editor_tj" -H 'content-type: application/json' \
+  -d '{"title": "Retire RI-CON-002 from 2027", "changes": [{"action": "retire", "kind": "recognition_item", "code": "RI-CON-002", "base_version": '"$base"', "effective_on": "2027-01-01"}]}' >/dev/null
+curl -sf -X POST "$api/proposals/2/withdrawal" -H "authorization: Bearer $editor_tj" -H 'if-match: "P2.1"' \
+  -H 'content-type: application/json' -d '{"reason": "Superseded by the 2026 joint notice."}' | save withdraw_proposal
+curl -sf "$api/proposals?state=open&awaiting=HE" | save list_proposals
 curl -sf "$api/audit?after=3&limit=2" -H "authorization: Bearer $admin" | save list_audit_records
 curl -sf "$api/audit/verify" -H "authorization: Bearer $admin" | save verify_audit_log
 cargo run --quiet -- openapi

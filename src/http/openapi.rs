@@ -256,6 +256,16 @@ fn add_components(doc: &mut Value) {
             "description": "Entity tag of this version of the local part; send it in `If-Match` to change it.",
             "schema": {"type": "string", "examples": ["\"RI-CON-002.TJ.2\""]},
         },
+        "ProposalETag": {
+            "required": true,
+            "description": "Entity tag of this version of the proposal; a vote or withdrawal names it in `If-Match`.",
+            "schema": {"type": "string", "examples": ["\"P1.2\""]},
+        },
+        "ProposalLocation": {
+            "required": true,
+            "description": "Where the new proposal is read.",
+            "schema": {"type": "string", "examples": ["/api/v1/proposals/1"]},
+        },
         "CacheControlNoCache": {
             "required": true,
             "description": "Editors must always see the current version: revalidate before every use.",
@@ -570,6 +580,16 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
                     "Cache-Control": {"$ref": "#/components/headers/CacheControlNoCache"},
                     "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
                 })
+            } else if PROPOSAL_OPERATIONS.contains(&id.as_str()) {
+                let mut headers = json!({
+                    "ETag": {"$ref": "#/components/headers/ProposalETag"},
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoCache"},
+                    "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
+                });
+                if status == "201" {
+                    headers["Location"] = json!({"$ref": "#/components/headers/ProposalLocation"});
+                }
+                headers
             } else {
                 uncacheable_headers()
             };
@@ -607,8 +627,11 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
             add("403", "Forbidden");
         }
     }
-    if matches!(method, "put" | "patch") {
+    let takes_if_match = parameters.iter().any(|p| p["name"] == "If-Match");
+    if matches!(method, "put" | "patch") || (secured && method == "post") {
         add("409", "Conflict");
+    }
+    if takes_if_match {
         add("412", "PreconditionFailed");
         add("428", "PreconditionRequired");
     }
@@ -622,6 +645,14 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
         }
     }
 }
+
+/// The operations answering with one proposal (its `ETag` is what votes name).
+const PROPOSAL_OPERATIONS: &[&str] = &[
+    "create_proposal",
+    "get_proposal",
+    "vote_on_proposal",
+    "withdraw_proposal",
+];
 
 /// Example success bodies, keyed by operation id: real responses of the sample catalog,
 /// captured from the running API (see `openapi/examples/README.md`).
@@ -725,6 +756,26 @@ const RESPONSE_EXAMPLES: &[(&str, &str)] = &[
     (
         "verify_audit_log",
         include_str!("../../openapi/examples/verify_audit_log.json"),
+    ),
+    (
+        "create_proposal",
+        include_str!("../../openapi/examples/create_proposal.json"),
+    ),
+    (
+        "vote_on_proposal",
+        include_str!("../../openapi/examples/vote_on_proposal.json"),
+    ),
+    (
+        "get_proposal",
+        include_str!("../../openapi/examples/get_proposal.json"),
+    ),
+    (
+        "list_proposals",
+        include_str!("../../openapi/examples/list_proposals.json"),
+    ),
+    (
+        "withdraw_proposal",
+        include_str!("../../openapi/examples/withdraw_proposal.json"),
     ),
     (
         "post_recognition_status_batch",

@@ -226,6 +226,7 @@ pub async fn create_proposal(
 #[into_params(parameter_in = Query)]
 pub struct ProposalQuery {
     /// Only proposals in this state.
+    #[param(example = "open")]
     pub state: Option<ProposalState>,
     /// Only open proposals still awaiting this region's vote.
     #[param(pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "HE")]
@@ -237,6 +238,7 @@ pub struct ProposalQuery {
     )]
     pub entry: Option<String>,
     /// The kind of the entry named by `entry` (default `recognition_item`).
+    #[param(example = "recognition_item")]
     pub kind: Option<SharedEntryKind>,
     /// Proposals numbered above this (default 0: from the first).
     #[param(minimum = 0, example = 0)]

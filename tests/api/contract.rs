@@ -60,10 +60,12 @@ both_backends! {
             // writes before it have moved on from the documented example.
             if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
                 let region = path.split("/local-parts/").nth(1).unwrap_or("BJ").split('?').next().unwrap().to_owned();
-                headers.push(("authorization".to_owned(), format!("Bearer {}", dev_token(&region, &["editor", "admin"]))));
+                headers.push(("authorization".to_owned(), format!("Bearer {}", dev_token(&region, &["editor", "approver", "admin"]))));
             }
-            if matches!(method, "put" | "patch") {
-                let current = app.get(&path).await.header("etag").expect("the resource has an ETag");
+            if headers.iter().any(|(n, _)| n == "If-Match") {
+                // The resource a vote or withdrawal acts on is the proposal itself.
+                let resource = path.trim_end_matches("/votes").trim_end_matches("/withdrawal");
+                let current = app.get(resource).await.header("etag").expect("the resource has an ETag");
                 let if_match = headers.iter_mut().find(|(n, _)| n == "If-Match").expect("If-Match is documented");
                 if_match.1 = current;
             }
