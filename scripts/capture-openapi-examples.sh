@@ -85,6 +85,13 @@ curl -sf -X POST "$api/proposals" -H "authorization: Bearer $editor_tj" -H 'cont
 curl -sf -X POST "$api/proposals/2/withdrawal" -H "authorization: Bearer $editor_tj" -H 'if-match: "P2.1"' \
   -H 'content-type: application/json' -d '{"reason": "Superseded by the 2026 joint notice."}' | save withdraw_proposal
 curl -sf "$api/proposals?state=open&awaiting=HE" | save list_proposals
+# Tianjin suspends, then lifts, its acceptance of Hebei's certificates under RI-CON-002.
+approver_tj=$("$bin" token --region TJ --roles approver --sub zhao.min)
+curl -sf -X POST "$api/recognition-items/RI-CON-002/suspensions" -H "authorization: Bearer $approver_tj" \
+  -H 'content-type: application/json' -d '{"used_in": "TJ", "issued_in": "HE", "reason": "电子证照核验接口升级维护，暂停受理"}' | save suspend_acceptance
+curl -sf "$api/recognition-items/RI-CON-002/suspensions/1" | save get_suspension
+curl -sf -X POST "$api/recognition-items/RI-CON-002/suspensions/1/lifting" -H "authorization: Bearer $approver_tj" \
+  -H 'content-type: application/json' -d '{"reason": "核验接口已恢复"}' | save lift_suspension
 curl -sf "$api/audit?after=3&limit=2" -H "authorization: Bearer $admin" | save list_audit_records
 curl -sf "$api/audit/verify" -H "authorization: Bearer $admin" | save verify_audit_log
 cargo run --quiet -- openapi

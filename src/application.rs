@@ -37,9 +37,14 @@ pub mod action {
     pub const WITHDRAW_PROPOSAL: &str = "withdraw_proposal";
     /// An approved proposal changed an entry (one record per entry, with before/after).
     pub const APPLY_PROPOSAL: &str = "apply_proposal";
+    /// An accepting region suspended its own acceptance of an item.
+    pub const SUSPEND_ACCEPTANCE: &str = "suspend_acceptance";
+    /// An accepting region lifted its suspension.
+    pub const LIFT_SUSPENSION: &str = "lift_suspension";
 }
 
 mod proposals;
+mod suspensions;
 pub use proposals::{VoteBody, WithdrawalBody, proposal_etag};
 
 /// Why a request was not carried out. Each is answered with its own status; every one

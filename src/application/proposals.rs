@@ -284,10 +284,10 @@ impl UseCases {
     ) -> Result<Proposal, UseCaseError> {
         match result {
             Ok((proposal, generation)) => {
-                if let Some(generation) = generation {
-                    if let Err(error) = self.registry.refresh_to(generation).await {
-                        tracing::warn!(error = %error, "read model not rebuilt after a proposal applied; the next refresh will");
-                    }
+                if let Some(generation) = generation
+                    && let Err(error) = self.registry.refresh_to(generation).await
+                {
+                    tracing::warn!(error = %error, "read model not rebuilt after a proposal applied; the next refresh will");
                 }
                 Ok(proposal)
             }

@@ -380,9 +380,58 @@ pub struct RecognitionItem {
     pub arrangements: Vec<Arrangement>,
     /// Each participating region's own data.
     pub local_parts: Vec<RecognitionLocalPart>,
+    /// Suspensions of acceptance (暂停互认) an accepting region declared on its own, in
+    /// the order recorded, lifted ones included. Set by the server, never imported or
+    /// proposed.
+    #[serde(default)]
+    pub suspensions: Vec<AcceptanceSuspension>,
     /// When the registry last recorded a change to this entry.
     #[serde(default = "unix_epoch")]
     pub updated_at: DateTime<Utc>,
+}
+
+/// A region's suspension of its own acceptance of an item (暂停互认): from credentials
+/// of every issuing region or of one, from a day until it is lifted. The accepting
+/// region's approver declares it alone, as the programme does by notice (a
+/// verification interface down, an outbreak closing a route).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptanceSuspension {
+    /// Number of the suspension, unique in the registry.
+    #[schema(example = 1)]
+    pub id: i64,
+    /// The accepting region that suspended.
+    #[schema(value_type = String, example = "TJ")]
+    pub used_in: RegionCode,
+    /// Only credentials issued in this region; `null`: from every issuing region.
+    #[schema(value_type = Option<String>, example = "HE")]
+    pub issued_in: Option<RegionCode>,
+    /// Why, as the notice says.
+    #[schema(example = "电子证照核验接口升级维护")]
+    pub reason: String,
+    /// The first day acceptance is suspended.
+    pub effective_from: NaiveDate,
+    /// Who declared it (the approver's token subject).
+    pub suspended_by: String,
+    /// When the registry recorded it.
+    pub recorded_at: DateTime<Utc>,
+    /// The first day acceptance is back; `null` while suspended.
+    pub lifted_on: Option<NaiveDate>,
+    /// Why it was lifted; `null` while suspended.
+    pub lift_reason: Option<String>,
+    /// Who lifted it; `null` while suspended.
+    pub lifted_by: Option<String>,
+}
+
+impl AcceptanceSuspension {
+    /// Whether it suspends acceptance in `used_in` of credentials issued in `issued_in`
+    /// on `day`.
+    pub fn covers(&self, issued_in: &RegionCode, used_in: &RegionCode, day: NaiveDate) -> bool {
+        &self.used_in == used_in
+            && self.issued_in.as_ref().is_none_or(|i| i == issued_in)
+            && self.effective_from <= day
+            && self.lifted_on.is_none_or(|lifted| day < lifted)
+    }
 }
 
 /// One application material (申请材料).

@@ -11,6 +11,7 @@ pub mod read_model;
 pub mod recognition;
 pub mod region;
 pub mod search;
+pub mod suspension;
 
 /// Defines a closed vocabulary stored as text: serde names, `as_str`, `parse`, `ALL`.
 ///

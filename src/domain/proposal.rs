@@ -82,7 +82,8 @@ pub const MAX_CHANGES: usize = 200;
 pub const MAX_TITLE_CHARS: usize = 200;
 
 /// Fields a change may never set: the server keeps them.
-const SERVER_OWNED_ENTRY_FIELDS: &[&str] = &["version", "updated_at"];
+/// (`suspensions` are the accepting regions' own acts, never proposed.)
+const SERVER_OWNED_ENTRY_FIELDS: &[&str] = &["version", "updated_at", "suspensions"];
 
 /// A proposal as submitted: what to change and why.
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
@@ -167,7 +168,7 @@ pub struct RetireChange {
 
 /// One change as planned against the catalog: the shared content it was based on and
 /// the content it asks for. Shared content is the entry without `version`,
-/// `updated_at` and `local_parts`.
+/// `updated_at`, `local_parts` and `suspensions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PlannedChange {
     /// What the change does.
@@ -556,7 +557,7 @@ pub fn shared_content(
         return None;
     };
     // `shift_remove` keeps the order of the other fields, which diffs follow.
-    for name in ["version", "updated_at", "local_parts"] {
+    for name in ["version", "updated_at", "local_parts", "suspensions"] {
         fields.shift_remove(name);
     }
     Some(Value::Object(fields))
@@ -620,10 +621,10 @@ fn typed_entry(
     };
     parts.extend(change.added_local_parts.iter().cloned());
     // A region that leaves an entry takes its side with it.
-    if let Some(Value::Array(regions)) = fields.get("regions") {
-        if change.kind == SharedEntryKind::RecognitionItem {
-            parts.retain(|p| p.get("region").is_some_and(|r| regions.contains(r)));
-        }
+    if let Some(Value::Array(regions)) = fields.get("regions")
+        && change.kind == SharedEntryKind::RecognitionItem
+    {
+        parts.retain(|p| p.get("region").is_some_and(|r| regions.contains(r)));
     }
     if change.kind.has_local_parts() {
         fields.insert("local_parts".into(), Value::Array(parts));
@@ -772,10 +773,10 @@ pub fn replay(
     changes: &[PlannedChange],
 ) -> Result<(CatalogContent, Vec<TypedEntry>), Vec<String>> {
     let mut conflicts = Vec::new();
-    if let Some(batch) = batch {
-        if content.batches.iter().any(|b| b.code == batch.code) {
-            conflicts.push(format!("batch {} has been published since", batch.code));
-        }
+    if let Some(batch) = batch
+        && content.batches.iter().any(|b| b.code == batch.code)
+    {
+        conflicts.push(format!("batch {} has been published since", batch.code));
     }
     for change in changes {
         let now = shared_content(content, change.kind, &change.code);
@@ -958,11 +959,11 @@ pub enum ProposalCheck {
 pub struct FieldChange {
     /// Where, as a path (`name_en`, `arrangements[1].status`).
     pub path: String,
-    /// The value before; `null` when the field is new.
-    #[schema(value_type = Option<Object>)]
+    /// The value before (any JSON value); `null` when the field is new.
+    #[schema(value_type = Value)]
     pub before: Value,
-    /// The value after; `null` when the field goes.
-    #[schema(value_type = Option<Object>)]
+    /// The value after (any JSON value); `null` when the field goes.
+    #[schema(value_type = Value)]
     pub after: Value,
 }
 

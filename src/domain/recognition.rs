@@ -1,7 +1,9 @@
 //! The recognition decision: is a credential of item X issued in region A recognised
 //! in region B on day D?
 
-use super::catalog::{Arrangement, ArrangementStatus, EntryStatus, RecognitionItem};
+use super::catalog::{
+    AcceptanceSuspension, Arrangement, ArrangementStatus, EntryStatus, RecognitionItem,
+};
 use super::region::RegionCode;
 use super::text_enum;
 use chrono::{NaiveDate, TimeDelta, Utc};
@@ -39,6 +41,8 @@ pub struct Outcome<'a> {
     pub arrangement: Option<&'a Arrangement>,
     /// A one-sentence explanation in English.
     pub explanation: &'static str,
+    /// The accepting region's own suspension that decided it, if one did.
+    pub suspension: Option<&'a AcceptanceSuspension>,
 }
 
 /// A question that cannot be answered as asked.
@@ -76,6 +80,7 @@ pub fn decide<'a>(
         decision,
         arrangement,
         explanation,
+        suspension: None,
     };
     let current = periods().find(|a| a.covers(on));
     let item_status_applies =
@@ -112,11 +117,25 @@ pub fn decide<'a>(
                 current,
                 "The whole item was suspended on this date.",
             ),
-            ArrangementStatus::Active => outcome(
-                Decision::Recognised,
-                current,
-                "An arrangement is in force on this date.",
-            ),
+            ArrangementStatus::Active => match item
+                .suspensions
+                .iter()
+                .find(|s| s.covers(issued_in, used_in, on))
+            {
+                Some(suspension) => Outcome {
+                    suspension: Some(suspension),
+                    ..outcome(
+                        Decision::Suspended,
+                        current,
+                        "The accepting region has suspended its acceptance on this date (see `suspension`).",
+                    )
+                },
+                None => outcome(
+                    Decision::Recognised,
+                    current,
+                    "An arrangement is in force on this date.",
+                ),
+            },
         });
     }
     if let Some(last_past) = periods()
@@ -207,6 +226,7 @@ mod tests {
             last_verified_on: day("2025-01-01"),
             regions: vec![region("HE"), region("TJ")],
             arrangements,
+            suspensions: vec![],
             local_parts: ["HE", "TJ"]
                 .into_iter()
                 .map(|r| RecognitionLocalPart {
@@ -489,6 +509,94 @@ mod tests {
         assert_eq!(
             decide(&item, &region("TJ"), &region("TJ"), day("2025-01-01")),
             Err(QuestionError::SameRegion)
+        );
+    }
+
+    fn suspension(
+        issued_in: Option<&str>,
+        from: &str,
+        lifted: Option<&str>,
+    ) -> AcceptanceSuspension {
+        AcceptanceSuspension {
+            id: 1,
+            used_in: region("TJ"),
+            issued_in: issued_in.map(region),
+            reason: "核验接口维护".into(),
+            effective_from: day(from),
+            suspended_by: "someone".into(),
+            recorded_at: DateTime::UNIX_EPOCH,
+            lifted_on: lifted.map(day),
+            lift_reason: None,
+            lifted_by: None,
+        }
+    }
+
+    #[test]
+    fn an_accepting_regions_own_suspension_holds_from_its_first_day_until_the_lifting_day() {
+        let mut suspended = item(vec![period(
+            "2024-01-01",
+            None,
+            RecognitionMode::Direct,
+            ArrangementStatus::Active,
+        )]);
+        suspended.suspensions = vec![suspension(Some("HE"), "2025-03-01", Some("2025-03-10"))];
+        let decision_on = |on: &str| {
+            let outcome = decide(&suspended, &region("HE"), &region("TJ"), day(on)).unwrap();
+            (outcome.decision, outcome.suspension.map(|s| s.id))
+        };
+        assert_eq!(decision_on("2025-02-28"), (Decision::Recognised, None));
+        assert_eq!(decision_on("2025-03-01"), (Decision::Suspended, Some(1)));
+        assert_eq!(decision_on("2025-03-09"), (Decision::Suspended, Some(1)));
+        assert_eq!(decision_on("2025-03-10"), (Decision::Recognised, None));
+        let outcome = decide(&suspended, &region("HE"), &region("TJ"), day("2025-03-05")).unwrap();
+        assert_eq!(
+            (outcome.arrangement, outcome.explanation),
+            (
+                Some(&suspended.arrangements[0]),
+                "The accepting region has suspended its acceptance on this date (see `suspension`)."
+            )
+        );
+        // Only the accepting region it names, only the issuing region it names.
+        let mut reverse = suspended.clone();
+        reverse.arrangements[0].issued_in = region("TJ");
+        reverse.arrangements[0].used_in = region("HE");
+        let outcome = decide(&reverse, &region("TJ"), &region("HE"), day("2025-03-05")).unwrap();
+        assert_eq!(outcome.decision, Decision::Recognised);
+        let mut from_beijing = suspended.clone();
+        from_beijing.arrangements[0].issued_in = region("BJ");
+        let outcome = decide(
+            &from_beijing,
+            &region("BJ"),
+            &region("TJ"),
+            day("2025-03-05"),
+        )
+        .unwrap();
+        assert_eq!(outcome.decision, Decision::Recognised);
+        // Without an issuing region, every issuing region; never lifted, for good.
+        from_beijing.suspensions = vec![suspension(None, "2025-03-01", None)];
+        let outcome = decide(
+            &from_beijing,
+            &region("BJ"),
+            &region("TJ"),
+            day("2030-01-01"),
+        )
+        .unwrap();
+        assert_eq!(outcome.decision, Decision::Suspended);
+    }
+
+    #[test]
+    fn an_arrangement_revoked_or_suspended_by_the_regions_decides_before_any_own_suspension() {
+        let mut revoked = item(vec![period(
+            "2024-01-01",
+            None,
+            RecognitionMode::Direct,
+            ArrangementStatus::Revoked,
+        )]);
+        revoked.suspensions = vec![suspension(None, "2024-01-01", None)];
+        let outcome = decide(&revoked, &region("HE"), &region("TJ"), day("2025-01-01")).unwrap();
+        assert_eq!(
+            (outcome.decision, outcome.suspension),
+            (Decision::NotRecognised, None)
         );
     }
 }

@@ -16,6 +16,7 @@ pub mod proposals;
 pub mod recognition_status;
 pub mod regions;
 pub mod routes;
+pub mod suspensions;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -44,6 +45,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(programme::list_batches)
                 .service(programme::list_targets)
                 .service(catalog::get_recognition_item)
+                .service(suspensions::suspend_acceptance)
+                .service(suspensions::get_suspension)
+                .service(suspensions::lift_suspension)
                 .service(catalog::get_standard_item)
                 .service(catalog::get_standard_item_deviations)
                 .service(catalog::get_scenario)

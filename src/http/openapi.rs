@@ -180,6 +180,8 @@ pub fn document() -> Value {
     });
     add_components(&mut doc);
     add_edit_request_bodies(&mut doc);
+    close_tagged_variants(&mut doc, "ChangeRequest", "action");
+    inline_property(&mut doc, "ProposalDraft", "batch");
     let request_schemas = schemas_reachable_from_request_bodies(&doc);
     if let Some(operations) = doc["paths"].as_object_mut() {
         for (path, item) in operations.iter_mut() {
@@ -261,9 +263,9 @@ fn add_components(doc: &mut Value) {
             "description": "Entity tag of this version of the proposal; a vote or withdrawal names it in `If-Match`.",
             "schema": {"type": "string", "examples": ["\"P1.2\""]},
         },
-        "ProposalLocation": {
+        "Location": {
             "required": true,
-            "description": "Where the new proposal is read.",
+            "description": "Where the created resource is read.",
             "schema": {"type": "string", "examples": ["/api/v1/proposals/1"]},
         },
         "CacheControlNoCache": {
@@ -386,6 +388,60 @@ fn add_edit_request_bodies(doc: &mut Value) {
             }
         }
     }
+}
+
+/// An internally tagged enum's variants as utoipa writes them (`allOf` of the variant
+/// struct and the tag) can never validate when the struct refuses unknown members: the
+/// tag is unknown to it. Each variant becomes one closed object that names the tag too;
+/// the variant structs' own components go, since nothing else refers to them.
+fn close_tagged_variants(doc: &mut Value, schema_name: &str, tag: &str) {
+    let Some(variants) = doc["components"]["schemas"][schema_name]["oneOf"]
+        .as_array()
+        .cloned()
+    else {
+        return;
+    };
+    let mut closed = Vec::new();
+    for variant in variants {
+        let parts = variant["allOf"].as_array().cloned().unwrap_or_default();
+        let Some(name) = parts
+            .iter()
+            .find_map(|p| p["$ref"].as_str())
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .map(str::to_owned)
+        else {
+            closed.push(variant);
+            continue;
+        };
+        let Some(tag_schema) = parts.iter().find_map(|p| p["properties"].get(tag)).cloned() else {
+            closed.push(variant);
+            continue;
+        };
+        let mut merged = doc["components"]["schemas"][&name].clone();
+        let mut properties = serde_json::Map::new();
+        properties.insert(tag.to_owned(), tag_schema);
+        if let Some(own) = merged["properties"].as_object() {
+            properties.extend(own.clone());
+        }
+        merged["properties"] = Value::Object(properties);
+        let mut required = vec![json!(tag)];
+        required.extend(merged["required"].as_array().cloned().unwrap_or_default());
+        merged["required"] = Value::Array(required);
+        closed.push(merged);
+        if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+            schemas.remove(&name);
+        }
+    }
+    doc["components"]["schemas"][schema_name]["oneOf"] = Value::Array(closed);
+}
+
+/// Replaces the reference of one property of a request schema by a copy of the schema
+/// it names, so that the named schema stays a response schema (which may gain fields)
+/// while the request refuses unknown ones.
+fn inline_property(doc: &mut Value, schema_name: &str, property: &str) {
+    let mut copy = doc["components"]["schemas"][schema_name]["properties"][property].clone();
+    inline_references(doc, &mut copy, 0);
+    doc["components"]["schemas"][schema_name]["properties"][property] = copy;
 }
 
 /// The schema of a merge patch onto `change`: every field optional, and `null` allowed
@@ -581,18 +637,17 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
                     "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
                 })
             } else if PROPOSAL_OPERATIONS.contains(&id.as_str()) {
-                let mut headers = json!({
+                json!({
                     "ETag": {"$ref": "#/components/headers/ProposalETag"},
                     "Cache-Control": {"$ref": "#/components/headers/CacheControlNoCache"},
                     "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
-                });
-                if status == "201" {
-                    headers["Location"] = json!({"$ref": "#/components/headers/ProposalLocation"});
-                }
-                headers
+                })
             } else {
                 uncacheable_headers()
             };
+            if status == "201" {
+                response["headers"]["Location"] = json!({"$ref": "#/components/headers/Location"});
+            }
             if let Some(example) = success_example(&id)
                 && let Some(media) = response["content"]["application/json"].as_object_mut()
             {
@@ -776,6 +831,18 @@ const RESPONSE_EXAMPLES: &[(&str, &str)] = &[
     (
         "withdraw_proposal",
         include_str!("../../openapi/examples/withdraw_proposal.json"),
+    ),
+    (
+        "suspend_acceptance",
+        include_str!("../../openapi/examples/suspend_acceptance.json"),
+    ),
+    (
+        "get_suspension",
+        include_str!("../../openapi/examples/get_suspension.json"),
+    ),
+    (
+        "lift_suspension",
+        include_str!("../../openapi/examples/lift_suspension.json"),
     ),
     (
         "post_recognition_status_batch",

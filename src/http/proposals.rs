@@ -144,7 +144,7 @@ fn proposal_response(
     Ok(response.json(ProposalResource::from(proposal)))
 }
 
-async fn write_request(
+pub(super) async fn write_request(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,

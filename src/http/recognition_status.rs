@@ -12,7 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::catalog::parse_region;
 use super::conditional::respond;
 use super::problem::{ApiError, FieldError, ProblemDetails, query_error_detail};
-use crate::domain::catalog::{ArrangementStatus, RecognitionItem, RecognitionMode, Verification};
+use crate::domain::catalog::{
+    AcceptanceSuspension, ArrangementStatus, RecognitionItem, RecognitionMode, Verification,
+};
 use crate::domain::read_model::Catalog;
 use crate::domain::recognition::{Decision, QuestionError, decide, today_in_china};
 use crate::domain::region::RegionCode;
@@ -70,7 +72,8 @@ pub struct StatusQuestion<'a> {
     "legal_basis": "《注册建造师管理规定》（建设部令第153号）；《注册建造师执业管理办法（试行）》（建市〔2008〕48号）",
     "accepting_department": "天津市住房和城乡建设委员会",
     "verification": {"method": "e_licence_sharing", "lookup_url": null, "platforms": []},
-    "explanation": "An arrangement is in force on this date."
+    "explanation": "An arrangement is in force on this date.",
+    "suspension": null
 }))]
 pub struct RecognitionStatus<'a> {
     /// The decision.
@@ -113,6 +116,9 @@ pub struct RecognitionStatus<'a> {
     pub verification: Option<&'a Verification>,
     /// Why, in one English sentence.
     pub explanation: &'static str,
+    /// The accepting region's own suspension that decided the answer (`suspended`);
+    /// `null` otherwise.
+    pub suspension: Option<&'a AcceptanceSuspension>,
 }
 
 /// Many questions at once.
@@ -320,6 +326,7 @@ pub fn answer<'a>(
         arrangement_status: arrangement.map(|a| a.status),
         legal_basis: &item.legal_basis,
         explanation: outcome.explanation,
+        suspension: outcome.suspension,
     })
 }
 

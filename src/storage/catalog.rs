@@ -451,6 +451,7 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
                 status: parse_enum(&row.status, ArrangementStatus::parse)?,
             });
     }
+    let mut suspensions = super::suspensions::by_item(conn)?;
     let recognition_items = recognition_items::table
         .order(recognition_items::code)
         .select(RecognitionItemRow::as_select())
@@ -461,6 +462,7 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
             Ok(RecognitionItem {
                 regions: local_parts.iter().map(|p| p.region.clone()).collect(),
                 arrangements: arrangement_rows.remove(&row.code).unwrap_or_default(),
+                suspensions: suspensions.remove(&row.code).unwrap_or_default(),
                 local_parts,
                 version: row.version,
                 name_zh: row.name_zh,
@@ -1131,7 +1133,7 @@ pub fn replace_standard_local_part(
 }
 
 /// A change to any part of an entry makes a new version of the entry.
-fn touch_entry(
+pub fn touch_entry(
     conn: &mut DbConnection,
     kind: EntryKind,
     code: &str,

@@ -13,5 +13,6 @@ pub mod connection;
 pub mod proposals;
 pub mod regions;
 pub mod schema;
+pub mod suspensions;
 
 pub use connection::{Database, DatabaseUrl, DbConnection, StorageError};

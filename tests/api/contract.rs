@@ -59,7 +59,16 @@ both_backends! {
             // editor and admin there); a write names the version it read, which the
             // writes before it have moved on from the documented example.
             if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
-                let region = path.split("/local-parts/").nth(1).unwrap_or("BJ").split('?').next().unwrap().to_owned();
+                // The region a write acts for: in the path of a local part, in the body
+                // of a suspension (`used_in`), that of the suspension a lifting lifts,
+                // otherwise any region taking part.
+                // A lifting acts for the region of the suspension it lifts.
+                let lifted = match path.strip_suffix("/lifting") {
+                    Some(suspension) => app.get_json(suspension).await["used_in"].as_str().map(str::to_owned),
+                    None => None,
+                };
+                let body_region = operation["requestBody"]["content"]["application/json"]["example"]["used_in"].as_str();
+                let region = path.split("/local-parts/").nth(1).or(body_region).or(lifted.as_deref()).unwrap_or("BJ").split('?').next().unwrap().to_owned();
                 headers.push(("authorization".to_owned(), format!("Bearer {}", dev_token(&region, &["editor", "approver", "admin"]))));
             }
             if headers.iter().any(|(n, _)| n == "If-Match") {

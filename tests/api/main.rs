@@ -14,4 +14,5 @@ mod recognition_status;
 mod schema;
 mod service;
 mod storage;
+mod suspensions;
 mod tokens;

@@ -1,0 +1,188 @@
+//! Use cases of the unilateral act: an accepting region suspends, or lifts the
+//! suspension of, its own acceptance of an item. Effective at once, visible to every
+//! reader, audited.
+
+use chrono::Utc;
+use diesel::Connection;
+
+use super::{UseCaseError, UseCases, WriteRequest, action, parse_code, printable};
+use crate::domain::audit::{Outcome, truncate_to_micros};
+use crate::domain::catalog::{AcceptanceSuspension, EntryKind};
+use crate::domain::governance::{Principal, parse_body};
+use crate::domain::recognition::today_in_china;
+use crate::domain::suspension::{LiftingNotice, SuspensionError, SuspensionNotice, lift, suspend};
+use crate::storage::catalog::{
+    bump_generation, catalog_generation, load_catalog, lock_catalog_for_write, touch_entry,
+};
+use crate::storage::{DbConnection, audit, suspensions};
+
+impl From<SuspensionError> for UseCaseError {
+    fn from(error: SuspensionError) -> Self {
+        match error {
+            SuspensionError::Refused(refusal) => Self::Forbidden(refusal),
+            SuspensionError::Invalid(field, message) => {
+                Self::InvalidChange(crate::domain::governance::InvalidEdit {
+                    problems: vec![(field.to_owned(), message)],
+                })
+            }
+            SuspensionError::Conflict(message) => Self::Conflict(message),
+            SuspensionError::NotFound(message) => Self::NotFound(message),
+        }
+    }
+}
+
+/// What a suspension or lifting asks, once read.
+enum Act {
+    Suspend(SuspensionNotice),
+    Lift(i64, LiftingNotice),
+}
+
+impl UseCases {
+    /// Suspends acceptance in the token's region of a recognition item: an approver of
+    /// that accepting region, effective at once (or from a later day).
+    pub async fn suspend_acceptance(
+        &self,
+        request: WriteRequest,
+        code: String,
+    ) -> Result<AcceptanceSuspension, UseCaseError> {
+        self.act_on_acceptance(request, code, None).await
+    }
+
+    /// Lifts suspension `id` of a recognition item: an approver of the region that
+    /// suspended.
+    pub async fn lift_suspension(
+        &self,
+        request: WriteRequest,
+        code: String,
+        id: String,
+    ) -> Result<AcceptanceSuspension, UseCaseError> {
+        self.act_on_acceptance(request, code, Some(id)).await
+    }
+
+    async fn act_on_acceptance(
+        &self,
+        request: WriteRequest,
+        code: String,
+        lifting: Option<String>,
+    ) -> Result<AcceptanceSuspension, UseCaseError> {
+        let action = if lifting.is_some() {
+            action::LIFT_SUSPENSION
+        } else {
+            action::SUSPEND_ACCEPTANCE
+        };
+        let mut audit = self.audit_entry(
+            &request,
+            action,
+            Some((EntryKind::RecognitionItem.as_str(), printable(&code))),
+            None,
+        );
+        let checked = (|| -> Result<(Principal, String, Act), UseCaseError> {
+            let principal = self.admit(&request)?;
+            let code = parse_code(&code)?;
+            let body = request.body()?;
+            let act = match &lifting {
+                None => Act::Suspend(parse_body(&body).map_err(UseCaseError::InvalidChange)?),
+                Some(id) => {
+                    let id = id.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+                        UseCaseError::InvalidParameter(
+                            "id",
+                            format!("`{}` is not a suspension number", printable(id)),
+                        )
+                    })?;
+                    Act::Lift(id, parse_body(&body).map_err(UseCaseError::InvalidChange)?)
+                }
+            };
+            Ok((principal, code, act))
+        })();
+        let (principal, code, act) = match checked {
+            Ok(ready) => ready,
+            Err(error) => return Err(self.refused(audit, error).await),
+        };
+        // The region whose acceptance the act concerns, so that its log shows it.
+        if let Act::Suspend(notice) = &act {
+            audit.target_region = Some(notice.used_in.to_string());
+        }
+        let accepted = audit.clone();
+        let result = self
+            .registry
+            .database()
+            .run(move |conn| {
+                conn.transaction(|conn| record_act(conn, &principal, &code, &act, accepted))
+            })
+            .await;
+        match result {
+            Ok((suspension, generation)) => {
+                if let Err(error) = self.registry.refresh_to(generation).await {
+                    tracing::warn!(error = %error, "read model not rebuilt after a suspension; the next refresh will");
+                }
+                Ok(suspension)
+            }
+            Err(error) => Err(self.refused(audit, error).await),
+        }
+    }
+}
+
+fn record_act(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    code: &str,
+    act: &Act,
+    mut audit: crate::domain::audit::AuditEntry,
+) -> Result<(AcceptanceSuspension, i64), UseCaseError> {
+    lock_catalog_for_write(conn)?;
+    let content = load_catalog(conn)?;
+    let item = content
+        .recognition_items
+        .iter()
+        .find(|i| i.code == code)
+        .ok_or_else(|| {
+            UseCaseError::NotFound(format!("No recognition item has the code `{code}`."))
+        })?;
+    let now = truncate_to_micros(Utc::now());
+    let today = today_in_china();
+    let (before, suspension) = match act {
+        Act::Suspend(notice) => {
+            let suspension = suspend(
+                item,
+                principal,
+                notice,
+                suspensions::next_id(conn)?,
+                today,
+                now,
+            )?;
+            suspensions::insert(conn, code, &suspension)?;
+            (String::new(), suspension)
+        }
+        Act::Lift(id, notice) => {
+            let lifted = lift(item, *id, principal, notice, today)?;
+            let before = item.suspensions.iter().find(|s| s.id == *id);
+            let lifted_on = lifted.lifted_on.unwrap_or(today);
+            if !suspensions::lift(
+                conn,
+                *id,
+                lifted_on,
+                notice.reason.trim(),
+                &principal.subject,
+            )? {
+                return Err(UseCaseError::Conflict(format!(
+                    "suspension {id} was lifted meanwhile"
+                )));
+            }
+            (to_text(&before)?, lifted)
+        }
+    };
+    touch_entry(conn, EntryKind::RecognitionItem, code, now.naive_utc())?;
+    bump_generation(conn, now.naive_utc())?;
+    audit.recorded_at = now;
+    audit.outcome = Outcome::Accepted;
+    audit.status = if before.is_empty() { 201 } else { 200 };
+    audit.target_region = Some(suspension.used_in.to_string());
+    audit.change = Some((before, to_text(&suspension)?));
+    audit::append(conn, audit)?;
+    Ok((suspension, catalog_generation(conn)?))
+}
+
+fn to_text<T: serde::Serialize>(value: &T) -> Result<String, UseCaseError> {
+    serde_json::to_string(value)
+        .map_err(|e| UseCaseError::Storage(crate::storage::StorageError::Corrupt(e.to_string())))
+}
