@@ -1067,3 +1067,833 @@ impl Proposal {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::test_support::sample;
+
+    fn region(code: &str) -> RegionCode {
+        RegionCode::parse(code).unwrap()
+    }
+
+    fn regions(codes: &[&str]) -> Vec<RegionCode> {
+        codes.iter().map(|c| region(c)).collect()
+    }
+
+    /// The sample catalog as the database holds it: every entry at version 1.
+    fn catalog() -> CatalogContent {
+        let mut content = sample();
+        content
+            .recognition_items
+            .iter_mut()
+            .for_each(|e| e.version = 1);
+        content
+            .standard_items
+            .iter_mut()
+            .for_each(|e| e.version = 1);
+        content.scenarios.iter_mut().for_each(|e| e.version = 1);
+        content.targets.iter_mut().for_each(|e| e.version = 1);
+        content
+    }
+
+    fn draft(changes: Value) -> ProposalDraft {
+        serde_json::from_value(json!({"title": "A change", "changes": changes})).unwrap()
+    }
+
+    fn update(code: &str, patch: Value) -> Value {
+        json!([{"action": "update", "kind": "recognition_item", "code": code, "base_version": 1, "patch": patch}])
+    }
+
+    fn problems(result: Result<Plan, PlanError>) -> Vec<(String, String)> {
+        match result {
+            Err(PlanError::Invalid(invalid)) => invalid.problems,
+            other => panic!("expected an invalid draft, got {other:?}"),
+        }
+    }
+
+    fn new_item(code: &str) -> Value {
+        let mut item = serde_json::to_value(
+            catalog()
+                .recognition_items
+                .iter()
+                .find(|i| i.code == "RI-CON-002")
+                .unwrap(),
+        )
+        .unwrap();
+        let fields = item.as_object_mut().unwrap();
+        for name in ["version", "updated_at", "suspensions"] {
+            fields.shift_remove(name);
+        }
+        fields.insert("code".into(), json!(code));
+        for part in fields["local_parts"].as_array_mut().unwrap() {
+            part["local_code"] = json!(format!(
+                "{}-{code}",
+                part["local_code"].as_str().unwrap_or("X")
+            ));
+        }
+        item
+    }
+
+    #[test]
+    fn an_update_is_planned_with_what_it_was_based_on_and_what_it_asks_for() {
+        let content = catalog();
+        let plan = plan(
+            &content,
+            &draft(update("RI-CON-002", json!({"name_en": "Renamed"}))),
+        )
+        .unwrap();
+        let before =
+            shared_content(&content, SharedEntryKind::RecognitionItem, "RI-CON-002").unwrap();
+        let mut after = before.clone();
+        after["name_en"] = json!("Renamed");
+        assert_eq!(
+            plan,
+            Plan {
+                changes: vec![PlannedChange {
+                    action: ChangeAction::Update,
+                    kind: SharedEntryKind::RecognitionItem,
+                    code: "RI-CON-002".into(),
+                    base_version: Some(1),
+                    before: Some(before.clone()),
+                    after: after.clone(),
+                    added_local_parts: vec![],
+                }],
+                participants: regions(&["BJ", "TJ", "HE"]),
+            }
+        );
+        for hidden in ["version", "updated_at", "local_parts", "suspensions"] {
+            assert!(
+                before.get(hidden).is_none(),
+                "{hidden} is not shared content"
+            );
+        }
+        assert_eq!(
+            diff(&before, &after),
+            vec![FieldChange {
+                path: "name_en".into(),
+                before: json!(
+                    content
+                        .recognition_items
+                        .iter()
+                        .find(|i| i.code == "RI-CON-002")
+                        .unwrap()
+                        .name_en
+                ),
+                after: json!("Renamed")
+            }]
+        );
+    }
+
+    #[test]
+    fn participants_are_the_regions_of_the_entry_before_and_after_in_catalog_order() {
+        let content = catalog();
+        let two = plan(
+            &content,
+            &draft(update("RI-CUL-004", json!({"name_en": "x"}))),
+        )
+        .unwrap();
+        assert_eq!(two.participants, regions(&["BJ", "TJ"]));
+        let he_side = json!({"region": "HE", "local_code": "冀文-004"});
+        let joining = json!([{"action": "update", "kind": "recognition_item", "code": "RI-CUL-004", "base_version": 1,
+            "patch": {"regions": ["BJ", "TJ", "HE"]}, "add_local_parts": [he_side]}]);
+        let plan_joining = plan(&content, &draft(joining)).unwrap();
+        assert_eq!(plan_joining.participants, regions(&["BJ", "TJ", "HE"]));
+        assert_eq!(plan_joining.changes[0].added_local_parts, vec![he_side]);
+        // A region leaving takes part in the decision, and its side goes with it.
+        let item = content
+            .recognition_items
+            .iter()
+            .find(|i| i.code == "RI-CON-002")
+            .unwrap();
+        let kept: Vec<Value> = item
+            .arrangements
+            .iter()
+            .filter(|a| a.issued_in.as_str() != "HE" && a.used_in.as_str() != "HE")
+            .map(|a| serde_json::to_value(a).unwrap())
+            .collect();
+        let leaving = plan(
+            &content,
+            &draft(update(
+                "RI-CON-002",
+                json!({"regions": ["BJ", "TJ"], "arrangements": kept}),
+            )),
+        )
+        .unwrap();
+        assert_eq!(leaving.participants, regions(&["BJ", "TJ", "HE"]));
+        let mut next = content.clone();
+        let TypedEntry::RecognitionItem(left) =
+            apply_change(&mut next, &leaving.changes[0]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            left.local_parts
+                .iter()
+                .map(|p| p.region.as_str())
+                .collect::<Vec<_>>(),
+            vec!["BJ", "TJ"]
+        );
+        assert_eq!(left.version, 2);
+        // Targets and batches are the whole programme's.
+        let target = json!([{"action": "update", "kind": "target", "code": "TG-2024-01", "base_version": 1, "patch": {"target_value": 99}}]);
+        assert_eq!(
+            plan(&content, &draft(target)).unwrap().participants,
+            regions(&["BJ", "TJ", "HE"])
+        );
+        let mut batch = draft(update("RI-CUL-004", json!({"name_en": "x"})));
+        batch.batch = Some(Batch {
+            code: "JJJ-2099-01".into(),
+            document_no: "文号".into(),
+            title_zh: "批".into(),
+            title_en: "Batch".into(),
+            published_on: "2026-12-01".parse().unwrap(),
+            publishes: vec![EntryKind::RecognitionItem],
+            programmes: vec![],
+        });
+        assert_eq!(
+            plan(&content, &batch).unwrap().participants,
+            regions(&["BJ", "TJ", "HE"])
+        );
+        // A service item's regions are those with a side.
+        let service = content
+            .standard_items
+            .iter()
+            .find(|s| s.local_parts.len() == 2)
+            .unwrap();
+        let change = json!([{"action": "update", "kind": "standard_item", "code": service.code, "base_version": 1, "patch": {"fee_en": "Free of charge (revised)"}}]);
+        let expected: Vec<RegionCode> = content
+            .regions
+            .iter()
+            .map(|r| r.code.clone())
+            .filter(|r| service.local_parts.iter().any(|p| &p.region == r))
+            .collect();
+        assert_eq!(
+            plan(&content, &draft(change)).unwrap().participants,
+            expected
+        );
+    }
+
+    #[test]
+    fn a_draft_is_refused_naming_what_is_wrong() {
+        let content = catalog();
+        let mut untitled = draft(update("RI-CON-002", json!({"name_en": "x"})));
+        for title in ["", "  ", "a\nb"] {
+            untitled.title = title.into();
+            assert_eq!(problems(plan(&content, &untitled))[0].0, "title");
+        }
+        untitled.title = "长".repeat(MAX_TITLE_CHARS);
+        assert!(plan(&content, &untitled).is_ok());
+        untitled.title.push('长');
+        assert_eq!(problems(plan(&content, &untitled))[0].0, "title");
+        untitled.title = "ok".into();
+        untitled.rationale = Some("因".repeat(MAX_FIELD_CHARS));
+        assert!(plan(&content, &untitled).is_ok());
+        untitled.rationale = Some("因".repeat(MAX_FIELD_CHARS + 1));
+        assert_eq!(
+            problems(plan(&content, &untitled)),
+            vec![(
+                "rationale".to_owned(),
+                "is longer than 2000 characters".to_owned()
+            )]
+        );
+        assert_eq!(
+            problems(plan(&content, &draft(json!([]))))[0],
+            (
+                "changes".to_owned(),
+                "a proposal carries 1 to 200 changes".to_owned()
+            )
+        );
+        let many: Vec<Value> = (0..=MAX_CHANGES)
+            .map(|_| update("RI-CON-002", json!({"name_en": "x"}))[0].clone())
+            .collect();
+        assert_eq!(
+            problems(plan(&content, &draft(json!(many))))[0].0,
+            "changes"
+        );
+        let twice = json!([
+            update("RI-CON-002", json!({"name_en": "x"}))[0],
+            update("RI-CON-002", json!({"name_zh": "y"}))[0]
+        ]);
+        assert_eq!(
+            problems(plan(&content, &draft(twice)))[0],
+            (
+                "changes[1]".to_owned(),
+                "recognition_item RI-CON-002 is changed twice; one change per entry".to_owned()
+            )
+        );
+        let cases = [
+            (
+                update("RI-CON-002", json!("x")),
+                "changes[0].patch",
+                "must be a JSON object",
+            ),
+            (
+                update("RI-CON-002", json!({"version": 2})),
+                "changes[0].patch.version",
+                "is set by the server and cannot be proposed",
+            ),
+            (
+                update("RI-CON-002", json!({"suspensions": []})),
+                "changes[0].patch.suspensions",
+                "is set by the server and cannot be proposed",
+            ),
+            (
+                update("RI-CON-002", json!({"code": "RI-NEW"})),
+                "changes[0].patch.code",
+                "an entry's code never changes",
+            ),
+            (
+                update("RI-CON-002", json!({"local_parts": []})),
+                "changes[0].patch.local_parts",
+                "each region changes its own side through …/local-parts/{region}; a joining region's side goes in add_local_parts",
+            ),
+            (
+                update("RI-CON-002", json!({"status": "active"})),
+                "changes[0].patch",
+                "changes nothing: the entry already reads so",
+            ),
+            (
+                update("RI-XXX-999", json!({"name_en": "x"})),
+                "changes",
+                "there is no recognition_item RI-XXX-999",
+            ),
+            (
+                update("RI-CON-002", json!({"sector": "nowhere"})),
+                "changes",
+                "recognition item RI-CON-002: unknown sector nowhere",
+            ),
+            (
+                json!([{"action": "retire", "kind": "target", "code": "TG-2024-01", "base_version": 1, "effective_on": "2027-01-01"}]),
+                "changes[0].kind",
+                "a target is met or missed, not retired; change its deadline or value instead",
+            ),
+        ];
+        for (changes, field, message) in cases {
+            assert_eq!(
+                problems(plan(&content, &draft(changes.clone()))),
+                vec![(field.to_owned(), message.to_owned())],
+                "{changes}"
+            );
+        }
+        let mut retired = content.clone();
+        retired
+            .recognition_items
+            .iter_mut()
+            .find(|i| i.code == "RI-CON-002")
+            .unwrap()
+            .status = EntryStatus::Retired;
+        let retire = json!([{"action": "retire", "kind": "recognition_item", "code": "RI-CON-002", "base_version": 1, "effective_on": "2027-01-01"}]);
+        assert_eq!(
+            problems(plan(&retired, &draft(retire))),
+            vec![(
+                "changes[0].code".to_owned(),
+                "RI-CON-002 is already retired".to_owned()
+            )]
+        );
+        let existing = json!([{"action": "update", "kind": "recognition_item", "code": "RI-CON-002", "base_version": 1, "patch": {"name_en": "x"}, "add_local_parts": [{"region": "TJ"}]}]);
+        assert_eq!(
+            problems(plan(&content, &draft(existing)))[0].0,
+            "changes[0].add_local_parts[0].region"
+        );
+    }
+
+    #[test]
+    fn a_change_against_an_older_version_is_stale() {
+        let mut content = catalog();
+        content
+            .recognition_items
+            .iter_mut()
+            .find(|i| i.code == "RI-CON-002")
+            .unwrap()
+            .version = 3;
+        assert_eq!(
+            plan(&content, &draft(update("RI-CON-002", json!({"name_en": "x"})))),
+            Err(PlanError::Stale("recognition_item RI-CON-002 is at version 3, not 1; read it again and write the change against what it says now".into()))
+        );
+    }
+
+    #[test]
+    fn a_new_entry_is_checked_whole_and_cites_the_batch_it_is_published_in() {
+        let content = catalog();
+        let create = |entry: Value| json!([{"action": "create", "kind": "recognition_item", "entry": entry}]);
+        let planned = plan(&content, &draft(create(new_item("RI-NEW-001")))).unwrap();
+        let change = &planned.changes[0];
+        assert_eq!(
+            (change.action, change.base_version, change.before.as_ref()),
+            (ChangeAction::Create, None, None)
+        );
+        assert_eq!(
+            change.added_local_parts,
+            new_item("RI-NEW-001")["local_parts"]
+                .as_array()
+                .unwrap()
+                .clone()
+        );
+        assert!(change.after.get("local_parts").is_none());
+        let mut next = content.clone();
+        let TypedEntry::RecognitionItem(made) = apply_change(&mut next, change).unwrap() else {
+            panic!()
+        };
+        assert_eq!((made.version, made.local_parts.len()), (1, 3));
+        assert_eq!(
+            next.recognition_items.len(),
+            content.recognition_items.len() + 1
+        );
+
+        let mut with_version = new_item("RI-NEW-001");
+        with_version["version"] = json!(1);
+        assert_eq!(
+            problems(plan(&content, &draft(create(with_version))))[0].0,
+            "changes[0].entry.version"
+        );
+        let mut no_parts = new_item("RI-NEW-001");
+        no_parts
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("local_parts");
+        assert_eq!(
+            problems(plan(&content, &draft(create(no_parts))))[0],
+            (
+                "changes[0].entry.local_parts".to_owned(),
+                "missing field".to_owned()
+            )
+        );
+        let mut bad_parts = new_item("RI-NEW-001");
+        bad_parts["local_parts"] = json!({});
+        assert_eq!(
+            problems(plan(&content, &draft(create(bad_parts))))[0].1,
+            "must be an array"
+        );
+        let mut no_code = new_item("RI-NEW-001");
+        no_code.as_object_mut().unwrap().shift_remove("code");
+        assert_eq!(
+            problems(plan(&content, &draft(create(no_code))))[0].0,
+            "changes[0].entry.code"
+        );
+        assert_eq!(
+            problems(plan(&content, &draft(create(new_item("RI-CON-002")))))[0].1,
+            "recognition_item RI-CON-002 already exists"
+        );
+        assert_eq!(
+            problems(plan(&content, &draft(create(json!([])))))[0].1,
+            "must be a JSON object"
+        );
+        let mut untyped = new_item("RI-NEW-001");
+        untyped["kind"] = json!("spaceship");
+        assert_eq!(
+            problems(plan(&content, &draft(create(untyped))))[0].0,
+            "changes[0].entry"
+        );
+
+        // In a batch, a new entry cites the batch; the batch must be new.
+        let batch = Batch {
+            code: "JJJ-2099-01".into(),
+            document_no: "文号".into(),
+            title_zh: "批".into(),
+            title_en: "Batch".into(),
+            published_on: "2026-12-01".parse().unwrap(),
+            publishes: vec![EntryKind::RecognitionItem],
+            programmes: vec![],
+        };
+        let mut in_batch = draft(create(new_item("RI-NEW-001")));
+        in_batch.batch = Some(batch.clone());
+        assert_eq!(
+            problems(plan(&content, &in_batch))[0],
+            (
+                "changes[0].entry.batch".to_owned(),
+                "an entry created by this proposal is published in its batch JJJ-2099-01"
+                    .to_owned()
+            )
+        );
+        let mut citing = new_item("RI-NEW-001");
+        citing["batch"] = json!("JJJ-2099-01");
+        in_batch.changes = draft(create(citing)).changes;
+        let planned = plan(&content, &in_batch).unwrap();
+        let (next, entries) = replay(&content, Some(&batch), &planned.changes).unwrap();
+        assert!(next.batches.contains(&batch));
+        assert_eq!(code_and_version(&entries[0]), ("RI-NEW-001", 1));
+        let mut again = in_batch.clone();
+        again.batch.as_mut().unwrap().code = content.batches[0].code.clone();
+        let mut citing_old = new_item("RI-NEW-001");
+        citing_old["batch"] = json!(content.batches[0].code);
+        again.changes = draft(create(citing_old)).changes;
+        assert_eq!(problems(plan(&content, &again))[0].0, "batch.code");
+    }
+
+    #[test]
+    fn retiring_sets_the_status_from_the_day_given() {
+        let content = catalog();
+        let retire = |kind: &str, code: &str| json!([{"action": "retire", "kind": kind, "code": code, "base_version": 1, "effective_on": "2027-01-01"}]);
+        let item = plan(&content, &draft(retire("recognition_item", "RI-CON-002"))).unwrap();
+        assert_eq!(
+            diff(
+                item.changes[0].before.as_ref().unwrap(),
+                &item.changes[0].after
+            ),
+            vec![
+                FieldChange {
+                    path: "status".into(),
+                    before: json!("active"),
+                    after: json!("retired")
+                },
+                FieldChange {
+                    path: "status_since".into(),
+                    before: Value::Null,
+                    after: json!("2027-01-01")
+                },
+            ]
+        );
+        let scenario = plan(&content, &draft(retire("scenario", "SC-001"))).unwrap();
+        assert_eq!(
+            scenario.changes[0].after["status_since"],
+            json!("2027-01-01")
+        );
+        // Service items have no status day: the day is the change's.
+        let service = plan(&content, &draft(retire("standard_item", "SS-MR-001"))).unwrap();
+        assert_eq!(
+            diff(
+                service.changes[0].before.as_ref().unwrap(),
+                &service.changes[0].after
+            ),
+            vec![FieldChange {
+                path: "status".into(),
+                before: json!("active"),
+                after: json!("retired")
+            }]
+        );
+    }
+
+    #[test]
+    fn a_proposal_replays_only_while_what_it_was_based_on_still_holds() {
+        let content = catalog();
+        let planned = plan(
+            &content,
+            &draft(update("RI-CON-002", json!({"name_en": "Renamed"}))),
+        )
+        .unwrap();
+        let (next, entries) = replay(&content, None, &planned.changes).unwrap();
+        assert_eq!(
+            next.recognition_items
+                .iter()
+                .find(|i| i.code == "RI-CON-002")
+                .unwrap()
+                .name_en,
+            "Renamed"
+        );
+        assert_eq!(code_and_version(&entries[0]), ("RI-CON-002", 2));
+        // A local part edited meanwhile is not shared content: no conflict, and it stays.
+        let mut edited = content.clone();
+        let item = edited
+            .recognition_items
+            .iter_mut()
+            .find(|i| i.code == "RI-CON-002")
+            .unwrap();
+        item.local_parts[0].contact = Some("010-1".into());
+        item.version = 2;
+        let (after_edit, _) = replay(&edited, None, &planned.changes).unwrap();
+        let replayed = after_edit
+            .recognition_items
+            .iter()
+            .find(|i| i.code == "RI-CON-002")
+            .unwrap();
+        assert_eq!(
+            (replayed.local_parts[0].contact.as_deref(), replayed.version),
+            (Some("010-1"), 3)
+        );
+        // A shared field changed meanwhile is a conflict.
+        let mut moved = content.clone();
+        let item = moved
+            .recognition_items
+            .iter_mut()
+            .find(|i| i.code == "RI-CON-002")
+            .unwrap();
+        item.legal_basis = "另一依据".into();
+        item.version = 2;
+        assert_eq!(
+            replay(&moved, None, &planned.changes).unwrap_err(),
+            vec![
+                "recognition_item RI-CON-002 has changed since it was proposed (now version 2)"
+                    .to_owned()
+            ]
+        );
+        let mut gone = content.clone();
+        gone.recognition_items.retain(|i| i.code != "RI-CON-002");
+        assert_eq!(
+            replay(&gone, None, &planned.changes).unwrap_err(),
+            vec!["recognition_item RI-CON-002 no longer exists".to_owned()]
+        );
+        let created = plan(&content, &draft(json!([{"action": "create", "kind": "recognition_item", "entry": new_item("RI-NEW-001")}]))).unwrap();
+        assert_eq!(
+            replay(&next_with(&content, &created), None, &created.changes).unwrap_err(),
+            vec!["recognition_item RI-NEW-001 has been created since".to_owned()]
+        );
+        let batch = content.batches[0].clone();
+        assert_eq!(
+            replay(&content, Some(&batch), &planned.changes).unwrap_err(),
+            vec![format!("batch {} has been published since", batch.code)]
+        );
+        // A catalog rule broken by what changed meanwhile is a conflict too.
+        let mut no_sector = content.clone();
+        let target_sector = content
+            .recognition_items
+            .iter()
+            .find(|i| i.code == "RI-CON-002")
+            .unwrap()
+            .sector
+            .clone();
+        no_sector.sectors.retain(|s| s.code != target_sector);
+        assert!(
+            replay(&no_sector, None, &planned.changes).unwrap_err()[0].contains("unknown sector")
+        );
+    }
+
+    fn next_with(content: &CatalogContent, plan: &Plan) -> CatalogContent {
+        replay(content, None, &plan.changes).unwrap().0
+    }
+
+    fn vote(code: &str, ballot: Ballot) -> Vote {
+        Vote {
+            region: region(code),
+            ballot,
+            voter: "v".into(),
+            comment: String::new(),
+            cast_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn every_participant_approves_or_one_rejection_rejects() {
+        let all = regions(&["BJ", "TJ", "HE"]);
+        assert_eq!(tally(&all, &[]), Tally::Awaiting(all.clone()));
+        assert_eq!(
+            tally(&all, &[vote("TJ", Ballot::Approve)]),
+            Tally::Awaiting(regions(&["BJ", "HE"]))
+        );
+        assert_eq!(
+            tally(
+                &all,
+                &[
+                    vote("TJ", Ballot::Approve),
+                    vote("BJ", Ballot::Approve),
+                    vote("HE", Ballot::Approve)
+                ]
+            ),
+            Tally::Approved
+        );
+        assert_eq!(
+            tally(
+                &all,
+                &[vote("TJ", Ballot::Approve), vote("HE", Ballot::Reject)]
+            ),
+            Tally::Rejected(region("HE"))
+        );
+        let mut proposal = Proposal {
+            id: 1,
+            version: 2,
+            state: ProposalState::Open,
+            title: "t".into(),
+            rationale: String::new(),
+            proposer: Proposer {
+                region: region("TJ"),
+                issuer: "i".into(),
+                subject: "s".into(),
+            },
+            participants: all.clone(),
+            votes: vec![vote("BJ", Ballot::Approve)],
+            batch: None,
+            changes: vec![],
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            decided_at: None,
+            outcome: String::new(),
+        };
+        assert_eq!(proposal.awaiting(), regions(&["TJ", "HE"]));
+        proposal.state = ProposalState::Withdrawn;
+        assert_eq!(proposal.awaiting(), Vec::<RegionCode>::new());
+    }
+
+    fn principal(code: &str, roles: &[Role]) -> Principal {
+        Principal {
+            issuer: "i".into(),
+            subject: "s".into(),
+            region: region(code),
+            roles: roles.to_vec(),
+        }
+    }
+
+    #[test]
+    fn editors_of_participants_propose_approvers_of_participants_vote_once_the_proposer_withdraws()
+    {
+        let two = regions(&["BJ", "TJ"]);
+        assert_eq!(
+            authorize_proposal(&principal("TJ", &[Role::Editor]), &two),
+            Ok(())
+        );
+        assert_eq!(
+            authorize_proposal(&principal("HE", &[Role::Editor]), &two),
+            Err(ProposalCheck::Proposal(ProposalRefusal::NotParticipating {
+                region: region("HE"),
+                participants: "BJ, TJ".into()
+            }))
+        );
+        assert!(matches!(
+            authorize_proposal(&principal("TJ", &[Role::Approver]), &two),
+            Err(ProposalCheck::Role(Refusal::MissingRole { .. }))
+        ));
+
+        let approver = principal("TJ", &[Role::Approver]);
+        assert_eq!(
+            authorize_vote(
+                &approver,
+                ProposalState::Open,
+                &two,
+                &[vote("BJ", Ballot::Approve)]
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            authorize_vote(
+                &approver,
+                ProposalState::Open,
+                &two,
+                &[vote("TJ", Ballot::Approve)]
+            ),
+            Err(ProposalRefusal::AlreadyVoted(region("TJ")).into())
+        );
+        assert_eq!(
+            authorize_vote(&approver, ProposalState::Applied, &two, &[]),
+            Err(ProposalRefusal::Closed(ProposalState::Applied).into())
+        );
+        assert!(matches!(
+            authorize_vote(
+                &principal("HE", &[Role::Approver]),
+                ProposalState::Open,
+                &two,
+                &[]
+            ),
+            Err(ProposalCheck::Proposal(
+                ProposalRefusal::NotParticipating { .. }
+            ))
+        ));
+        assert!(matches!(
+            authorize_vote(
+                &principal("TJ", &[Role::Editor]),
+                ProposalState::Open,
+                &two,
+                &[]
+            ),
+            Err(ProposalCheck::Role(_))
+        ));
+
+        let tj = region("TJ");
+        assert_eq!(
+            authorize_withdrawal(&principal("TJ", &[Role::Editor]), ProposalState::Open, &tj),
+            Ok(())
+        );
+        assert_eq!(
+            authorize_withdrawal(
+                &principal("TJ", &[Role::Approver]),
+                ProposalState::Open,
+                &tj
+            ),
+            Ok(())
+        );
+        assert!(matches!(
+            authorize_withdrawal(&principal("TJ", &[Role::Admin]), ProposalState::Open, &tj),
+            Err(ProposalCheck::Role(_))
+        ));
+        assert_eq!(
+            authorize_withdrawal(&principal("BJ", &[Role::Editor]), ProposalState::Open, &tj),
+            Err(ProposalRefusal::NotProposer(tj.clone()).into())
+        );
+        assert_eq!(
+            authorize_withdrawal(
+                &principal("TJ", &[Role::Editor]),
+                ProposalState::Rejected,
+                &tj
+            ),
+            Err(ProposalRefusal::Closed(ProposalState::Rejected).into())
+        );
+    }
+
+    #[test]
+    fn a_diff_names_each_changed_field_by_its_path() {
+        let before =
+            json!({"a": 1, "list": [{"x": 1}, {"x": 2}], "same": "s", "gone": true, "short": [1]});
+        let after = json!({"a": 2, "list": [{"x": 1}, {"x": 3}], "same": "s", "new": null, "short": [1, 2]});
+        assert_eq!(
+            diff(&before, &after),
+            vec![
+                FieldChange {
+                    path: "a".into(),
+                    before: json!(1),
+                    after: json!(2)
+                },
+                FieldChange {
+                    path: "list[1].x".into(),
+                    before: json!(2),
+                    after: json!(3)
+                },
+                FieldChange {
+                    path: "gone".into(),
+                    before: json!(true),
+                    after: Value::Null
+                },
+                FieldChange {
+                    path: "short".into(),
+                    before: json!([1]),
+                    after: json!([1, 2])
+                },
+            ]
+        );
+        assert_eq!(
+            diff(&json!({}), &json!({"n": {"m": 1}})),
+            vec![FieldChange {
+                path: "n".into(),
+                before: Value::Null,
+                after: json!({"m": 1})
+            }]
+        );
+        assert_eq!(
+            diff(&json!([1]), &json!([2])),
+            vec![FieldChange {
+                path: String::new(),
+                before: json!([1]),
+                after: json!([2])
+            }]
+        );
+        assert!(diff(&before, &before).is_empty());
+    }
+
+    #[test]
+    fn versions_and_shared_content_are_found_for_every_kind() {
+        let content = catalog();
+        for (kind, code) in [
+            (SharedEntryKind::RecognitionItem, "RI-CON-002"),
+            (SharedEntryKind::StandardItem, "SS-MR-001"),
+            (SharedEntryKind::Scenario, "SC-001"),
+            (SharedEntryKind::Target, "TG-2024-01"),
+        ] {
+            assert_eq!(entry_version(&content, kind, code), Some(1), "{kind}");
+            assert_eq!(shared_content(&content, kind, code).unwrap()["code"], code);
+            assert_eq!(entry_version(&content, kind, "NOPE"), None);
+            assert_eq!(shared_content(&content, kind, "NOPE"), None);
+        }
+        assert!(
+            SharedEntryKind::RecognitionItem.has_local_parts()
+                && SharedEntryKind::StandardItem.has_local_parts()
+        );
+        assert!(
+            !SharedEntryKind::Scenario.has_local_parts()
+                && !SharedEntryKind::Target.has_local_parts()
+        );
+        assert_eq!(
+            SharedEntryKind::Scenario.entry_kind(),
+            Some(EntryKind::Scenario)
+        );
+        assert_eq!(SharedEntryKind::Target.entry_kind(), None);
+    }
+}
