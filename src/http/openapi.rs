@@ -181,6 +181,7 @@ pub fn document() -> Value {
     add_components(&mut doc);
     add_edit_request_bodies(&mut doc);
     close_tagged_variants(&mut doc, "ChangeRequest", "action");
+    add_links(&mut doc);
     inline_property(&mut doc, "ProposalDraft", "batch");
     let request_schemas = schemas_reachable_from_request_bodies(&doc);
     if let Some(operations) = doc["paths"].as_object_mut() {
@@ -384,6 +385,131 @@ fn add_edit_request_bodies(doc: &mut Value) {
                     && operation["operationId"] == id.as_str()
                 {
                     operation["requestBody"] = body.clone();
+                }
+            }
+        }
+    }
+}
+
+/// Where an answer leads: (operation, status, link name, target operation, target
+/// parameters as runtime expressions). Clients and Schemathesis's stateful phase follow
+/// them from a list to its entries and from a created resource to the actions on it.
+const LINKS: &[(&str, &str, &str, &str, &[(&str, &str)])] = &[
+    (
+        "list_recognition_items",
+        "200",
+        "GetFirstItem",
+        "get_recognition_item",
+        &[("code", "$response.body#/items/0/code")],
+    ),
+    (
+        "list_standard_items",
+        "200",
+        "GetFirstItem",
+        "get_standard_item",
+        &[("code", "$response.body#/items/0/code")],
+    ),
+    (
+        "list_scenarios",
+        "200",
+        "GetFirstScenario",
+        "get_scenario",
+        &[("code", "$response.body#/items/0/code")],
+    ),
+    (
+        "list_batches",
+        "200",
+        "GetFirstBatch",
+        "get_batch",
+        &[("code", "$response.body#/items/0/code")],
+    ),
+    (
+        "list_targets",
+        "200",
+        "GetFirstTarget",
+        "get_target",
+        &[("code", "$response.body#/items/0/code")],
+    ),
+    (
+        "get_recognition_status",
+        "200",
+        "GetItem",
+        "get_recognition_item",
+        &[("code", "$response.body#/item")],
+    ),
+    (
+        "get_recognition_item",
+        "200",
+        "GetFirstLocalPart",
+        "get_recognition_local_part",
+        &[
+            ("code", "$response.body#/code"),
+            ("region", "$response.body#/regions/0"),
+        ],
+    ),
+    (
+        "list_proposals",
+        "200",
+        "GetFirstProposal",
+        "get_proposal",
+        &[("id", "$response.body#/items/0/id")],
+    ),
+    (
+        "create_proposal",
+        "201",
+        "GetProposal",
+        "get_proposal",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_proposal",
+        "201",
+        "VoteOnProposal",
+        "vote_on_proposal",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_proposal",
+        "201",
+        "WithdrawProposal",
+        "withdraw_proposal",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "suspend_acceptance",
+        "201",
+        "GetSuspension",
+        "get_suspension",
+        &[("code", "$request.path.code"), ("id", "$response.body#/id")],
+    ),
+    (
+        "suspend_acceptance",
+        "201",
+        "LiftSuspension",
+        "lift_suspension",
+        &[("code", "$request.path.code"), ("id", "$response.body#/id")],
+    ),
+];
+
+fn add_links(doc: &mut Value) {
+    for (source, status, name, target, parameters) in LINKS {
+        let parameters: serde_json::Map<String, Value> = parameters
+            .iter()
+            .map(|(parameter, expression)| ((*parameter).to_owned(), json!(expression)))
+            .collect();
+        for item in doc["paths"]
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|p| p.values_mut())
+        {
+            for operation in item
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|i| i.values_mut())
+            {
+                if operation["operationId"] == *source {
+                    operation["responses"][*status]["links"][*name] =
+                        json!({"operationId": target, "parameters": parameters});
                 }
             }
         }

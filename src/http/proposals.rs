@@ -231,13 +231,13 @@ pub struct ProposalQuery {
     /// Only open proposals still awaiting this region's vote.
     #[param(pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "HE")]
     pub awaiting: Option<String>,
-    /// Only proposals changing the entry with this code (with `kind`).
+    /// Only proposals changing an entry with this code.
     #[param(
         pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,64}$",
         example = "RI-CON-002"
     )]
     pub entry: Option<String>,
-    /// The kind of the entry named by `entry` (default `recognition_item`).
+    /// Only proposals changing entries of this kind.
     #[param(example = "recognition_item")]
     pub kind: Option<SharedEntryKind>,
     /// Proposals numbered above this (default 0: from the first).
@@ -260,7 +260,7 @@ pub struct ProposalPage {
 /// Lists proposals.
 ///
 /// In order of their number, filtered by state, by the region whose vote is awaited,
-/// and by the entry they change. Public, like every read.
+/// and by the entries they change (code, kind, or both). Public, like every read.
 #[utoipa::path(
     tag = "proposals",
     operation_id = "list_proposals",
@@ -295,24 +295,10 @@ pub async fn list_proposals(
         .map(RegionCode::parse)
         .transpose()
         .map_err(|message| ApiError::parameter("awaiting", message))?;
-    if query.kind.is_some() && query.entry.is_none() {
-        return Err(ApiError::parameter(
-            "kind",
-            "`kind` narrows `entry`; send it with `entry`",
-        ));
-    }
     let filter = ProposalFilter {
         state: query.state,
-        entry: query.entry.map(|code| {
-            (
-                query
-                    .kind
-                    .unwrap_or(SharedEntryKind::RecognitionItem)
-                    .as_str()
-                    .to_owned(),
-                code,
-            )
-        }),
+        kind: query.kind.map(|kind| kind.as_str().to_owned()),
+        code: query.entry,
         after,
     };
     let found = use_cases.proposals(filter, awaiting, limit).await?;

@@ -166,8 +166,10 @@ fn votes_of(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<(i64, Vote)>, St
 pub struct ProposalFilter {
     /// Only in this state.
     pub state: Option<ProposalState>,
-    /// Only those touching this entry (kind, code).
-    pub entry: Option<(String, String)>,
+    /// Only those touching entries of this kind.
+    pub kind: Option<String>,
+    /// Only those touching an entry with this code.
+    pub code: Option<String>,
     /// Only those with an id above this.
     pub after: i64,
 }
@@ -187,11 +189,27 @@ pub fn list(
     if let Some(state) = filter.state {
         query = query.filter(proposals::state.eq(state.as_str()));
     }
-    if let Some((kind, code)) = &filter.entry {
-        let touching = proposal_entries::table
-            .filter(proposal_entries::entry_kind.eq(kind.clone()))
-            .filter(proposal_entries::entry_code.eq(code.clone()))
-            .select(proposal_entries::proposal_id);
+    let entries = proposal_entries::table.select(proposal_entries::proposal_id);
+    let touching: Option<Vec<i64>> = match (&filter.kind, &filter.code) {
+        (None, None) => None,
+        (Some(kind), None) => Some(
+            entries
+                .filter(proposal_entries::entry_kind.eq(kind))
+                .load(conn)?,
+        ),
+        (None, Some(code)) => Some(
+            entries
+                .filter(proposal_entries::entry_code.eq(code))
+                .load(conn)?,
+        ),
+        (Some(kind), Some(code)) => Some(
+            entries
+                .filter(proposal_entries::entry_kind.eq(kind))
+                .filter(proposal_entries::entry_code.eq(code))
+                .load(conn)?,
+        ),
+    };
+    if let Some(touching) = touching {
         query = query.filter(proposals::id.eq_any(touching));
     }
     let rows = query.load(conn)?;

@@ -496,7 +496,9 @@ both_backends! {
         assert_eq!(app.get("/api/v1/proposals?limit=0").await.problem_naming("limit")["status"], 400);
         assert_eq!(app.get("/api/v1/proposals?state=pending").await.problem(400)["status"], 400);
         assert_eq!(app.get("/api/v1/proposals?awaiting=T!").await.problem_naming("awaiting")["status"], 400);
-        assert_eq!(app.get("/api/v1/proposals?kind=scenario").await.problem_naming("kind")["status"], 400);
+        assert_eq!(ids("?kind=scenario").await, Vec::<i64>::new());
+        assert_eq!(ids("?kind=recognition_item&state=rejected").await, vec![rejected]);
+        assert_eq!(app.get("/api/v1/proposals?kind=spaceship").await.problem(400)["status"], 400);
         assert_eq!(app.get("/api/v1/proposals?sort=id").await.problem(400)["status"], 400);
         assert_eq!(app.get("/api/v1/proposals/12345").await.problem(404)["detail"], "No proposal 12345.");
     }
