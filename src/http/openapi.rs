@@ -394,7 +394,7 @@ fn add_edit_request_bodies(doc: &mut Value) {
 /// Where an answer leads: (operation, status, link name, target operation, target
 /// parameters as runtime expressions). Clients and Schemathesis's stateful phase follow
 /// them from a list to its entries and from a created resource to the actions on it.
-const LINKS: &[(&str, &str, &str, &str, &[(&str, &str)])] = &[
+const LINKS: &[Link] = &[
     (
         "list_recognition_items",
         "200",
@@ -490,6 +490,15 @@ const LINKS: &[(&str, &str, &str, &str, &[(&str, &str)])] = &[
         &[("code", "$request.path.code"), ("id", "$response.body#/id")],
     ),
 ];
+
+/// (operation, status, link name, target operation, target parameters).
+type Link = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 fn add_links(doc: &mut Value) {
     for (source, status, name, target, parameters) in LINKS {
