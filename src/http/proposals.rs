@@ -295,6 +295,14 @@ pub async fn list_proposals(
         .map(RegionCode::parse)
         .transpose()
         .map_err(|message| ApiError::parameter("awaiting", message))?;
+    if query.entry.as_deref().is_some_and(|code| {
+        code.is_empty() || code.chars().count() > 64 || code.chars().any(char::is_control)
+    }) {
+        return Err(ApiError::parameter(
+            "entry",
+            "an entry code is 1 to 64 characters without control characters",
+        ));
+    }
     let filter = ProposalFilter {
         state: query.state,
         kind: query.kind.map(|kind| kind.as_str().to_owned()),

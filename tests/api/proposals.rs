@@ -499,6 +499,8 @@ both_backends! {
         assert_eq!(ids("?kind=scenario").await, Vec::<i64>::new());
         assert_eq!(ids("?kind=recognition_item&state=rejected").await, vec![rejected]);
         assert_eq!(app.get("/api/v1/proposals?kind=spaceship").await.problem(400)["status"], 400);
+        assert_eq!(app.get("/api/v1/proposals?entry=").await.problem_naming("entry")["status"], 400);
+        assert_eq!(app.get("/api/v1/proposals?entry=%01RI").await.problem_naming("entry")["status"], 400);
         assert_eq!(app.get("/api/v1/proposals?sort=id").await.problem(400)["status"], 400);
         assert_eq!(app.get("/api/v1/proposals/12345").await.problem(404)["detail"], "No proposal 12345.");
     }
