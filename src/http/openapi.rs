@@ -182,6 +182,7 @@ pub fn document() -> Value {
     add_edit_request_bodies(&mut doc);
     close_tagged_variants(&mut doc, "ChangeRequest", "action");
     add_links(&mut doc);
+    body_may_be_left_out(&mut doc, "withdraw_proposal");
     inline_property(&mut doc, "ProposalDraft", "batch");
     let request_schemas = schemas_reachable_from_request_bodies(&doc);
     if let Some(operations) = doc["paths"].as_object_mut() {
@@ -375,17 +376,8 @@ fn add_edit_request_bodies(doc: &mut Value) {
                 }),
             ),
         ] {
-            let id = format!("{method}_{operation_suffix}");
-            for item in doc["paths"]
-                .as_object_mut()
-                .into_iter()
-                .flat_map(|p| p.values_mut())
-            {
-                if let Some(operation) = item.get_mut(method)
-                    && operation["operationId"] == id.as_str()
-                {
-                    operation["requestBody"] = body.clone();
-                }
+            if let Some(operation) = operation_mut(doc, &format!("{method}_{operation_suffix}")) {
+                operation["requestBody"] = body;
             }
         }
     }
@@ -490,6 +482,24 @@ const LINKS: &[Link] = &[
         &[("code", "$request.path.code"), ("id", "$response.body#/id")],
     ),
 ];
+
+/// An operation whose body is optional (a withdrawal needs no reason); utoipa marks
+/// every typed body required.
+fn body_may_be_left_out(doc: &mut Value, operation_id: &str) {
+    if let Some(operation) = operation_mut(doc, operation_id) {
+        operation["requestBody"]["required"] = json!(false);
+    }
+}
+
+/// The operation with this id.
+fn operation_mut<'a>(doc: &'a mut Value, operation_id: &str) -> Option<&'a mut Value> {
+    doc["paths"]
+        .as_object_mut()?
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .find(|operation| operation["operationId"] == operation_id)
+}
 
 /// (operation, status, link name, target operation, target parameters).
 type Link = (
