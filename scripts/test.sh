@@ -26,6 +26,12 @@ need_package "test -x ${CHROMIUM:-/usr/bin/chromium}" chromium
 need_package "command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl" postgresql
 # Node.js and npm for the OpenAPI linters and the generated TypeScript client.
 need_package "command -v node && command -v npm" nodejs npm
+# Redocly's CLI needs Node.js 20.19 or newer; an older one (Debian 12's own is 18) would
+# fail deep inside the linters, so say so here.
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "the contract checks need Node.js >= 20.19 (found $(node --version)); install a newer Node.js (e.g. from nodesource) and run again" >&2
+  exit 1
+fi
 
 # PostgreSQL: use the one at JJJ_TEST_POSTGRES_URL (default 127.0.0.1:5432); start the
 # machine's cluster if it is down; failing that, a throwaway cluster owned by postgres.

@@ -241,6 +241,26 @@ impl UseCases {
         }
     }
 
+    /// Fetches the keys of the token's issuer again, off the async workers, when the
+    /// token names a key the issuer's `jwks_url` may have gained since (at most once a
+    /// minute per issuer). Called before a request is authenticated.
+    pub async fn fresh_keys(&self, authorization: &[Vec<u8>]) {
+        let values: Vec<&[u8]> = authorization.iter().map(Vec::as_slice).collect();
+        if !self.authenticator.wants_fresh_keys(&values) {
+            return;
+        }
+        let authenticator = Arc::clone(&self.authenticator);
+        let authorization = authorization.to_vec();
+        let fetched = actix_web::rt::task::spawn_blocking(move || {
+            let values: Vec<&[u8]> = authorization.iter().map(Vec::as_slice).collect();
+            authenticator.refresh_keys(&values);
+        })
+        .await;
+        if let Err(error) = fetched {
+            tracing::warn!(error = %error, "fetching an issuer's keys failed");
+        }
+    }
+
     /// Who the request's token says is asking.
     pub fn authenticate(&self, authorization: &[Vec<u8>]) -> Result<Principal, InvalidToken> {
         let values: Vec<&[u8]> = authorization.iter().map(Vec::as_slice).collect();
@@ -294,6 +314,7 @@ impl UseCases {
         &self,
         edit: LocalPartEdit,
     ) -> Result<(Value, String), UseCaseError> {
+        self.fresh_keys(&edit.authorization).await;
         let principal = self.authenticate(&edit.authorization);
         let entry_kind = edit.kind.as_str();
         let mut audit = AuditEntry {
@@ -404,6 +425,7 @@ impl UseCases {
         &self,
         authorization: &[Vec<u8>],
     ) -> Result<AuditVerification, UseCaseError> {
+        self.fresh_keys(authorization).await;
         let principal = self.authenticate(authorization)?;
         require_role(&principal, Role::Admin)?;
         Ok(self.registry.database().run(verify_audit_chain).await?)
@@ -418,6 +440,7 @@ impl UseCases {
         after: i64,
         limit: i64,
     ) -> Result<Vec<AuditRecord>, UseCaseError> {
+        self.fresh_keys(authorization).await;
         let principal = self.authenticate(authorization)?;
         let region = (!principal.has(Role::Admin)).then(|| principal.region.to_string());
         Ok(self

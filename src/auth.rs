@@ -8,8 +8,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,6 +33,12 @@ pub const MIN_DEV_SECRET_BYTES: usize = 32;
 pub const LEEWAY_SECONDS: u64 = 30;
 /// Longest `Authorization` header accepted.
 pub const MAX_AUTHORIZATION_BYTES: usize = 8 * 1024;
+/// A `jwks_url` is fetched again on a token naming an unknown `kid` at most this often,
+/// so that tokens with made-up key ids cannot make the registry hammer an issuer.
+pub const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a `jwks_url` fetch may take, and the largest key set read.
+const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_JWKS_BYTES: u64 = 256 * 1024;
 
 /// A secret that never appears in logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -105,7 +113,35 @@ struct IssuerKey {
 struct Issuer {
     /// `None` for the development issuer, which may speak for any one region per token.
     region: Option<RegionCode>,
-    keys: Vec<IssuerKey>,
+    /// The keys; those of a `jwks_url` are replaced when it is fetched again.
+    keys: RwLock<Arc<Vec<IssuerKey>>>,
+    /// Where the keys come from when they are fetched.
+    remote: Option<RemoteKeys>,
+}
+
+/// A `jwks_url` key source.
+struct RemoteKeys {
+    url: String,
+    algorithms: Vec<Algorithm>,
+    /// When an unknown `kid` last made the registry fetch the keys again.
+    last_refresh: Mutex<Option<Instant>>,
+}
+
+impl Issuer {
+    fn fixed(region: Option<RegionCode>, keys: Vec<IssuerKey>) -> Self {
+        Self {
+            region,
+            keys: RwLock::new(Arc::new(keys)),
+            remote: None,
+        }
+    }
+
+    fn keys(&self) -> Arc<Vec<IssuerKey>> {
+        self.keys
+            .read()
+            .map(|keys| Arc::clone(&keys))
+            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+    }
 }
 
 /// The trusted issuers and the audience; verifies bearer tokens.
@@ -142,14 +178,14 @@ impl Authenticator {
         if let Some(secret) = dev_secret {
             authenticator.issuers.insert(
                 DEV_ISSUER.to_owned(),
-                Issuer {
-                    region: None,
-                    keys: vec![IssuerKey {
+                Issuer::fixed(
+                    None,
+                    vec![IssuerKey {
                         kid: None,
                         algorithm: Algorithm::HS256,
                         key: DecodingKey::from_secret(secret.bytes()),
                     }],
-                },
+                ),
             );
         }
         Ok(authenticator)
@@ -190,6 +226,75 @@ impl Authenticator {
             audience: file.audience,
             issuers,
         })
+    }
+
+    /// Whether the token in `authorization` names a key its issuer does not have, from a
+    /// `jwks_url` that may be fetched again now (at most once per
+    /// [`JWKS_REFRESH_INTERVAL`]). Cheap: it reads the token without verifying it.
+    pub fn wants_fresh_keys(&self, authorization: &[&[u8]]) -> bool {
+        self.remote_issuer_lacking_kid(authorization)
+            .is_some_and(|(issuer, _)| {
+                issuer.remote.as_ref().is_some_and(|remote| {
+                    remote
+                        .last_refresh
+                        .lock()
+                        .map(|last| last.is_none_or(|at| at.elapsed() >= JWKS_REFRESH_INTERVAL))
+                        .unwrap_or(false)
+                })
+            })
+    }
+
+    /// Fetches the keys of the token's issuer again when [`Self::wants_fresh_keys`]
+    /// says so. Blocking (network): call it off the async workers. A failed fetch keeps
+    /// the keys the issuer had.
+    pub fn refresh_keys(&self, authorization: &[&[u8]]) {
+        let Some((issuer, iss)) = self.remote_issuer_lacking_kid(authorization) else {
+            return;
+        };
+        let Some(remote) = &issuer.remote else {
+            return;
+        };
+        {
+            let Ok(mut last) = remote.last_refresh.lock() else {
+                return;
+            };
+            if last.is_some_and(|at| at.elapsed() < JWKS_REFRESH_INTERVAL) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        match fetch_jwks(&remote.url, &remote.algorithms) {
+            Ok(keys) => {
+                tracing::info!(issuer = %iss, keys = keys.len(), "fetched the issuer's keys again for an unknown kid");
+                if let Ok(mut slot) = issuer.keys.write() {
+                    *slot = Arc::new(keys);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(issuer = %iss, error = %error, "could not fetch the issuer's keys; keeping those it had");
+            }
+        }
+    }
+
+    /// The issuer of the token in `authorization`, if it has a `jwks_url` and none of
+    /// its keys has the token's `kid`.
+    fn remote_issuer_lacking_kid(&self, authorization: &[&[u8]]) -> Option<(&Issuer, String)> {
+        let [value] = authorization else {
+            return None;
+        };
+        let token = std::str::from_utf8(value).ok()?.split_once(' ')?.1.trim();
+        let mut parts = token.split('.');
+        let header = decode_json_part(parts.next()?, "header").ok()?;
+        let payload = decode_json_part(parts.next()?, "payload").ok()?;
+        let iss = payload.get("iss")?.as_str()?;
+        let issuer = self.issuers.get(iss)?;
+        issuer.remote.as_ref()?;
+        let kid = header.get("kid").and_then(Value::as_str);
+        let known = issuer
+            .keys()
+            .iter()
+            .any(|k| kid.is_some() && k.kid.as_deref() == kid);
+        (!known).then(|| (issuer, iss.to_owned()))
     }
 
     /// Verifies the `Authorization` header values of a request (all of them: more than
@@ -254,9 +359,10 @@ impl Authenticator {
             .issuers
             .get(iss)
             .ok_or_else(|| invalid(format!("the issuer {iss} is not trusted here")))?;
+        let keys = issuer.keys();
         let key = match kid {
-            Some(kid) => issuer.keys.iter().find(|k| k.kid.as_deref() == Some(kid)),
-            None if issuer.keys.len() == 1 => issuer.keys.first(),
+            Some(kid) => keys.iter().find(|k| k.kid.as_deref() == Some(kid)),
+            None if keys.len() == 1 => keys.first(),
             None => None,
         }
         .ok_or_else(|| invalid(format!("no key of issuer {iss} matches the token's `kid`")))?;
@@ -428,8 +534,28 @@ fn load_issuer(config: IssuerConfig, folder: &Path) -> Result<Issuer, String> {
                 key,
             }]
         }
-        (None, None, Some(_)) => {
-            return Err("`jwks_url` is not supported yet; use `jwks_file` or `pem_file`".into());
+        (None, None, Some(url)) => {
+            check_jwks_url(url)?;
+            if config.kid.is_some() {
+                return Err(
+                    "`kid` names the key of a `pem_file`; JWKS keys carry their own".into(),
+                );
+            }
+            // An issuer that cannot be reached at start-up does not stop the registry:
+            // its tokens are refused until a fetch succeeds (an unknown `kid` triggers one).
+            let keys = fetch_jwks(url, &algorithms).unwrap_or_else(|error| {
+                tracing::warn!(issuer = %config.iss, error = %error, "could not fetch the issuer's keys at start-up; its tokens are refused until a later fetch succeeds");
+                Vec::new()
+            });
+            return Ok(Issuer {
+                region: Some(region),
+                keys: RwLock::new(Arc::new(keys)),
+                remote: Some(RemoteKeys {
+                    url: url.clone(),
+                    algorithms,
+                    last_refresh: Mutex::new(None),
+                }),
+            });
         }
         _ => {
             return Err(
@@ -448,10 +574,57 @@ fn load_issuer(config: IssuerConfig, folder: &Path) -> Result<Issuer, String> {
     if kids.windows(2).any(|pair| pair[0] == pair[1]) {
         return Err("two keys have the same `kid`".into());
     }
-    Ok(Issuer {
-        region: Some(region),
-        keys,
-    })
+    Ok(Issuer::fixed(Some(region), keys))
+}
+
+/// A `jwks_url` must be https, or plain http to the loopback interface (a local proxy
+/// or a test).
+fn check_jwks_url(url: &str) -> Result<(), String> {
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|prefix| {
+            url.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    if url.starts_with("https://") || loopback {
+        Ok(())
+    } else {
+        Err(format!(
+            "`jwks_url` must be https (plain http only to 127.0.0.1, localhost or [::1]), got `{url}`"
+        ))
+    }
+}
+
+/// Fetches a JWKS and keeps the keys the issuer's `algorithms` allow; a key of another
+/// kind makes the whole set suspect and is refused, as in a `jwks_file`.
+fn fetch_jwks(url: &str, algorithms: &[Algorithm]) -> Result<Vec<IssuerKey>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(JWKS_TIMEOUT))
+        .build()
+        .into();
+    let response = agent
+        .get(url)
+        .header("Accept", "application/json")
+        .call()
+        .map_err(|e| format!("{url}: {e}"))?;
+    let mut text = String::new();
+    response
+        .into_body()
+        .into_reader()
+        .take(MAX_JWKS_BYTES)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{url}: {e}"))?;
+    let set: JwkSet = serde_json::from_str(&text).map_err(|e| format!("{url}: not a JWKS: {e}"))?;
+    let keys = set
+        .keys
+        .iter()
+        .map(|jwk| jwk_key(jwk, algorithms))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{url}: {e}"))?;
+    if keys.is_empty() {
+        return Err(format!("{url}: the key set is empty"));
+    }
+    Ok(keys)
 }
 
 fn jwk_key(jwk: &Jwk, allowed: &[Algorithm]) -> Result<IssuerKey, String> {
@@ -600,8 +773,8 @@ mod tests {
                 Some("issuers.json: issuer https://id.tj.example: name exactly one key source: `jwks_file`, `pem_file` or `jwks_url`"),
             ),
             (
-                issuer(r#", "jwks_url": "https://id.tj.example/jwks""#),
-                Some("issuers.json: issuer https://id.tj.example: `jwks_url` is not supported yet; use `jwks_file` or `pem_file`"),
+                issuer(r#", "jwks_url": "http://id.tj.example/jwks""#),
+                Some("issuers.json: issuer https://id.tj.example: `jwks_url` must be https (plain http only to 127.0.0.1, localhost or [::1]), got `http://id.tj.example/jwks`"),
             ),
             (
                 issuer(r#", "jwks_file": "he.jwks.json""#),

@@ -113,6 +113,7 @@ impl UseCases {
     /// Records a proposal of shared changes: an editor of a participating region, the
     /// changes planned against the current catalog and checked against every rule.
     pub async fn propose(&self, request: WriteRequest) -> Result<Proposal, UseCaseError> {
+        self.fresh_keys(&request.authorization).await;
         let audit = self.audit_entry(&request, action::PROPOSE, None, None);
         let checked = (|| -> Result<(Principal, ProposalDraft), UseCaseError> {
             let principal = self.admit(&request)?;
@@ -142,6 +143,7 @@ impl UseCases {
     /// Casts the token's region's vote: an approver of a participating region, once,
     /// against the proposal version read. The last approval applies the proposal.
     pub async fn vote(&self, request: WriteRequest, id: String) -> Result<Proposal, UseCaseError> {
+        self.fresh_keys(&request.authorization).await;
         let audit = self.audit_entry(
             &request,
             action::VOTE,
@@ -180,6 +182,7 @@ impl UseCases {
         request: WriteRequest,
         id: String,
     ) -> Result<Proposal, UseCaseError> {
+        self.fresh_keys(&request.authorization).await;
         let audit = self.audit_entry(
             &request,
             action::WITHDRAW_PROPOSAL,

@@ -65,6 +65,7 @@ impl UseCases {
         code: String,
         lifting: Option<String>,
     ) -> Result<AcceptanceSuspension, UseCaseError> {
+        self.fresh_keys(&request.authorization).await;
         let action = if lifting.is_some() {
             action::LIFT_SUSPENSION
         } else {

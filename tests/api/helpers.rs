@@ -324,7 +324,13 @@ impl TestApp {
 
     /// Starts the application on `db`.
     pub async fn spawn_on(db: TestDatabase) -> Self {
-        let app = Application::build(&test_settings(db.url.clone())).expect("application starts");
+        let settings = test_settings(db.url.clone());
+        Self::spawn_with(db, settings).await
+    }
+
+    /// Starts the application on `db` with `settings` (whose database is `db`'s).
+    pub async fn spawn_with(db: TestDatabase, settings: Settings) -> Self {
+        let app = Application::build(&settings).expect("application starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         actix_rt::spawn(app.run_until_stopped());
         let client = awc::Client::builder()

@@ -1,6 +1,7 @@
 //! Black-box tests: the real server over HTTP, on SQLite and on PostgreSQL.
 
 mod helpers;
+mod jwks;
 
 mod auth;
 mod catalog;
