@@ -1,7 +1,8 @@
 """Schemathesis hooks for contract/schemathesis.sh.
 
 `no_write_outside_the_token_region`: when the run carries a region's token
-(JJJ_TOKEN_REGION), no write may succeed on a path naming another region. The run
+(JJJ_TOKEN_REGION), no write may succeed on a path naming another region, nor suspend
+acceptance in another region (`used_in` in the body). The run
 itself cannot see the data behind the API; contract.sh also reads the audit log after
 the run and fails if any accepted change touched a region other than its actor's.
 """
@@ -24,5 +25,12 @@ def no_write_outside_the_token_region(ctx, response, case):
     if region and region.upper() != TOKEN_REGION:
         raise AssertionError(
             f"a {TOKEN_REGION} token changed {region}'s side: {case.method} {case.formatted_path} answered {response.status_code}"
+        )
+    # A suspension names the accepting region in its body: only the token's own.
+    body = case.body if isinstance(case.body, dict) else {}
+    used_in = body.get("used_in")
+    if isinstance(used_in, str) and used_in.upper() != TOKEN_REGION:
+        raise AssertionError(
+            f"a {TOKEN_REGION} token suspended acceptance in {used_in}: {case.method} {case.formatted_path} answered {response.status_code}"
         )
     return None

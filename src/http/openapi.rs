@@ -44,6 +44,7 @@ The bundled catalog is a SAMPLE (示例数据), not the official list.",
         (name = "programme", description = "The programme as it publishes and reports itself: service programmes, published batches (批次) and targets (工作台账) with live progress."),
         (name = "editing", description = "Region-scoped editing: each region reads and changes its own side (本地部分) of an entry, with a bearer token of that region and `If-Match`."),
         (name = "proposals", description = "Shared changes (变更提案): creating, changing or retiring an entry, or publishing a batch, takes effect only when every participating region's approver has approved."),
+        (name = "suspensions", description = "The one unilateral act: an accepting region suspends, and lifts, its own acceptance of an item (暂停互认), at once and with a reason."),
         (name = "audit", description = "The tamper-evident audit log of every write attempt, accepted or refused."),
         (name = "reference", description = "Regions, sectors and catalog statistics."),
         (name = "service", description = "Probes for orchestration.")

@@ -70,7 +70,7 @@ fn suspension_response(
 /// closing a route. Status answers for that accepting region say `suspended` with this
 /// suspension until it is lifted; nothing else changes. Audited.
 #[utoipa::path(
-    tag = "recognition",
+    tag = "suspensions",
     operation_id = "suspend_acceptance",
     params(SuspensionsPath),
     request_body(
@@ -102,7 +102,7 @@ pub async fn suspend_acceptance(
 /// As recorded, with its lifting once lifted. Every suspension of an item is also in
 /// the item's `suspensions`.
 #[utoipa::path(
-    tag = "recognition",
+    tag = "suspensions",
     operation_id = "get_suspension",
     params(SuspensionPath),
     responses(
@@ -133,7 +133,7 @@ pub async fn get_suspension(
 /// An `approver` of the region that suspended restores its acceptance, today or from a
 /// later day, with a reason. Audited.
 #[utoipa::path(
-    tag = "recognition",
+    tag = "suspensions",
     operation_id = "lift_suspension",
     params(SuspensionPath),
     request_body(
