@@ -193,10 +193,8 @@ impl UseCases {
             let principal = self.admit(&request)?;
             let id = parse_id(&id)?;
             let if_match = required_if_match(&request)?;
-            let withdrawal: WithdrawalBody = match request.body()? {
-                Value::Null => WithdrawalBody::default(),
-                body => parse_body(&body).map_err(UseCaseError::InvalidChange)?,
-            };
+            let withdrawal: WithdrawalBody =
+                parse_body(&request.body()?).map_err(UseCaseError::InvalidChange)?;
             check_comment("reason", &withdrawal.reason)?;
             Ok((id, if_match, principal, withdrawal))
         })();

@@ -156,8 +156,10 @@ pub(super) async fn write_request(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim() == "0")
         && req.headers().get(header::CONTENT_TYPE).is_none();
+    // A body that may be left out reads as an empty object; JSON `null` is a body, and
+    // refused as one.
     let body = if empty_allowed && empty {
-        Ok(serde_json::Value::Null)
+        Ok(serde_json::Value::Object(serde_json::Map::new()))
     } else {
         read_json_body(req, payload, limit, &["application/json"]).await
     };

@@ -425,6 +425,7 @@ both_backends! {
             Case { method: Method::POST, path: &votes, token: Some(&editor), if_match: Some("\"P1.0\""), content_type: "application/json", body: ballot.clone(), status: 412, detail: "is not the current version of proposal" },
             Case { method: Method::POST, path: &votes, token: Some(&editor), if_match: Some(&tag), content_type: "application/json", body: br#"{"ballot": "maybe"}"#.to_vec(), status: 400, detail: "unknown variant `maybe`" },
             Case { method: Method::POST, path: &withdrawal, token: Some(&editor), if_match: Some(&tag), content_type: "application/json", body: br#"{"why": "x"}"#.to_vec(), status: 400, detail: "unknown field `why`" },
+            Case { method: Method::POST, path: &withdrawal, token: Some(&editor), if_match: Some(&tag), content_type: "application/json", body: b"null".to_vec(), status: 400, detail: "invalid type: null" },
             Case { method: Method::POST, path: "/api/v1/proposals/999/votes", token: Some(&editor), if_match: Some("\"P999.1\""), content_type: "application/json", body: ballot.clone(), status: 404, detail: "No proposal 999." },
             Case { method: Method::POST, path: "/api/v1/proposals/abc/votes", token: Some(&editor), if_match: Some(&tag), content_type: "application/json", body: ballot.clone(), status: 400, detail: "is not a proposal number" },
         ];
