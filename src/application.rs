@@ -151,10 +151,8 @@ pub struct UseCases {
 /// A request to change one region's side of an entry.
 #[derive(Debug)]
 pub struct LocalPartEdit {
-    /// The request id, for the audit log.
-    pub request_id: String,
-    /// Every `Authorization` header value sent.
-    pub authorization: Vec<Vec<u8>>,
+    /// Who asks, with which precondition and body.
+    pub request: WriteRequest,
     /// Recognition item or service item.
     pub kind: EntryKind,
     /// The entry's code, from the path.
@@ -163,12 +161,6 @@ pub struct LocalPartEdit {
     pub region: String,
     /// Replace or merge-patch.
     pub method: EditMethod,
-    /// The `If-Match` header, if sent.
-    pub if_match: Option<String>,
-    /// The query string, which a write does not take (refused and audited when sent).
-    pub query: String,
-    /// The body as JSON, or why it could not be read.
-    pub body: Result<Value, (BodyProblem, String)>,
 }
 
 /// What every write request carries besides its path: who asks, with which
@@ -183,7 +175,8 @@ pub struct WriteRequest {
     pub if_match: Option<String>,
     /// The query string, which a write does not take (refused and audited when sent).
     pub query: String,
-    /// The body as JSON (`null` when empty and allowed so), or why it could not be read.
+    /// The body as JSON (`{}` when left out where that is allowed), or why it could not be
+    /// read.
     pub body: Result<Value, (BodyProblem, String)>,
 }
 
@@ -314,54 +307,28 @@ impl UseCases {
         &self,
         edit: LocalPartEdit,
     ) -> Result<(Value, String), UseCaseError> {
-        self.fresh_keys(&edit.authorization).await;
-        let principal = self.authenticate(&edit.authorization);
-        let entry_kind = edit.kind.as_str();
-        let mut audit = AuditEntry {
-            recorded_at: Utc::now(),
-            request_id: edit.request_id.clone(),
-            actor: principal.as_ref().ok().map(actor),
-            action: action::EDIT_LOCAL_PART,
-            entry: Some((entry_kind, printable(&edit.code))),
+        self.fresh_keys(&edit.request.authorization).await;
+        let mut audit = self.audit_entry(
+            &edit.request,
+            action::EDIT_LOCAL_PART,
+            Some((edit.kind.as_str(), printable(&edit.code))),
             // As the path names it, in the canonical form when it is a region code, so
             // that a region reading the log finds the attempts on its data.
-            target_region: Some(
+            Some(
                 RegionCode::parse(&edit.region).map_or(printable(&edit.region), |r| r.to_string()),
             ),
-            outcome: Outcome::Refused,
-            status: 0,
-            reason: String::new(),
-            change: None,
-        };
+        );
         // Every check that needs no database, in the order a client is told about them.
         let attempt = (|| -> Result<_, UseCaseError> {
-            let principal = principal?;
-            if !edit.query.is_empty() {
-                return Err(UseCaseError::InvalidParameter(
-                    "query",
-                    format!("a write takes no query parameters, got `{}`", edit.query),
-                ));
-            }
+            let principal = self.admit(&edit.request)?;
             let code = parse_code(&edit.code)?;
             let region = parse_region(&edit.region)?;
             authorize_local_edit(&principal, &region)?;
-            let if_match = match edit.if_match.as_deref().map(str::trim) {
-                None | Some("") => {
-                    return Err(UseCaseError::PreconditionRequired(
-                        "send If-Match with the ETag of the local part you read; a region's side is changed only against the version it was based on".into(),
-                    ));
-                }
-                Some("*") => {
-                    return Err(UseCaseError::PreconditionRequired(
-                        "If-Match must name the ETag you read, not `*`".into(),
-                    ));
-                }
-                Some(tags) => tags.to_owned(),
-            };
-            let body = edit
-                .body
-                .clone()
-                .map_err(|(problem, message)| UseCaseError::Body(problem, message))?;
+            let if_match = required_if_match(
+                &edit.request,
+                "send If-Match with the ETag of the local part you read; a region's side is changed only against the version it was based on",
+            )?;
+            let body = edit.request.body()?;
             Ok((code, region, if_match, body))
         })();
         let (code, region, if_match, body) = match attempt {
@@ -504,6 +471,18 @@ impl UseCases {
                 UseCaseError::Storage(failure)
             }
         }
+    }
+}
+
+/// The `If-Match` a write names, refused with `missing` when left out, and when `*`
+/// (a write names the version it read).
+fn required_if_match(request: &WriteRequest, missing: &str) -> Result<String, UseCaseError> {
+    match request.if_match.as_deref().map(str::trim) {
+        None | Some("") => Err(UseCaseError::PreconditionRequired(missing.to_owned())),
+        Some("*") => Err(UseCaseError::PreconditionRequired(
+            "If-Match must name the ETag you read, not `*`".into(),
+        )),
+        Some(tags) => Ok(tags.to_owned()),
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::Utc;
 use diesel::Connection;
 use serde_json::Value;
 
-use super::{UseCaseError, UseCases, WriteRequest, action, printable};
+use super::{UseCaseError, UseCases, WriteRequest, action, printable, required_if_match};
 use crate::domain::audit::{AuditEntry, Outcome};
 use crate::domain::governance::{Principal, Role, parse_body, require_role};
 use crate::domain::proposal::{
@@ -25,6 +25,9 @@ use crate::storage::{DbConnection, StorageError, audit};
 fn now() -> chrono::DateTime<Utc> {
     crate::domain::audit::truncate_to_micros(Utc::now())
 }
+
+/// Why a vote or withdrawal without `If-Match` is refused.
+const MISSING_IF_MATCH: &str = "send If-Match with the ETag of the proposal you read; a vote counts only for the proposal as its voter saw it";
 
 /// Kind name of a proposal in the audit log.
 const PROPOSAL: &str = "proposal";
@@ -154,7 +157,7 @@ impl UseCases {
             let principal = self.admit(&request)?;
             let id = parse_id(&id)?;
             require_role(&principal, Role::Approver)?;
-            let if_match = required_if_match(&request)?;
+            let if_match = required_if_match(&request, MISSING_IF_MATCH)?;
             let vote: VoteBody =
                 parse_body(&request.body()?).map_err(UseCaseError::InvalidChange)?;
             check_comment("comment", &vote.comment)?;
@@ -192,7 +195,7 @@ impl UseCases {
         let checked = (|| -> Result<_, UseCaseError> {
             let principal = self.admit(&request)?;
             let id = parse_id(&id)?;
-            let if_match = required_if_match(&request)?;
+            let if_match = required_if_match(&request, MISSING_IF_MATCH)?;
             let withdrawal: WithdrawalBody =
                 parse_body(&request.body()?).map_err(UseCaseError::InvalidChange)?;
             check_comment("reason", &withdrawal.reason)?;
@@ -294,18 +297,6 @@ impl UseCases {
             }
             Err(error) => Err(self.refused(audit, error).await),
         }
-    }
-}
-
-fn required_if_match(request: &WriteRequest) -> Result<String, UseCaseError> {
-    match request.if_match.as_deref().map(str::trim) {
-        None | Some("") => Err(UseCaseError::PreconditionRequired(
-            "send If-Match with the ETag of the proposal you read; a vote counts only for the proposal as its voter saw it".into(),
-        )),
-        Some("*") => Err(UseCaseError::PreconditionRequired(
-            "If-Match must name the ETag you read, not `*`".into(),
-        )),
-        Some(tags) => Ok(tags.to_owned()),
     }
 }
 

@@ -14,6 +14,7 @@ use super::middleware::RequestId;
 use super::problem::{ApiError, FieldError};
 use crate::application::{
     AuditVerification, BodyProblem, LocalPartEdit, UseCaseError, UseCases, VersionedLocalPart,
+    WriteRequest,
 };
 use crate::domain::audit::AuditRecord;
 use crate::domain::catalog::{EntryKind, RecognitionLocalPart, StandardLocalPart};
@@ -84,7 +85,7 @@ pub struct StandardLocalPartPath {
     pub region: String,
 }
 
-pub(super) fn request_id(req: &HttpRequest) -> String {
+fn request_id(req: &HttpRequest) -> String {
     req.extensions()
         .get::<RequestId>()
         .map(|id| id.0.clone())
@@ -136,7 +137,7 @@ impl From<UseCaseError> for ApiError {
 }
 
 /// Reads a JSON body of one of the `accepted` media types, at most `limit` bytes.
-pub(super) async fn read_json_body(
+async fn read_json_body(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,
@@ -194,6 +195,47 @@ pub(super) async fn read_json_body(
     })
 }
 
+/// A write request as the use cases take it: token, `If-Match` (several lines form one
+/// list, RFC 9110 §5.3), query string and a JSON body of one of the `accepted` media
+/// types, at most `limit` bytes (left out, where `empty_allowed`, it reads as `{}`).
+pub(super) async fn write_request(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    accepted: &[&str],
+    empty_allowed: bool,
+) -> WriteRequest {
+    // Left out: no media type and no bytes (`Content-Length: 0`, or neither a length nor
+    // a chunked body, as `curl -X POST` sends it).
+    let headers = req.headers();
+    let empty = headers.get(header::CONTENT_TYPE).is_none()
+        && headers.get(header::TRANSFER_ENCODING).is_none()
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|v| v.to_str().is_ok_and(|v| v.trim() == "0"));
+    // A body that may be left out reads as an empty object; JSON `null` is a body, and
+    // refused as one.
+    let body = if empty_allowed && empty {
+        Ok(serde_json::Value::Object(serde_json::Map::new()))
+    } else {
+        read_json_body(req, payload, limit, accepted).await
+    };
+    WriteRequest {
+        request_id: request_id(req),
+        authorization: authorization(req),
+        if_match: {
+            let lines: Vec<String> = req
+                .headers()
+                .get_all(header::IF_MATCH)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            (!lines.is_empty()).then(|| lines.join(", "))
+        },
+        query: req.query_string().to_owned(),
+        body,
+    }
+}
+
 fn versioned_response<P: Serialize>(
     value: &VersionedLocalPart<P>,
     etag: &str,
@@ -229,25 +271,12 @@ async fn edit(
         EditMethod::Replace => &["application/json"],
         EditMethod::MergePatch => &[MERGE_PATCH_JSON, "application/json"],
     };
-    let body = read_json_body(&req, payload, limit.0, accepted).await;
     let edit = LocalPartEdit {
-        request_id: request_id(&req),
-        authorization: authorization(&req),
+        request: write_request(&req, payload, limit.0, accepted, false).await,
         kind,
         code,
         region,
         method,
-        // Several If-Match lines form one list (RFC 9110 §5.3).
-        if_match: {
-            let lines: Vec<String> = req
-                .headers()
-                .get_all(header::IF_MATCH)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .collect();
-            (!lines.is_empty()).then(|| lines.join(", "))
-        },
-        query: req.query_string().to_owned(),
-        body,
     };
     let (body, etag) = use_cases.edit_local_part(edit).await?;
     written_response(

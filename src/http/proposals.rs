@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::catalog::NoParams;
-use super::editing::{BodyLimit, authorization, read_json_body, request_id};
+use super::editing::{BodyLimit, write_request};
 use super::problem::ApiError;
-use crate::application::{UseCases, VoteBody, WithdrawalBody, WriteRequest, proposal_etag};
+use crate::application::{UseCases, VoteBody, WithdrawalBody, proposal_etag};
 use crate::domain::catalog::Batch;
 use crate::domain::proposal::{
     ChangeAction, FieldChange, Proposal, ProposalDraft, ProposalState, Proposer, SharedEntryKind,
@@ -144,41 +144,6 @@ fn proposal_response(
     Ok(response.json(ProposalResource::from(proposal)))
 }
 
-pub(super) async fn write_request(
-    req: &HttpRequest,
-    payload: web::Payload,
-    limit: usize,
-    empty_allowed: bool,
-) -> WriteRequest {
-    let empty = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim() == "0")
-        && req.headers().get(header::CONTENT_TYPE).is_none();
-    // A body that may be left out reads as an empty object; JSON `null` is a body, and
-    // refused as one.
-    let body = if empty_allowed && empty {
-        Ok(serde_json::Value::Object(serde_json::Map::new()))
-    } else {
-        read_json_body(req, payload, limit, &["application/json"]).await
-    };
-    WriteRequest {
-        request_id: request_id(req),
-        authorization: authorization(req),
-        if_match: {
-            let lines: Vec<String> = req
-                .headers()
-                .get_all(header::IF_MATCH)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .collect();
-            (!lines.is_empty()).then(|| lines.join(", "))
-        },
-        query: req.query_string().to_owned(),
-        body,
-    }
-}
-
 /// Proposes a shared change.
 ///
 /// Creating an entry, changing its shared fields (names, legal basis, arrangements
@@ -217,7 +182,7 @@ pub async fn create_proposal(
     use_cases: web::Data<UseCases>,
     limit: web::Data<BodyLimit>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = write_request(&req, payload, limit.0, false).await;
+    let request = write_request(&req, payload, limit.0, &["application/json"], false).await;
     let proposal = use_cases.propose(request).await?;
     proposal_response(actix_web::http::StatusCode::CREATED, proposal)
 }
@@ -376,7 +341,7 @@ pub async fn vote_on_proposal(
     use_cases: web::Data<UseCases>,
     limit: web::Data<BodyLimit>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = write_request(&req, payload, limit.0, false).await;
+    let request = write_request(&req, payload, limit.0, &["application/json"], false).await;
     let proposal = use_cases.vote(request, path.into_inner().id).await?;
     proposal_response(actix_web::http::StatusCode::OK, proposal)
 }
@@ -410,7 +375,7 @@ pub async fn withdraw_proposal(
     use_cases: web::Data<UseCases>,
     limit: web::Data<BodyLimit>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = write_request(&req, payload, limit.0, true).await;
+    let request = write_request(&req, payload, limit.0, &["application/json"], true).await;
     let proposal = use_cases.withdraw(request, path.into_inner().id).await?;
     proposal_response(actix_web::http::StatusCode::OK, proposal)
 }

@@ -8,9 +8,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::catalog::NoParams;
-use super::editing::BodyLimit;
+use super::editing::{BodyLimit, write_request};
 use super::problem::ApiError;
-use super::proposals::write_request;
 use crate::application::UseCases;
 use crate::domain::catalog::AcceptanceSuspension;
 use crate::domain::suspension::{LiftingNotice, SuspensionNotice};
@@ -91,7 +90,7 @@ pub async fn suspend_acceptance(
     use_cases: web::Data<UseCases>,
     limit: web::Data<BodyLimit>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = write_request(&req, payload, limit.0, false).await;
+    let request = write_request(&req, payload, limit.0, &["application/json"], false).await;
     let code = path.into_inner().code;
     let suspension = use_cases.suspend_acceptance(request, code.clone()).await?;
     Ok(suspension_response(StatusCode::CREATED, &code, &suspension))
@@ -154,7 +153,7 @@ pub async fn lift_suspension(
     use_cases: web::Data<UseCases>,
     limit: web::Data<BodyLimit>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = write_request(&req, payload, limit.0, false).await;
+    let request = write_request(&req, payload, limit.0, &["application/json"], false).await;
     let path = path.into_inner();
     let suspension = use_cases
         .lift_suspension(request, path.code.clone(), path.id)
