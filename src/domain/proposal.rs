@@ -1314,6 +1314,14 @@ mod tests {
             problems(plan(&content, &draft(json!(many))))[0].0,
             "changes"
         );
+        // Exactly the most is not too many: what is wrong with these is the repeat.
+        let most: Vec<Value> = (0..MAX_CHANGES)
+            .map(|_| update("RI-CON-002", json!({"name_en": "x"}))[0].clone())
+            .collect();
+        assert_eq!(
+            problems(plan(&content, &draft(json!(most))))[0].0,
+            "changes[1]"
+        );
         let twice = json!([
             update("RI-CON-002", json!({"name_en": "x"}))[0],
             update("RI-CON-002", json!({"name_zh": "y"}))[0]
@@ -1522,6 +1530,35 @@ mod tests {
         citing_old["batch"] = json!(content.batches[0].code);
         again.changes = draft(create(citing_old)).changes;
         assert_eq!(problems(plan(&content, &again))[0].0, "batch.code");
+    }
+
+    #[test]
+    fn scenarios_and_targets_are_created_without_local_parts() {
+        let content = catalog();
+        let mut scenario = serde_json::to_value(&content.scenarios[0]).unwrap();
+        for name in ["version", "updated_at"] {
+            scenario.as_object_mut().unwrap().shift_remove(name);
+        }
+        scenario["code"] = json!("SC-NEW");
+        let planned = plan(
+            &content,
+            &draft(json!([{"action": "create", "kind": "scenario", "entry": scenario}])),
+        )
+        .unwrap();
+        assert_eq!(planned.changes[0].added_local_parts, Vec::<Value>::new());
+        assert_eq!(planned.participants, content.scenarios[0].regions);
+        let mut target = serde_json::to_value(&content.targets[0]).unwrap();
+        for name in ["version", "updated_at"] {
+            target.as_object_mut().unwrap().shift_remove(name);
+        }
+        target["code"] = json!("TG-NEW");
+        assert!(
+            plan(
+                &content,
+                &draft(json!([{"action": "create", "kind": "target", "entry": target}]))
+            )
+            .is_ok()
+        );
     }
 
     #[test]
