@@ -232,6 +232,10 @@ impl Authenticator {
     /// `jwks_url` that may be fetched again now (at most once per
     /// [`JWKS_REFRESH_INTERVAL`]). Cheap: it reads the token without verifying it.
     pub fn wants_fresh_keys(&self, authorization: &[&[u8]]) -> bool {
+        // Most deployments configure key files only: then there is nothing to read.
+        if !self.issuers.values().any(|issuer| issuer.remote.is_some()) {
+            return false;
+        }
         self.remote_issuer_lacking_kid(authorization)
             .is_some_and(|(issuer, _)| {
                 issuer.remote.as_ref().is_some_and(|remote| {
