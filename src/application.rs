@@ -308,7 +308,7 @@ impl UseCases {
         edit: LocalPartEdit,
     ) -> Result<(Value, String), UseCaseError> {
         self.fresh_keys(&edit.request.authorization).await;
-        let mut audit = self.audit_entry(
+        let audit = self.audit_entry(
             &edit.request,
             action::EDIT_LOCAL_PART,
             Some((edit.kind.as_str(), printable(&edit.code))),
@@ -319,7 +319,7 @@ impl UseCases {
             ),
         );
         // Every check that needs no database, in the order a client is told about them.
-        let attempt = (|| -> Result<_, UseCaseError> {
+        let check = || -> Result<_, UseCaseError> {
             let principal = self.admit(&edit.request)?;
             let code = parse_code(&edit.code)?;
             let region = parse_region(&edit.region)?;
@@ -330,19 +330,13 @@ impl UseCases {
             )?;
             let body = edit.request.body()?;
             Ok((code, region, if_match, body))
-        })();
-        let (code, region, if_match, body) = match attempt {
-            Ok(ready) => ready,
-            Err(error) => return Err(self.refused(audit, error).await),
         };
-        let method = edit.method;
-        let kind = edit.kind;
-        let accepted = audit.clone();
-        let result = self
-            .registry
-            .database()
-            .run(move |conn| {
-                conn.transaction(|conn| match kind {
+        let (kind, method) = (edit.kind, edit.method);
+        self.carry_out(
+            audit,
+            check,
+            move |conn, (code, region, if_match, body), accepted| {
+                let written = match kind {
                     EntryKind::StandardItem => write_local_part(
                         conn,
                         kind,
@@ -370,21 +364,11 @@ impl UseCases {
                     EntryKind::Scenario => Err(UseCaseError::NotFound(
                         "Scenarios have no regional sides to edit.".into(),
                     )),
-                })
-            })
-            .await;
-        match result {
-            Ok(written) => {
-                if let Err(error) = self.registry.refresh_to(written.generation).await {
-                    tracing::warn!(error = %error, "read model not rebuilt after a write; the next refresh will");
-                }
-                Ok((written.body, written.etag))
-            }
-            Err(error) => {
-                audit.recorded_at = Utc::now();
-                Err(self.refused(audit, error).await)
-            }
-        }
+                }?;
+                Ok(((written.body, written.etag), Some(written.generation)))
+            },
+        )
+        .await
     }
 
     /// Checks the whole audit chain (admins only).
@@ -450,6 +434,49 @@ impl UseCases {
             ));
         }
         Ok(principal)
+    }
+
+    /// Carries out one write: `check` (no database) gives what the write needs or the
+    /// refusal; `write` runs in one transaction with the audit record of acceptance and
+    /// gives the answer and, when the catalog changed, the generation it committed,
+    /// which this instance's read model reaches before the answer goes out. Any refusal
+    /// is audited in a transaction of its own.
+    async fn carry_out<R, T>(
+        &self,
+        mut audit: AuditEntry,
+        check: impl FnOnce() -> Result<R, UseCaseError>,
+        write: impl FnOnce(&mut DbConnection, R, AuditEntry) -> Result<(T, Option<i64>), UseCaseError>
+        + Send
+        + 'static,
+    ) -> Result<T, UseCaseError>
+    where
+        R: Send + 'static,
+        T: Send + 'static,
+    {
+        let ready = match check() {
+            Ok(ready) => ready,
+            Err(error) => return Err(self.refused(audit, error).await),
+        };
+        let accepted = audit.clone();
+        let result = self
+            .registry
+            .database()
+            .run(move |conn| conn.transaction(|conn| write(conn, ready, accepted)))
+            .await;
+        match result {
+            Ok((answer, generation)) => {
+                if let Some(generation) = generation
+                    && let Err(error) = self.registry.refresh_to(generation).await
+                {
+                    tracing::warn!(error = %error, "read model not rebuilt after a write; the next refresh will");
+                }
+                Ok(answer)
+            }
+            Err(error) => {
+                audit.recorded_at = Utc::now();
+                Err(self.refused(audit, error).await)
+            }
+        }
     }
 
     /// Records a refusal; when even that fails, the answer is the storage failure

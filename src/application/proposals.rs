@@ -3,7 +3,6 @@
 //! was based on still reads as it did; otherwise it becomes `conflicted`.
 
 use chrono::Utc;
-use diesel::Connection;
 use serde_json::Value;
 
 use super::{UseCaseError, UseCases, WriteRequest, action, printable, required_if_match};
@@ -118,29 +117,17 @@ impl UseCases {
     pub async fn propose(&self, request: WriteRequest) -> Result<Proposal, UseCaseError> {
         self.fresh_keys(&request.authorization).await;
         let audit = self.audit_entry(&request, action::PROPOSE, None, None);
-        let checked = (|| -> Result<(Principal, ProposalDraft), UseCaseError> {
+        let check = || -> Result<(Principal, ProposalDraft), UseCaseError> {
             let principal = self.admit(&request)?;
             require_role(&principal, Role::Editor)?;
             let draft: ProposalDraft =
                 parse_body(&request.body()?).map_err(UseCaseError::InvalidChange)?;
             Ok((principal, draft))
-        })();
-        let (principal, draft) = match checked {
-            Ok(ready) => ready,
-            Err(error) => return Err(self.refused(audit, error).await),
         };
-        let accepted = audit.clone();
-        let result = self
-            .registry
-            .database()
-            .run(move |conn| {
-                conn.transaction(|conn| record_proposal(conn, &principal, &draft, accepted))
-            })
-            .await;
-        match result {
-            Ok(proposal) => Ok(proposal),
-            Err(error) => Err(self.refused(audit, error).await),
-        }
+        self.carry_out(audit, check, |conn, (principal, draft), accepted| {
+            Ok((record_proposal(conn, &principal, &draft, accepted)?, None))
+        })
+        .await
     }
 
     /// Casts the token's region's vote: an approver of a participating region, once,
@@ -153,7 +140,7 @@ impl UseCases {
             Some((PROPOSAL, printable(&id))),
             None,
         );
-        let checked = (|| -> Result<_, UseCaseError> {
+        let check = || -> Result<_, UseCaseError> {
             let principal = self.admit(&request)?;
             let id = parse_id(&id)?;
             require_role(&principal, Role::Approver)?;
@@ -162,20 +149,15 @@ impl UseCases {
                 parse_body(&request.body()?).map_err(UseCaseError::InvalidChange)?;
             check_comment("comment", &vote.comment)?;
             Ok((id, if_match, principal, vote))
-        })();
-        let (id, if_match, principal, vote) = match checked {
-            Ok(ready) => ready,
-            Err(error) => return Err(self.refused(audit, error).await),
         };
-        let accepted = audit.clone();
-        let result = self
-            .registry
-            .database()
-            .run(move |conn| {
-                conn.transaction(|conn| cast_vote(conn, id, &if_match, &principal, vote, accepted))
-            })
-            .await;
-        self.finish(audit, result).await
+        self.carry_out(
+            audit,
+            check,
+            |conn, (id, if_match, principal, vote), accepted| {
+                cast_vote(conn, id, &if_match, &principal, vote, accepted)
+            },
+        )
+        .await
     }
 
     /// Withdraws an open proposal: an editor or approver of the proposing region,
@@ -192,7 +174,7 @@ impl UseCases {
             Some((PROPOSAL, printable(&id))),
             None,
         );
-        let checked = (|| -> Result<_, UseCaseError> {
+        let check = || -> Result<_, UseCaseError> {
             let principal = self.admit(&request)?;
             let id = parse_id(&id)?;
             let if_match = required_if_match(&request, MISSING_IF_MATCH)?;
@@ -200,34 +182,27 @@ impl UseCases {
                 parse_body(&request.body()?).map_err(UseCaseError::InvalidChange)?;
             check_comment("reason", &withdrawal.reason)?;
             Ok((id, if_match, principal, withdrawal))
-        })();
-        let (id, if_match, principal, withdrawal) = match checked {
-            Ok(ready) => ready,
-            Err(error) => return Err(self.refused(audit, error).await),
         };
-        let accepted = audit.clone();
-        let result = self
-            .registry
-            .database()
-            .run(move |conn| {
-                conn.transaction(|conn| {
-                    let proposal = load(conn, id)?;
-                    authorize_withdrawal(&principal, proposal.state, &proposal.proposer.region)?;
-                    check_version(&proposal, &if_match)?;
-                    let reason = if withdrawal.reason.is_empty() {
-                        format!("withdrawn by {}", principal.region)
-                    } else {
-                        format!("withdrawn by {}: {}", principal.region, withdrawal.reason)
-                    };
-                    advance(conn, &proposal, ProposalState::Withdrawn, &reason)?;
-                    let mut record = accepted;
-                    record.reason = reason;
-                    record_accepted(conn, &mut record, now())?;
-                    Ok((reread(conn, id)?, None))
-                })
-            })
-            .await;
-        self.finish(audit, result).await
+        self.carry_out(
+            audit,
+            check,
+            |conn, (id, if_match, principal, withdrawal), accepted| {
+                let proposal = load(conn, id)?;
+                authorize_withdrawal(&principal, proposal.state, &proposal.proposer.region)?;
+                check_version(&proposal, &if_match)?;
+                let reason = if withdrawal.reason.is_empty() {
+                    format!("withdrawn by {}", principal.region)
+                } else {
+                    format!("withdrawn by {}: {}", principal.region, withdrawal.reason)
+                };
+                advance(conn, &proposal, ProposalState::Withdrawn, &reason)?;
+                let mut record = accepted;
+                record.reason = reason;
+                record_accepted(conn, &mut record, now())?;
+                Ok((reread(conn, id)?, None))
+            },
+        )
+        .await
     }
 
     /// One proposal with its votes (public).
@@ -277,26 +252,6 @@ impl UseCases {
                 Ok::<_, UseCaseError>(found)
             })
             .await
-    }
-
-    /// Answers a vote or withdrawal: the read model catches up with an applied
-    /// proposal before the answer goes out; a refusal is audited.
-    async fn finish(
-        &self,
-        audit: AuditEntry,
-        result: Result<(Proposal, Option<i64>), UseCaseError>,
-    ) -> Result<Proposal, UseCaseError> {
-        match result {
-            Ok((proposal, generation)) => {
-                if let Some(generation) = generation
-                    && let Err(error) = self.registry.refresh_to(generation).await
-                {
-                    tracing::warn!(error = %error, "read model not rebuilt after a proposal applied; the next refresh will");
-                }
-                Ok(proposal)
-            }
-            Err(error) => Err(self.refused(audit, error).await),
-        }
     }
 }
 

@@ -3,13 +3,13 @@
 //! reader, audited.
 
 use chrono::Utc;
-use diesel::Connection;
 
 use super::{UseCaseError, UseCases, WriteRequest, action, parse_code, printable};
 use crate::domain::audit::{Outcome, truncate_to_micros};
 use crate::domain::catalog::{AcceptanceSuspension, EntryKind};
 use crate::domain::governance::{Principal, parse_body};
 use crate::domain::recognition::today_in_china;
+use crate::domain::region::RegionCode;
 use crate::domain::suspension::{LiftingNotice, SuspensionError, SuspensionNotice, lift, suspend};
 use crate::storage::catalog::{
     bump_generation, catalog_generation, load_catalog, lock_catalog_for_write, touch_entry,
@@ -71,13 +71,23 @@ impl UseCases {
         } else {
             action::SUSPEND_ACCEPTANCE
         };
-        let mut audit = self.audit_entry(
+        // The accepting region a suspension names, so that its log shows the attempt
+        // even when it is refused (a lifting's region is the suspension's, known once
+        // read; the accepted record names it).
+        let target = request
+            .body
+            .as_ref()
+            .ok()
+            .and_then(|body| body.get("used_in"))
+            .and_then(serde_json::Value::as_str)
+            .map(|region| RegionCode::parse(region).map_or(printable(region), |r| r.to_string()));
+        let audit = self.audit_entry(
             &request,
             action,
             Some((EntryKind::RecognitionItem.as_str(), printable(&code))),
-            None,
+            target,
         );
-        let checked = (|| -> Result<(Principal, String, Act), UseCaseError> {
+        let check = || -> Result<(Principal, String, Act), UseCaseError> {
             let principal = self.admit(&request)?;
             let code = parse_code(&code)?;
             let body = request.body()?;
@@ -94,32 +104,12 @@ impl UseCases {
                 }
             };
             Ok((principal, code, act))
-        })();
-        let (principal, code, act) = match checked {
-            Ok(ready) => ready,
-            Err(error) => return Err(self.refused(audit, error).await),
         };
-        // The region whose acceptance the act concerns, so that its log shows it.
-        if let Act::Suspend(notice) = &act {
-            audit.target_region = Some(notice.used_in.to_string());
-        }
-        let accepted = audit.clone();
-        let result = self
-            .registry
-            .database()
-            .run(move |conn| {
-                conn.transaction(|conn| record_act(conn, &principal, &code, &act, accepted))
-            })
-            .await;
-        match result {
-            Ok((suspension, generation)) => {
-                if let Err(error) = self.registry.refresh_to(generation).await {
-                    tracing::warn!(error = %error, "read model not rebuilt after a suspension; the next refresh will");
-                }
-                Ok(suspension)
-            }
-            Err(error) => Err(self.refused(audit, error).await),
-        }
+        self.carry_out(audit, check, |conn, (principal, code, act), accepted| {
+            let (suspension, generation) = record_act(conn, &principal, &code, &act, accepted)?;
+            Ok((suspension, Some(generation)))
+        })
+        .await
     }
 }
 

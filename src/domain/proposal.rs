@@ -1533,6 +1533,50 @@ mod tests {
     }
 
     #[test]
+    fn a_region_joins_a_service_item_with_its_own_new_side() {
+        let content = catalog();
+        let service = content
+            .standard_items
+            .iter()
+            .find(|s| s.local_parts.len() == 2)
+            .unwrap();
+        let missing = content
+            .regions
+            .iter()
+            .map(|r| r.code.clone())
+            .find(|r| !service.local_parts.iter().any(|p| &p.region == r))
+            .unwrap();
+        let mut side = serde_json::to_value(&service.local_parts[0]).unwrap();
+        side["region"] = json!(missing.as_str());
+        side["local_code"] = Value::Null;
+        let join = |side: &Value| {
+            json!([{"action": "update", "kind": "standard_item", "code": service.code, "base_version": 1,
+                "patch": {}, "add_local_parts": [side]}])
+        };
+        let planned = plan(&content, &draft(join(&side))).unwrap();
+        assert_eq!(
+            planned.participants,
+            content
+                .regions
+                .iter()
+                .map(|r| r.code.clone())
+                .collect::<Vec<_>>()
+        );
+        let mut next = content.clone();
+        let TypedEntry::StandardItem(joined) =
+            apply_change(&mut next, &planned.changes[0]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(joined.local_parts.len(), 3);
+        side["region"] = json!(service.local_parts[1].region.as_str());
+        assert_eq!(
+            problems(plan(&content, &draft(join(&side))))[0].0,
+            "changes[0].add_local_parts[0].region"
+        );
+    }
+
+    #[test]
     fn scenarios_and_targets_are_created_without_local_parts() {
         let content = catalog();
         let mut scenario = serde_json::to_value(&content.scenarios[0]).unwrap();
