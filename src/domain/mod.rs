@@ -62,6 +62,16 @@ pub(crate) mod test_support {
     use super::catalog::{CatalogContent, Programme, Sector};
     use super::region::{Region, RegionCode};
 
+    /// A region code (panics on a malformed one).
+    pub fn region(code: &str) -> RegionCode {
+        RegionCode::parse(code).unwrap()
+    }
+
+    /// A day written `YYYY-MM-DD` (panics on a malformed one).
+    pub fn day(text: &str) -> chrono::NaiveDate {
+        text.parse().unwrap()
+    }
+
     /// The sample catalog with the reference data the database would supply.
     pub fn sample() -> CatalogContent {
         let mut content = crate::sample::sample_entries().unwrap();

@@ -1074,11 +1074,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::test_support::sample;
-
-    fn region(code: &str) -> RegionCode {
-        RegionCode::parse(code).unwrap()
-    }
+    use crate::domain::test_support::{region, sample};
 
     fn regions(codes: &[&str]) -> Vec<RegionCode> {
         codes.iter().map(|c| region(c)).collect()

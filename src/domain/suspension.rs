@@ -192,15 +192,7 @@ pub fn lift(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::test_support::sample;
-
-    fn region(code: &str) -> RegionCode {
-        RegionCode::parse(code).unwrap()
-    }
-
-    fn day(text: &str) -> NaiveDate {
-        text.parse().unwrap()
-    }
+    use crate::domain::test_support::{day, region, sample};
 
     fn approver(code: &str) -> Principal {
         Principal {
