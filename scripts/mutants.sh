@@ -6,7 +6,7 @@
 #   scripts/mutants.sh --file F ...    only these files (cargo-mutants' own options pass through)
 #   scripts/mutants.sh --since REV     only mutants in lines changed since REV; scripts/test.sh
 #                                      passes the last release (the last change to
-#                                      openapi/baseline.json). At most MUTANTS_MAX (40)
+#                                      openapi/baseline.json). At most MUTANTS_MAX (24)
 #                                      mutants are tested: beyond that, one shard of them,
 #                                      and the script says so.
 #
@@ -46,7 +46,7 @@ if ! printf '%s\n' "$@" | grep -qx -- '--file'; then
 fi
 
 count=$(cargo mutants --list "${args[@]}" 2>/dev/null | wc -l)
-max=${MUTANTS_MAX:-40}
+max=${MUTANTS_MAX:-24}
 if [ -n "$since" ] && [ "$count" -gt "$max" ]; then
   shards=$(( (count + max - 1) / max ))
   shard=$(( 10#$(date +%j) % shards ))
