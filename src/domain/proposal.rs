@@ -778,6 +778,8 @@ pub fn replay(
     {
         conflicts.push(format!("batch {} has been published since", batch.code));
     }
+    // Entries are retired, never deleted, so one that was there is still there (should
+    // it not be, applying the change says so).
     for change in changes {
         let now = shared_content(content, change.kind, &change.code);
         match (&change.before, now) {
@@ -785,9 +787,6 @@ pub fn replay(
                 "{} {} has been created since",
                 change.kind, change.code
             )),
-            (Some(_), None) => {
-                conflicts.push(format!("{} {} no longer exists", change.kind, change.code))
-            }
             (Some(before), Some(now)) if before != &now => conflicts.push(format!(
                 "{} {} has changed since it was proposed (now version {})",
                 change.kind,
@@ -1253,6 +1252,14 @@ mod tests {
         assert_eq!(
             plan(&content, &batch).unwrap().participants,
             regions(&["BJ", "TJ", "HE"])
+        );
+        // A scenario's are its own regions.
+        let two_region_scenario = json!([{"action": "update", "kind": "scenario", "code": "SC-011", "base_version": 1, "patch": {"name_en": "Renamed"}}]);
+        assert_eq!(
+            plan(&content, &draft(two_region_scenario))
+                .unwrap()
+                .participants,
+            regions(&["BJ", "TJ"])
         );
         // A service item's regions are those with a side.
         let service = content
