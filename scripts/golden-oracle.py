@@ -41,6 +41,7 @@ EXPLANATIONS = {
     "revoked": "Recognition under this arrangement has been revoked.",
     "arrangement suspended": "Recognition under this arrangement is suspended.",
     "item suspended": "The whole item was suspended on this date.",
+    "region suspended": "The accepting region has suspended its acceptance on this date (see `suspension`).",
     "in force": "An arrangement is in force on this date.",
     "last revoked": "The most recent arrangement was revoked.",
     "ended": "The most recent arrangement ended before this date.",
@@ -84,6 +85,8 @@ def decide(item, issued_in, used_in, day):
             return "suspended", current, "arrangement suspended"
         if item_status_counts:
             return "suspended", current, "item suspended"
+        if own_suspension(item, issued_in, used_in, day):
+            return "suspended", current, "region suspended"
         return "recognised", current, "in force"
     past = [a for a in pair if a["effective_to"] is not None and a["effective_to"] < day]
     if past:
@@ -97,6 +100,22 @@ def decide(item, issued_in, used_in, day):
     if future["status"] == "suspended":
         return "suspended", future, "future suspended"
     return "not_yet_in_force", future, "future"
+
+
+def own_suspension(item, issued_in, used_in, day):
+    """The accepting region's own suspension covering the day: from its first day until
+    (not including) its lifting day, for every issuing region or the one it names."""
+    return next(
+        (
+            s
+            for s in item.get("suspensions", [])
+            if s["used_in"] == used_in
+            and s.get("issued_in") in (None, issued_in)
+            and s["effective_from"] <= day
+            and (s.get("lifted_on") is None or day < s["lifted_on"])
+        ),
+        None,
+    )
 
 
 def answer(query):
@@ -126,6 +145,7 @@ def answer(query):
         "accepting_department": part.get(used_in, {}).get("accepting_department"),
         "verification": part.get(used_in, {}).get("verification"),
         "explanation": EXPLANATIONS[why],
+        "suspension": own_suspension(item, issued_in, used_in, day) if why == "region suspended" else None,
     }
 
 
