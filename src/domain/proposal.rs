@@ -407,7 +407,9 @@ fn plan_change(
                 after,
                 added_local_parts: update.add_local_parts.clone(),
             };
-            let existing = find_local_parts(content, update.kind, &update.code);
+            let existing = find_entry(content, update.kind, &update.code)
+                .map(EntryRef::sides)
+                .unwrap_or_default();
             for (i, part) in update.add_local_parts.iter().enumerate() {
                 let region = part.get("region").and_then(Value::as_str).unwrap_or("");
                 if existing.iter().any(|r| r.as_str() == region) {
@@ -501,28 +503,7 @@ fn entry_exists(content: &CatalogContent, kind: SharedEntryKind, code: &str) -> 
 
 /// The entry's current version, if it exists.
 pub fn entry_version(content: &CatalogContent, kind: SharedEntryKind, code: &str) -> Option<i64> {
-    match kind {
-        SharedEntryKind::RecognitionItem => content
-            .recognition_items
-            .iter()
-            .find(|e| e.code == code)
-            .map(|e| e.version),
-        SharedEntryKind::StandardItem => content
-            .standard_items
-            .iter()
-            .find(|e| e.code == code)
-            .map(|e| e.version),
-        SharedEntryKind::Scenario => content
-            .scenarios
-            .iter()
-            .find(|e| e.code == code)
-            .map(|e| e.version),
-        SharedEntryKind::Target => content
-            .targets
-            .iter()
-            .find(|e| e.code == code)
-            .map(|e| e.version),
-    }
+    find_entry(content, kind, code).map(|entry| entry.version())
 }
 
 /// The entry's shared content as the catalog holds it now, if it exists.
@@ -531,29 +512,7 @@ pub fn shared_content(
     kind: SharedEntryKind,
     code: &str,
 ) -> Option<Value> {
-    let full = match kind {
-        SharedEntryKind::RecognitionItem => content
-            .recognition_items
-            .iter()
-            .find(|e| e.code == code)
-            .map(serde_json::to_value),
-        SharedEntryKind::StandardItem => content
-            .standard_items
-            .iter()
-            .find(|e| e.code == code)
-            .map(serde_json::to_value),
-        SharedEntryKind::Scenario => content
-            .scenarios
-            .iter()
-            .find(|e| e.code == code)
-            .map(serde_json::to_value),
-        SharedEntryKind::Target => content
-            .targets
-            .iter()
-            .find(|e| e.code == code)
-            .map(serde_json::to_value),
-    }?;
-    let Ok(Value::Object(mut fields)) = full else {
+    let Ok(Value::Object(mut fields)) = find_entry(content, kind, code)?.to_value() else {
         return None;
     };
     // `shift_remove` keeps the order of the other fields, which diffs follow.
@@ -561,6 +520,94 @@ pub fn shared_content(
         fields.shift_remove(name);
     }
     Some(Value::Object(fields))
+}
+
+/// An entry of any kind a proposal changes, as the catalog holds it.
+#[derive(Clone, Copy)]
+enum EntryRef<'a> {
+    RecognitionItem(&'a RecognitionItem),
+    StandardItem(&'a StandardItem),
+    Scenario(&'a Scenario),
+    Target(&'a Target),
+}
+
+/// The entry of `kind` with `code`, if the catalog holds one.
+fn find_entry<'a>(
+    content: &'a CatalogContent,
+    kind: SharedEntryKind,
+    code: &str,
+) -> Option<EntryRef<'a>> {
+    match kind {
+        SharedEntryKind::RecognitionItem => content
+            .recognition_items
+            .iter()
+            .find(|e| e.code == code)
+            .map(EntryRef::RecognitionItem),
+        SharedEntryKind::StandardItem => content
+            .standard_items
+            .iter()
+            .find(|e| e.code == code)
+            .map(EntryRef::StandardItem),
+        SharedEntryKind::Scenario => content
+            .scenarios
+            .iter()
+            .find(|e| e.code == code)
+            .map(EntryRef::Scenario),
+        SharedEntryKind::Target => content
+            .targets
+            .iter()
+            .find(|e| e.code == code)
+            .map(EntryRef::Target),
+    }
+}
+
+impl EntryRef<'_> {
+    fn version(self) -> i64 {
+        match self {
+            Self::RecognitionItem(e) => e.version,
+            Self::StandardItem(e) => e.version,
+            Self::Scenario(e) => e.version,
+            Self::Target(e) => e.version,
+        }
+    }
+
+    fn to_value(self) -> serde_json::Result<Value> {
+        match self {
+            Self::RecognitionItem(e) => serde_json::to_value(e),
+            Self::StandardItem(e) => serde_json::to_value(e),
+            Self::Scenario(e) => serde_json::to_value(e),
+            Self::Target(e) => serde_json::to_value(e),
+        }
+    }
+
+    /// The regions with a side (local part) of the entry.
+    fn sides(self) -> Vec<RegionCode> {
+        match self {
+            Self::RecognitionItem(e) => e.local_parts.iter().map(|p| p.region.clone()).collect(),
+            Self::StandardItem(e) => e.local_parts.iter().map(|p| p.region.clone()).collect(),
+            Self::Scenario(_) | Self::Target(_) => Vec::new(),
+        }
+    }
+
+    /// The sides as JSON, as a change builds the entry from them.
+    fn sides_as_json(self) -> serde_json::Result<Vec<Value>> {
+        match self {
+            Self::RecognitionItem(e) => e.local_parts.iter().map(serde_json::to_value).collect(),
+            Self::StandardItem(e) => e.local_parts.iter().map(serde_json::to_value).collect(),
+            Self::Scenario(_) | Self::Target(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// The regions that decide on a change of the entry: its regions (a service item's:
+    /// those with a side); every region of the programme for a target.
+    fn participants(self, all: &[crate::domain::region::Region]) -> Vec<RegionCode> {
+        match self {
+            Self::RecognitionItem(e) => e.regions.clone(),
+            Self::StandardItem(_) => self.sides(),
+            Self::Scenario(e) => e.regions.clone(),
+            Self::Target(_) => all.iter().map(|r| r.code.clone()).collect(),
+        }
+    }
 }
 
 fn current_entry(
@@ -581,28 +628,6 @@ fn current_entry(
         .ok_or_else(|| invalid("changes", format!("there is no {kind} {code}")).into())
 }
 
-fn find_local_parts(
-    content: &CatalogContent,
-    kind: SharedEntryKind,
-    code: &str,
-) -> Vec<RegionCode> {
-    match kind {
-        SharedEntryKind::RecognitionItem => content
-            .recognition_items
-            .iter()
-            .filter(|e| e.code == code)
-            .flat_map(|e| e.local_parts.iter().map(|p| p.region.clone()))
-            .collect(),
-        SharedEntryKind::StandardItem => content
-            .standard_items
-            .iter()
-            .filter(|e| e.code == code)
-            .flat_map(|e| e.local_parts.iter().map(|p| p.region.clone()))
-            .collect(),
-        SharedEntryKind::Scenario | SharedEntryKind::Target => Vec::new(),
-    }
-}
-
 /// The typed entry a change produces, over the entry's current local parts (`current`
 /// `None` for a new entry), at `version`.
 fn typed_entry(
@@ -616,7 +641,11 @@ fn typed_entry(
     let mut fields = shared.clone();
     fields.insert("version".into(), version.into());
     let mut parts: Vec<Value> = match current {
-        Some(content) => current_local_parts(content, change.kind, &change.code)?,
+        Some(content) => find_entry(content, change.kind, &change.code)
+            .map(EntryRef::sides_as_json)
+            .transpose()
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default(),
         None => Vec::new(),
     };
     parts.extend(change.added_local_parts.iter().cloned());
@@ -643,35 +672,6 @@ fn typed_entry(
         SharedEntryKind::Target => serde_json::from_value::<Target>(value).map(TypedEntry::Target),
     };
     typed.map_err(|e| e.to_string())
-}
-
-fn current_local_parts(
-    content: &CatalogContent,
-    kind: SharedEntryKind,
-    code: &str,
-) -> Result<Vec<Value>, String> {
-    let to_values = |parts: Result<Value, serde_json::Error>| match parts {
-        Ok(Value::Array(parts)) => Ok(parts),
-        Ok(_) => Ok(Vec::new()),
-        Err(e) => Err(e.to_string()),
-    };
-    match kind {
-        SharedEntryKind::RecognitionItem => to_values(serde_json::to_value(
-            content
-                .recognition_items
-                .iter()
-                .find(|e| e.code == code)
-                .map(|e| &e.local_parts),
-        )),
-        SharedEntryKind::StandardItem => to_values(serde_json::to_value(
-            content
-                .standard_items
-                .iter()
-                .find(|e| e.code == code)
-                .map(|e| &e.local_parts),
-        )),
-        SharedEntryKind::Scenario | SharedEntryKind::Target => Ok(Vec::new()),
-    }
 }
 
 /// An entry of any kind a proposal changes, typed.
@@ -738,28 +738,10 @@ fn change_participants(
     after: &CatalogContent,
     change: &PlannedChange,
 ) -> BTreeSet<RegionCode> {
-    let of = |content: &CatalogContent| -> Vec<RegionCode> {
-        match change.kind {
-            SharedEntryKind::RecognitionItem => content
-                .recognition_items
-                .iter()
-                .filter(|e| e.code == change.code)
-                .flat_map(|e| e.regions.iter().cloned())
-                .collect(),
-            SharedEntryKind::StandardItem => content
-                .standard_items
-                .iter()
-                .filter(|e| e.code == change.code)
-                .flat_map(|e| e.local_parts.iter().map(|p| p.region.clone()))
-                .collect(),
-            SharedEntryKind::Scenario => content
-                .scenarios
-                .iter()
-                .filter(|e| e.code == change.code)
-                .flat_map(|e| e.regions.iter().cloned())
-                .collect(),
-            SharedEntryKind::Target => content.regions.iter().map(|r| r.code.clone()).collect(),
-        }
+    let of = |content: &CatalogContent| {
+        find_entry(content, change.kind, &change.code)
+            .map(|entry| entry.participants(&content.regions))
+            .unwrap_or_default()
     };
     of(before).into_iter().chain(of(after)).collect()
 }
