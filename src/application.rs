@@ -513,6 +513,12 @@ fn required_if_match(request: &WriteRequest, missing: &str) -> Result<String, Us
     }
 }
 
+/// The current time as stored: to the microsecond, as both databases keep it, so that
+/// what a write answers is what a later read returns.
+fn now() -> chrono::DateTime<Utc> {
+    crate::domain::audit::truncate_to_micros(Utc::now())
+}
+
 /// Text as the audit log keeps it: control characters (NUL, which PostgreSQL refuses in
 /// text, among them) become U+FFFD, so that text a client sent can never stop its
 /// attempt from being recorded.

@@ -5,9 +5,9 @@
 use chrono::Utc;
 use serde_json::Value;
 
-use super::{UseCaseError, UseCases, WriteRequest, action, printable, required_if_match};
+use super::{UseCaseError, UseCases, WriteRequest, action, now, printable, required_if_match};
 use crate::domain::audit::{AuditEntry, Outcome};
-use crate::domain::governance::{Principal, Role, parse_body, require_role};
+use crate::domain::governance::{Principal, Role, check_text_length, parse_body, require_role};
 use crate::domain::proposal::{
     Ballot, ChangeAction, PlanError, Proposal, ProposalCheck, ProposalDraft, ProposalRefusal,
     ProposalState, Proposer, Tally, Vote, authorize_proposal, authorize_vote, authorize_withdrawal,
@@ -19,11 +19,6 @@ use crate::storage::catalog::{
 };
 use crate::storage::proposals::{self, ProposalFilter};
 use crate::storage::{DbConnection, StorageError, audit};
-
-/// The current time as stored: to the microsecond on both backends.
-fn now() -> chrono::DateTime<Utc> {
-    crate::domain::audit::truncate_to_micros(Utc::now())
-}
 
 /// Why a vote or withdrawal without `If-Match` is refused.
 const MISSING_IF_MATCH: &str = "send If-Match with the ETag of the proposal you read; a vote counts only for the proposal as its voter saw it";
@@ -48,7 +43,7 @@ pub struct VoteBody {
 }
 
 /// A withdrawal as sent.
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalBody {
     /// Why, for the record (at most 2000 characters).
@@ -94,21 +89,8 @@ fn not_found(id: i64) -> UseCaseError {
     UseCaseError::NotFound(format!("No proposal {id}."))
 }
 
-fn check_comment(field: &'static str, text: &str) -> Result<(), UseCaseError> {
-    if text.chars().count() > crate::domain::governance::MAX_FIELD_CHARS {
-        return Err(UseCaseError::InvalidChange(
-            crate::domain::governance::InvalidEdit {
-                problems: vec![(
-                    field.to_owned(),
-                    format!(
-                        "is longer than {} characters",
-                        crate::domain::governance::MAX_FIELD_CHARS
-                    ),
-                )],
-            },
-        ));
-    }
-    Ok(())
+fn check_comment(field: &str, text: &str) -> Result<(), UseCaseError> {
+    check_text_length(field, text).map_err(UseCaseError::InvalidChange)
 }
 
 impl UseCases {

@@ -2,10 +2,8 @@
 //! suspension of, its own acceptance of an item. Effective at once, visible to every
 //! reader, audited.
 
-use chrono::Utc;
-
-use super::{UseCaseError, UseCases, WriteRequest, action, parse_code, printable};
-use crate::domain::audit::{Outcome, truncate_to_micros};
+use super::{UseCaseError, UseCases, WriteRequest, action, now, parse_code, printable};
+use crate::domain::audit::Outcome;
 use crate::domain::catalog::{AcceptanceSuspension, EntryKind};
 use crate::domain::governance::{Principal, parse_body};
 use crate::domain::recognition::today_in_china;
@@ -129,7 +127,7 @@ fn record_act(
         .ok_or_else(|| {
             UseCaseError::NotFound(format!("No recognition item has the code `{code}`."))
         })?;
-    let now = truncate_to_micros(Utc::now());
+    let now = now();
     let today = today_in_china();
     let (before, suspension) = match act {
         Act::Suspend(notice) => {

@@ -126,7 +126,8 @@ pub struct InvalidEdit {
 }
 
 impl InvalidEdit {
-    fn one(field: &str, message: impl Into<String>) -> Self {
+    /// One problem with one field.
+    pub fn one(field: &str, message: impl Into<String>) -> Self {
         Self {
             problems: vec![(field.to_owned(), message.into())],
         }
@@ -270,6 +271,17 @@ fn check_field_limits(value: &Value, path: &str, problems: &mut Vec<(String, Str
         }
         _ => {}
     }
+}
+
+/// Refuses free text (a comment, a reason) longer than [`MAX_FIELD_CHARS`].
+pub fn check_text_length(field: &str, text: &str) -> Result<(), InvalidEdit> {
+    if text.chars().count() > MAX_FIELD_CHARS {
+        return Err(InvalidEdit::one(
+            field,
+            format!("is longer than {MAX_FIELD_CHARS} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// A request body read as `T`, refused naming the field serde objects to.

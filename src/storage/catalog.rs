@@ -1170,7 +1170,7 @@ fn parse_enum<T>(text: &str, parse: fn(&str) -> Option<T>) -> Result<T, StorageE
     parse(text).ok_or_else(|| StorageError::Corrupt(format!("unexpected stored value `{text}`")))
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<String, StorageError> {
+pub(super) fn to_json<T: Serialize>(value: &T) -> Result<String, StorageError> {
     serde_json::to_string(value).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 

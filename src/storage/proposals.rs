@@ -3,9 +3,12 @@
 //! [`lock_catalog_for_write`](super::catalog::lock_catalog_for_write): ids are handed
 //! out under that lock.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::catalog::to_json;
 use super::schema::{proposal_entries, proposal_votes, proposals};
 use super::{DbConnection, StorageError};
 use crate::domain::proposal::{Ballot, Proposal, ProposalState, Proposer, Vote};
@@ -43,10 +46,6 @@ struct VoteRow {
 
 fn corrupt(id: i64, what: &str) -> StorageError {
     StorageError::Corrupt(format!("proposal {id}: invalid {what}"))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StorageError> {
-    serde_json::to_string(value).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
 impl ProposalRow {
@@ -214,12 +213,14 @@ pub fn list(
     }
     let rows = query.load(conn)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut votes = votes_of(conn, &ids)?;
+    let mut votes: HashMap<i64, Vec<Vote>> = HashMap::new();
+    for (id, vote) in votes_of(conn, &ids)? {
+        votes.entry(id).or_default().push(vote);
+    }
     rows.into_iter()
         .map(|row| {
-            let (mine, rest): (Vec<_>, Vec<_>) = votes.drain(..).partition(|(id, _)| *id == row.id);
-            votes = rest;
-            row.into_domain(mine.into_iter().map(|(_, v)| v).collect())
+            let mine = votes.remove(&row.id).unwrap_or_default();
+            row.into_domain(mine)
         })
         .collect()
 }
