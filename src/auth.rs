@@ -283,13 +283,7 @@ impl Authenticator {
     /// The issuer of the token in `authorization`, if it has a `jwks_url` and none of
     /// its keys has the token's `kid`.
     fn remote_issuer_lacking_kid(&self, authorization: &[&[u8]]) -> Option<(&Issuer, String)> {
-        let [value] = authorization else {
-            return None;
-        };
-        let token = std::str::from_utf8(value).ok()?.split_once(' ')?.1.trim();
-        let mut parts = token.split('.');
-        let header = decode_json_part(parts.next()?, "header").ok()?;
-        let payload = decode_json_part(parts.next()?, "payload").ok()?;
+        let (header, payload) = unverified_parts(bearer_token(authorization).ok()?).ok()?;
         let iss = payload.get("iss")?.as_str()?;
         let issuer = self.issuers.get(iss)?;
         issuer.remote.as_ref()?;
@@ -304,35 +298,13 @@ impl Authenticator {
     /// Verifies the `Authorization` header values of a request (all of them: more than
     /// one is refused) into the principal they authenticate.
     pub fn authenticate(&self, authorization: &[&[u8]]) -> Result<Principal, InvalidToken> {
-        let value = match authorization {
-            [] => return Err(invalid("this request needs a bearer token")),
-            [one] => *one,
-            _ => return Err(invalid("send exactly one Authorization header")),
-        };
-        if value.len() > MAX_AUTHORIZATION_BYTES {
-            return Err(invalid(format!(
-                "the Authorization header is longer than {MAX_AUTHORIZATION_BYTES} bytes"
-            )));
-        }
-        let value = std::str::from_utf8(value)
-            .map_err(|_| invalid("the Authorization header is not text"))?;
-        let token = match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => return Err(invalid("the Authorization header must be `Bearer <token>`")),
-        };
-        self.verify(token)
+        self.verify(bearer_token(authorization)?)
     }
 
     fn verify(&self, token: &str) -> Result<Principal, InvalidToken> {
-        let mut parts = token.split('.');
-        let (Some(header_part), Some(payload_part), Some(_), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(invalid(
-                "the token is not a signed JWT (three dot-separated parts)",
-            ));
-        };
-        let header = decode_json_part(header_part, "header")?;
+        // The payload is read before the signature is checked only to pick the keys to
+        // check it with; nothing else is trusted until the signature holds.
+        let (header, unverified) = unverified_parts(token)?;
         if header.contains_key("crit") {
             return Err(invalid(
                 "the token's header has a `crit` parameter; no extension is understood",
@@ -351,9 +323,6 @@ impl Authenticator {
             Some(Value::String(kid)) => Some(kid.as_str()),
             Some(_) => return Err(invalid("the token's `kid` must be a string")),
         };
-        // The issuer is read before the signature is checked only to pick the keys to
-        // check it with; nothing else is trusted until the signature holds.
-        let unverified = decode_json_part(payload_part, "payload")?;
         let iss = match unverified.get("iss") {
             Some(Value::String(iss)) => iss.as_str(),
             Some(_) => return Err(invalid("the token's `iss` must be a string")),
@@ -458,6 +427,45 @@ impl Authenticator {
             roles,
         })
     }
+}
+
+/// The token of the one `Authorization: Bearer` header a request may carry.
+fn bearer_token<'a>(authorization: &[&'a [u8]]) -> Result<&'a str, InvalidToken> {
+    let value = match authorization {
+        [] => return Err(invalid("this request needs a bearer token")),
+        [one] => *one,
+        _ => return Err(invalid("send exactly one Authorization header")),
+    };
+    if value.len() > MAX_AUTHORIZATION_BYTES {
+        return Err(invalid(format!(
+            "the Authorization header is longer than {MAX_AUTHORIZATION_BYTES} bytes"
+        )));
+    }
+    let value =
+        std::str::from_utf8(value).map_err(|_| invalid("the Authorization header is not text"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(invalid("the Authorization header must be `Bearer <token>`")),
+    }
+}
+
+/// A JSON object, as a JWT's header and payload are.
+type JsonObject = Map<String, Value>;
+
+/// The header and payload of a signed JWT, not yet verified.
+fn unverified_parts(token: &str) -> Result<(JsonObject, JsonObject), InvalidToken> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid(
+            "the token is not a signed JWT (three dot-separated parts)",
+        ));
+    };
+    Ok((
+        decode_json_part(header, "header")?,
+        decode_json_part(payload, "payload")?,
+    ))
 }
 
 fn decode_json_part(part: &str, name: &str) -> Result<Map<String, Value>, InvalidToken> {
