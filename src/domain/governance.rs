@@ -346,6 +346,22 @@ mod tests {
     }
 
     #[test]
+    fn free_text_holds_at_most_the_field_limit() {
+        assert_eq!(
+            check_text_length("comment", &"意".repeat(MAX_FIELD_CHARS)),
+            Ok(())
+        );
+        assert_eq!(check_text_length("comment", ""), Ok(()));
+        assert_eq!(
+            check_text_length("comment", &"意".repeat(MAX_FIELD_CHARS + 1)),
+            Err(InvalidEdit::one(
+                "comment",
+                "is longer than 2000 characters"
+            ))
+        );
+    }
+
+    #[test]
     fn only_an_editor_of_the_region_itself_may_edit_its_side() {
         let tj = region("TJ");
         assert_eq!(
