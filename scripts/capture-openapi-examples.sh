@@ -94,4 +94,7 @@ curl -sf -X POST "$api/recognition-items/RI-CON-002/suspensions/1/lifting" -H "a
   -H 'content-type: application/json' -d '{"reason": "核验接口已恢复"}' | save lift_suspension
 curl -sf "$api/audit?after=3&limit=2" -H "authorization: Bearer $admin" | save list_audit_records
 curl -sf "$api/audit/verify" -H "authorization: Bearer $admin" | save verify_audit_log
+# The last changes of the feed: the proposal's and the suspension's among them.
+head=$(curl -sf "$api/changes?after=0&limit=1000&minimal=true" | python3 -c 'import json, sys; print(json.load(sys.stdin)["next_after"])')
+curl -sf "$api/changes?after=$((head - 4))&limit=3" | save list_changes
 cargo run --quiet -- openapi

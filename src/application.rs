@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use diesel::Connection;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -13,6 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::{Authenticator, InvalidToken};
 use crate::domain::audit::{Actor, AuditEntry, AuditRecord, BrokenLink, ChainCheck, Outcome};
 use crate::domain::catalog::{EntryKind, RecognitionLocalPart, StandardLocalPart};
+use crate::domain::change::{ChangeKind, NewChange};
 use crate::domain::governance::{
     EditMethod, InvalidEdit, LocalPart, Principal, Refusal, Role, authorize_local_edit,
     edited_local_part, require_role,
@@ -20,10 +20,10 @@ use crate::domain::governance::{
 use crate::domain::region::RegionCode;
 use crate::registry::Registry;
 use crate::storage::catalog::{
-    bump_generation, catalog_generation, lock_catalog_for_write, recognition_local_part,
-    replace_recognition_local_part, replace_standard_local_part, standard_local_part,
+    lock_catalog_for_write, recognition_local_part, replace_recognition_local_part,
+    replace_standard_local_part, standard_local_part,
 };
-use crate::storage::{DbConnection, StorageError, audit};
+use crate::storage::{DbConnection, StorageError, audit, changes};
 
 /// The action names written to the audit log.
 pub mod action {
@@ -371,6 +371,19 @@ impl UseCases {
         .await
     }
 
+    /// Up to `limit` changes of the feed after `after`, in order (public).
+    pub async fn changes(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::domain::change::Change>, UseCaseError> {
+        Ok(self
+            .registry
+            .database()
+            .run(move |conn| changes::after(conn, after, limit))
+            .await?)
+    }
+
     /// Checks the whole audit chain (admins only).
     pub async fn verify_audit(
         &self,
@@ -461,7 +474,7 @@ impl UseCases {
         let result = self
             .registry
             .database()
-            .run(move |conn| conn.transaction(|conn| write(conn, ready, accepted)))
+            .write(move |conn| write(conn, ready, accepted))
             .await;
         match result {
             Ok((answer, generation)) => {
@@ -636,8 +649,9 @@ fn write_local_part<P: LocalPart>(
             ),
             current_etag: current_etag.clone(),
         })?;
-    bump_generation(conn, now.naive_utc())?;
-    let generation = catalog_generation(conn)?;
+    let change = NewChange::entry(ChangeKind::LocalPartChanged, kind.into(), code, version)
+        .in_region(region);
+    let generation = changes::record(conn, &[change], now)?;
     let written = VersionedLocalPart {
         item_code: code.to_owned(),
         version,
@@ -670,7 +684,7 @@ struct Written {
 /// beyond the head (appended without moving it) breaks the chain as surely as a
 /// missing one.
 pub fn verify_audit_chain(conn: &mut DbConnection) -> Result<AuditVerification, StorageError> {
-    audit::in_snapshot(conn, verify_snapshot)
+    crate::storage::connection::in_snapshot(conn, verify_snapshot)
 }
 
 fn verify_snapshot(conn: &mut DbConnection) -> Result<AuditVerification, StorageError> {

@@ -1,5 +1,7 @@
 //! The registry as the HTTP layer and the CLI see it: the database (durable truth) and
-//! the in-process read model of the current catalog, rebuilt from the database.
+//! the in-process read model of the current catalog, built whole at start and then kept
+//! current by following the change feed: each new page of changes reloads only the
+//! entries it names.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -9,13 +11,20 @@ use arc_swap::{ArcSwap, Guard};
 use chrono::Utc;
 
 use crate::domain::catalog::{CatalogContent, validate_catalog};
+use crate::domain::change::{Change, ChangedEntryKind};
 use crate::domain::read_model::Catalog;
 use crate::sample::sample_entries;
 use crate::settings::{SampleCatalogPolicy, Settings};
 use crate::storage::catalog::{
-    catalog_generation, catalog_is_empty, insert_catalog, load_catalog, lock_catalog_for_write,
+    EntrySelection, catalog_is_empty, insert_catalog, load_catalog, load_entries,
+    lock_catalog_for_write,
 };
-use crate::storage::{Database, DbConnection, StorageError, connection};
+use crate::storage::connection::in_snapshot;
+use crate::storage::{Database, DbConnection, StorageError, changes, connection};
+
+/// Beyond this many changes behind, an instance reloads the whole catalog instead of
+/// applying them one page at a time.
+const MAX_CHANGES_APPLIED: i64 = 10_000;
 
 /// What can stop the registry from starting or a command from finishing.
 #[derive(Debug, thiserror::Error)]
@@ -23,9 +32,6 @@ pub enum RegistryError {
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// Writes kept landing while the catalog was being read.
-    #[error("the catalog changed during each of {0} reads; the next refresh will try again")]
-    Unsettled(usize),
     /// Catalog data (stored or sample) breaks a rule.
     #[error("the catalog is invalid:\n  {}", .0.join("\n  "))]
     InvalidCatalog(Vec<String>),
@@ -45,8 +51,8 @@ pub enum SampleLoad {
 pub struct Registry {
     database: Database,
     catalog: ArcSwap<Catalog>,
-    /// The catalog generation the read model was built from.
-    generation: AtomicI64,
+    /// The sequence number of the last change in the read model.
+    applied: AtomicI64,
     /// Whether the last refresh check failed (to log transitions, not every tick).
     refresh_failing: AtomicBool,
     /// One rebuild at a time: writers that commit while a rebuild runs wait for it and
@@ -71,11 +77,11 @@ impl Registry {
         if wants_sample && let SampleLoad::Loaded(entries) = database.run_here(load_sample)? {
             tracing::info!(entries, "loaded the sample catalog into the empty database");
         }
-        let (generation, catalog) = database.run_here(read_catalog)?;
+        let (head, catalog) = database.run_here(read_catalog)?;
         Ok(Self {
             database,
             catalog: ArcSwap::from_pointee(catalog),
-            generation: AtomicI64::new(generation),
+            applied: AtomicI64::new(head),
             refresh_failing: AtomicBool::new(false),
             refresh_lock: tokio::sync::Mutex::new(()),
         })
@@ -91,42 +97,59 @@ impl Registry {
         self.catalog.load()
     }
 
-    /// Rebuilds the read model if the stored catalog changed since it was built (by
-    /// this instance or another one); returns whether it did.
+    /// The sequence number of the last change the read model includes.
+    pub fn applied(&self) -> i64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    /// Applies the changes committed since the read model was last brought up to date
+    /// (by this instance or another one); returns whether there were any.
     pub async fn refresh_if_changed(&self) -> Result<bool, RegistryError> {
         let _one_at_a_time = self.refresh_lock.lock().await;
-        self.rebuild_if_changed().await
+        self.catch_up().await
     }
 
-    /// The rebuild itself; the caller holds `refresh_lock`.
-    async fn rebuild_if_changed(&self) -> Result<bool, RegistryError> {
-        let stored = self.database.run(catalog_generation).await?;
-        if stored == self.generation.load(Ordering::Acquire) {
-            return Ok(false);
+    /// The catching up itself; the caller holds `refresh_lock`.
+    async fn catch_up(&self) -> Result<bool, RegistryError> {
+        let applied = self.applied();
+        match self
+            .database
+            .run(move |conn| changes_since(conn, applied))
+            .await?
+        {
+            CatchUp::Current => Ok(false),
+            CatchUp::Entries { head, entries } => {
+                let next = self.catalog.load().with_changes(entries);
+                self.catalog.store(Arc::new(next));
+                self.applied.store(head, Ordering::Release);
+                tracing::debug!(
+                    feed.head = head,
+                    "read model caught up with the change feed"
+                );
+                Ok(true)
+            }
+            CatchUp::Whole { head, catalog } => {
+                self.catalog.store(Arc::new(*catalog));
+                self.applied.store(head, Ordering::Release);
+                tracing::info!(feed.head = head, "read model rebuilt from the database");
+                Ok(true)
+            }
         }
-        let (generation, catalog) = self.database.run(read_catalog).await?;
-        self.catalog.store(Arc::new(catalog));
-        self.generation.store(generation, Ordering::Release);
-        tracing::info!(
-            catalog.generation = generation,
-            "read model rebuilt from the database"
-        );
-        Ok(true)
     }
 
-    /// Makes sure the read model includes the catalog generation `committed` (a write of
-    /// this instance just committed it) before returning. Concurrent writers share
-    /// rebuilds: a rebuild that started after their commit serves them all.
+    /// Makes sure the read model includes the change `committed` (a write of this
+    /// instance just committed it) before returning. Concurrent writers share the
+    /// work: one catching up that started after their commits serves them all.
     pub async fn refresh_to(&self, committed: i64) -> Result<(), RegistryError> {
-        if self.generation.load(Ordering::Acquire) >= committed {
+        if self.applied() >= committed {
             return Ok(());
         }
         let _one_at_a_time = self.refresh_lock.lock().await;
-        // The rebuild this writer waited for may already include its commit.
-        if self.generation.load(Ordering::Acquire) >= committed {
+        // The catching up this writer waited for may already include its commit.
+        if self.applied() >= committed {
             return Ok(());
         }
-        self.rebuild_if_changed().await?;
+        self.catch_up().await?;
         Ok(())
     }
 
@@ -157,23 +180,86 @@ impl Registry {
     }
 }
 
-/// Reads and validates the stored catalog with the generation it belongs to. The
-/// generation is read before and after: if a write landed in between, read again, so
-/// the pair is consistent on either backend (statements of one PostgreSQL read may
-/// otherwise see different commits).
+/// Reads and validates the stored catalog with the feed's head, on one snapshot.
 fn read_catalog(conn: &mut DbConnection) -> Result<(i64, Catalog), RegistryError> {
-    const ATTEMPTS: usize = 5;
-    for _ in 0..ATTEMPTS {
-        let before = catalog_generation(conn)?;
-        let content = load_catalog(conn)?;
-        if catalog_generation(conn)? == before {
-            return Ok((
-                before,
-                Catalog::build(content).map_err(RegistryError::InvalidCatalog)?,
-            ));
+    let (head, content) =
+        in_snapshot(conn, |conn| Ok((changes::head(conn)?, load_catalog(conn)?)))?;
+    Ok((
+        head,
+        Catalog::build(content).map_err(RegistryError::InvalidCatalog)?,
+    ))
+}
+
+/// What an instance needs to bring its read model from change `applied` to the head.
+#[derive(Debug)]
+enum CatchUp {
+    /// Nothing changed.
+    Current,
+    /// The entries the changes name, as stored at `head`.
+    Entries { head: i64, entries: CatalogContent },
+    /// Too far behind, or the feed is not what was expected: the whole catalog.
+    Whole { head: i64, catalog: Box<Catalog> },
+}
+
+/// Reads the changes after `applied` and the entries they name, on one snapshot.
+fn changes_since(conn: &mut DbConnection, applied: i64) -> Result<CatchUp, RegistryError> {
+    let page = in_snapshot(conn, |conn| {
+        let head = changes::head(conn)?;
+        if head == applied {
+            return Ok(None);
+        }
+        if head < applied || head - applied > MAX_CHANGES_APPLIED {
+            return Ok(Some((head, None)));
+        }
+        let feed = changes::after(conn, applied, head - applied)?;
+        let gap_free = feed.len() as i64 == head - applied
+            && feed
+                .iter()
+                .zip(applied + 1..)
+                .all(|(change, seq)| change.seq == seq);
+        if !gap_free {
+            tracing::warn!(
+                applied,
+                head,
+                "the change feed has a gap; rebuilding the read model whole"
+            );
+            return Ok(Some((head, None)));
+        }
+        let entries = load_entries(conn, &selection_of(&feed))?;
+        Ok(Some((head, Some(entries))))
+    })?;
+    match page {
+        None => Ok(CatchUp::Current),
+        Some((head, Some(entries))) => Ok(CatchUp::Entries { head, entries }),
+        Some((_, None)) => {
+            let (head, catalog) = read_catalog(conn)?;
+            Ok(CatchUp::Whole {
+                head,
+                catalog: Box::new(catalog),
+            })
         }
     }
-    Err(RegistryError::Unsettled(ATTEMPTS))
+}
+
+/// The catalog entries that `feed` names, each once.
+fn selection_of(feed: &[Change]) -> EntrySelection {
+    let mut selection = EntrySelection::default();
+    let mut seen = std::collections::HashSet::new();
+    for change in feed
+        .iter()
+        .filter(|c| seen.insert((c.entry_kind, &c.entry_code)))
+    {
+        let codes = match change.entry_kind {
+            ChangedEntryKind::Batch => &mut selection.batches,
+            ChangedEntryKind::RecognitionItem => &mut selection.recognition_items,
+            ChangedEntryKind::StandardItem => &mut selection.standard_items,
+            ChangedEntryKind::Scenario => &mut selection.scenarios,
+            ChangedEntryKind::Target => &mut selection.targets,
+            ChangedEntryKind::Proposal => continue,
+        };
+        codes.push(change.entry_code.clone());
+    }
+    selection
 }
 
 /// Loads the bundled sample catalog if the catalog is empty; all or nothing. Safe when

@@ -64,8 +64,8 @@ pub const SETTINGS: &[SettingSpec] = &[
     },
     SettingSpec {
         key: "REGISTRY_REFRESH_MS",
-        default: "2000",
-        description: "How often each instance checks the database for catalog changes made elsewhere and rebuilds its read model (milliseconds): the bound on how stale an instance can be.",
+        default: "500",
+        description: "How often each instance polls the change feed for changes other instances committed and applies them to its read model (milliseconds): with one catching-up, the bound on how stale an instance can be.",
     },
     SettingSpec {
         key: "REGISTRY_MAX_BODY_BYTES",

@@ -7,18 +7,16 @@ use serde_json::Value;
 
 use super::{UseCaseError, UseCases, WriteRequest, action, now, printable, required_if_match};
 use crate::domain::audit::{AuditEntry, Outcome};
+use crate::domain::change::{ChangeKind, ChangedEntryKind, NewChange};
 use crate::domain::governance::{Principal, Role, check_text_length, parse_body, require_role};
 use crate::domain::proposal::{
     Ballot, ChangeAction, PlanError, Proposal, ProposalCheck, ProposalDraft, ProposalRefusal,
     ProposalState, Proposer, Tally, Vote, authorize_proposal, authorize_vote, authorize_withdrawal,
     plan, replay, tally,
 };
-use crate::storage::catalog::{
-    bump_generation, catalog_generation, insert_batch, load_catalog, lock_catalog_for_write,
-    save_entry,
-};
+use crate::storage::catalog::{insert_batch, load_catalog, lock_catalog_for_write, save_entry};
 use crate::storage::proposals::{self, ProposalFilter};
-use crate::storage::{DbConnection, StorageError, audit};
+use crate::storage::{DbConnection, StorageError, audit, changes};
 
 /// Why a vote or withdrawal without `If-Match` is refused.
 const MISSING_IF_MATCH: &str = "send If-Match with the ETag of the proposal you read; a vote counts only for the proposal as its voter saw it";
@@ -269,6 +267,11 @@ fn record_proposal(
         outcome: String::new(),
     };
     proposals::insert(conn, &proposal)?;
+    changes::record(
+        conn,
+        &[NewChange::proposal(id, 1, ProposalState::Open)],
+        now,
+    )?;
     audit.entry = Some((PROPOSAL, id.to_string()));
     audit.recorded_at = now;
     audit.outcome = Outcome::Accepted;
@@ -315,8 +318,21 @@ fn advance(
     state: ProposalState,
     outcome: &str,
 ) -> Result<(), UseCaseError> {
-    let decided = (state != ProposalState::Open).then(|| now().naive_utc());
+    let now = now();
+    let decided = (state != ProposalState::Open).then(|| now.naive_utc());
     if proposals::advance(conn, proposal.id, proposal.version, state, decided, outcome)? {
+        // A vote that leaves the proposal open is not a change of state.
+        if state != ProposalState::Open {
+            changes::record(
+                conn,
+                &[NewChange::proposal(
+                    proposal.id,
+                    proposal.version + 1,
+                    state,
+                )],
+                now,
+            )?;
+        }
         Ok(())
     } else {
         Err(UseCaseError::PreconditionFailed {
@@ -402,11 +418,30 @@ fn apply(
         }
     };
     let now = now();
+    let mut feed = Vec::with_capacity(entries.len() + 1);
     if let Some(batch) = &proposal.batch {
         insert_batch(conn, batch)?;
+        feed.push(
+            NewChange::entry(
+                ChangeKind::EntryCreated,
+                ChangedEntryKind::Batch,
+                &batch.code,
+                1,
+            )
+            .by_proposal(proposal.id),
+        );
     }
     for (change, entry) in proposal.changes.iter().zip(&entries) {
         save_entry(conn, entry, change.action == ChangeAction::Create, now)?;
+        let (code, version) = crate::domain::proposal::code_and_version(entry);
+        let kind = match change.action {
+            ChangeAction::Create => ChangeKind::EntryCreated,
+            ChangeAction::Update => ChangeKind::EntryChanged,
+            ChangeAction::Retire => ChangeKind::EntryRetired,
+        };
+        feed.push(
+            NewChange::entry(kind, change.kind.into(), code, version).by_proposal(proposal.id),
+        );
         let mut record = vote_record.clone();
         record.action = action::APPLY_PROPOSAL;
         record.entry = Some((change.kind.as_str(), change.code.clone()));
@@ -425,7 +460,7 @@ fn apply(
         ));
         audit::append(conn, record)?;
     }
-    bump_generation(conn, now.naive_utc())?;
+    changes::record(conn, &feed, now)?;
     let versions: Vec<String> = entries
         .iter()
         .map(|entry| {
@@ -459,7 +494,7 @@ fn apply(
             advance(conn, &other, ProposalState::Conflicted, &outcome)?;
         }
     }
-    Ok(Some(catalog_generation(conn)?))
+    Ok(Some(changes::head(conn)?))
 }
 
 fn joined(regions: &[crate::domain::region::RegionCode]) -> String {

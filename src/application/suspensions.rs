@@ -5,14 +5,13 @@
 use super::{UseCaseError, UseCases, WriteRequest, action, now, parse_code, printable};
 use crate::domain::audit::Outcome;
 use crate::domain::catalog::{AcceptanceSuspension, EntryKind};
+use crate::domain::change::{ChangeKind, ChangedEntryKind, NewChange};
 use crate::domain::governance::{Principal, parse_body};
 use crate::domain::recognition::today_in_china;
 use crate::domain::region::RegionCode;
 use crate::domain::suspension::{LiftingNotice, SuspensionError, SuspensionNotice, lift, suspend};
-use crate::storage::catalog::{
-    bump_generation, catalog_generation, load_catalog, lock_catalog_for_write, touch_entry,
-};
-use crate::storage::{DbConnection, audit, suspensions};
+use crate::storage::catalog::{load_catalog, lock_catalog_for_write, touch_entry};
+use crate::storage::{DbConnection, audit, changes, suspensions};
 
 impl From<SuspensionError> for UseCaseError {
     fn from(error: SuspensionError) -> Self {
@@ -161,14 +160,26 @@ fn record_act(
         }
     };
     touch_entry(conn, EntryKind::RecognitionItem, code, now.naive_utc())?;
-    bump_generation(conn, now.naive_utc())?;
+    let kind = if before.is_empty() {
+        ChangeKind::AcceptanceSuspended
+    } else {
+        ChangeKind::AcceptanceReinstated
+    };
+    let change = NewChange::entry(
+        kind,
+        ChangedEntryKind::RecognitionItem,
+        code,
+        item.version + 1,
+    )
+    .in_region(&suspension.used_in);
+    let head = changes::record(conn, &[change], now)?;
     audit.recorded_at = now;
     audit.outcome = Outcome::Accepted;
     audit.status = if before.is_empty() { 201 } else { 200 };
     audit.target_region = Some(suspension.used_in.to_string());
     audit.change = Some((before, to_text(&suspension)?));
     audit::append(conn, audit)?;
-    Ok((suspension, catalog_generation(conn)?))
+    Ok((suspension, head))
 }
 
 fn to_text<T: serde::Serialize>(value: &T) -> Result<String, UseCaseError> {

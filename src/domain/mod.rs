@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod change;
 pub mod deviation;
 pub mod governance;
 pub mod proposal;

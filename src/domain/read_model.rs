@@ -232,6 +232,7 @@ pub struct EntryFilter {
 
 /// The current catalog with its indexes.
 #[derive(Debug, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 pub struct Catalog {
     regions: Vec<Region>,
     sectors: Vec<Sector>,
@@ -252,13 +253,144 @@ pub struct Catalog {
     scenario_by_code: HashMap<String, usize>,
     targets: Vec<Target>,
     target_by_code: HashMap<String, usize>,
+    entry_digests: EntryDigests,
     digest: String,
+}
+
+/// SHA-256 of each entry's content, aligned with the entry lists, so that a change
+/// rehashes only the entries it changed.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(test, derive(PartialEq))]
+struct EntryDigests {
+    reference: [u8; 32],
+    batches: Vec<[u8; 32]>,
+    recognition_items: Vec<[u8; 32]>,
+    standard_items: Vec<[u8; 32]>,
+    scenarios: Vec<[u8; 32]>,
+    targets: Vec<[u8; 32]>,
+}
+
+impl EntryDigests {
+    /// The catalog's digest: of the reference data and every entry's, in order.
+    fn combined(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.reference);
+        for digests in [
+            &self.batches,
+            &self.recognition_items,
+            &self.standard_items,
+            &self.scenarios,
+            &self.targets,
+        ] {
+            // The count keeps entries of one kind from passing for another's.
+            hasher.update((digests.len() as u64).to_le_bytes());
+            for digest in digests {
+                hasher.update(digest);
+            }
+        }
+        hasher
+            .finalize()
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// The catalog a change starts from, and the codes it changes (batches, recognition
+/// items, service items, scenarios, targets).
+struct Previous<'a> {
+    catalog: &'a Catalog,
+    changed: [HashSet<String>; 5],
+}
+
+fn codes_of<T: Coded>(entries: &[T]) -> HashSet<String> {
+    entries.iter().map(|e| e.code().to_owned()).collect()
+}
+
+/// `current` with each of `changed` in place of the entry with its code, or added.
+fn merged<T: Coded + Clone>(current: &[T], changed: Vec<T>) -> Vec<T> {
+    let mut changed: HashMap<String, T> = changed
+        .into_iter()
+        .map(|entry| (entry.code().to_owned(), entry))
+        .collect();
+    let mut entries: Vec<T> = current
+        .iter()
+        .map(|entry| {
+            changed
+                .remove(entry.code())
+                .unwrap_or_else(|| entry.clone())
+        })
+        .collect();
+    entries.extend(changed.into_values());
+    entries
+}
+
+/// For each of `entries`, what `previous` computed for it (found through the index and
+/// values `cached` picks) when the change left it alone, and `make` of it otherwise.
+fn reuse<T: Coded, V: Clone>(
+    entries: &[T],
+    previous: Option<&Previous<'_>>,
+    kind: usize,
+    cached: impl for<'c> Fn(&'c Catalog) -> (&'c HashMap<String, usize>, &'c Vec<V>),
+    make: impl Fn(&T) -> V,
+) -> Vec<V> {
+    entries
+        .iter()
+        .map(|entry| {
+            previous
+                .filter(|p| !p.changed[kind].contains(entry.code()))
+                .and_then(|p| {
+                    let (index, values) = cached(p.catalog);
+                    index
+                        .get(entry.code())
+                        .and_then(|&i| values.get(i))
+                        .cloned()
+                })
+                .unwrap_or_else(|| make(entry))
+        })
+        .collect()
 }
 
 impl Catalog {
     /// Validates `content` and builds the indexes.
-    pub fn build(mut content: CatalogContent) -> Result<Self, Vec<String>> {
+    pub fn build(content: CatalogContent) -> Result<Self, Vec<String>> {
         validate_catalog(&content)?;
+        Ok(Self::assemble(content, None))
+    }
+
+    /// This catalog with `changed` entries (as stored now) in place of those with their
+    /// codes, or added: what an instance does with each page of the change feed.
+    /// Reference data (regions, sectors, programmes) is kept. The writer validated the
+    /// catalog its change made, so the rules are not checked again; the indexes, search
+    /// keys and digests of unchanged entries are reused.
+    pub fn with_changes(&self, changed: CatalogContent) -> Self {
+        let previous = Previous {
+            catalog: self,
+            changed: [
+                codes_of(&changed.batches),
+                codes_of(&changed.recognition_items),
+                codes_of(&changed.standard_items),
+                codes_of(&changed.scenarios),
+                codes_of(&changed.targets),
+            ],
+        };
+        let content = CatalogContent {
+            regions: self.regions.clone(),
+            sectors: self.sectors.clone(),
+            programmes: self.programmes.clone(),
+            batches: merged(&self.batches, changed.batches),
+            recognition_items: merged(&self.recognition_items, changed.recognition_items),
+            standard_items: merged(&self.standard_items, changed.standard_items),
+            scenarios: merged(&self.scenarios, changed.scenarios),
+            targets: merged(&self.targets, changed.targets),
+        };
+        Self::assemble(content, Some(previous))
+    }
+
+    /// Orders the entries and builds the indexes, reusing what `previous` computed for
+    /// entries it did not change.
+    fn assemble(mut content: CatalogContent, previous: Option<Previous<'_>>) -> Self {
         // Regions keep their display order (BJ, TJ, HE) wherever an entry lists them.
         let order: HashMap<RegionCode, usize> = content
             .regions
@@ -284,22 +416,77 @@ impl Catalog {
             .batches
             .sort_by(|a, b| (a.published_on, &a.code).cmp(&(b.published_on, &b.code)));
 
-        let digest = digest_of(&content);
-        let recognition_keys = content
-            .recognition_items
-            .iter()
-            .map(|i| keys_for(&i.code, &i.name_zh, &i.name_en, &i.aliases))
-            .collect();
-        let standard_keys = content
-            .standard_items
-            .iter()
-            .map(|i| keys_for(&i.code, &i.name_zh, &i.name_en, &i.aliases))
-            .collect();
-        let scenario_keys = content
-            .scenarios
-            .iter()
-            .map(|s| keys_for(&s.code, &s.name_zh, &s.name_en, &[]))
-            .collect();
+        let previous = previous.as_ref();
+        let reference_digest = match previous {
+            Some(previous) => previous.catalog.entry_digests.reference,
+            None => digest_of(&(&content.regions, &content.sectors, &content.programmes)),
+        };
+        let entry_digests = EntryDigests {
+            reference: reference_digest,
+            batches: reuse(
+                &content.batches,
+                previous,
+                0,
+                |c| (&c.batch_by_code, &c.entry_digests.batches),
+                digest_of,
+            ),
+            recognition_items: reuse(
+                &content.recognition_items,
+                previous,
+                1,
+                |c| (&c.recognition_by_code, &c.entry_digests.recognition_items),
+                digest_of,
+            ),
+            standard_items: reuse(
+                &content.standard_items,
+                previous,
+                2,
+                |c| (&c.standard_by_code, &c.entry_digests.standard_items),
+                digest_of,
+            ),
+            scenarios: reuse(
+                &content.scenarios,
+                previous,
+                3,
+                |c| (&c.scenario_by_code, &c.entry_digests.scenarios),
+                digest_of,
+            ),
+            targets: reuse(
+                &content.targets,
+                previous,
+                4,
+                |c| (&c.target_by_code, &c.entry_digests.targets),
+                digest_of,
+            ),
+        };
+        let recognition_keys = reuse(
+            &content.recognition_items,
+            previous,
+            1,
+            |c| (&c.recognition_by_code, &c.recognition_keys),
+            |i| keys_for(&i.code, &i.name_zh, &i.name_en, &i.aliases),
+        );
+        let standard_keys = reuse(
+            &content.standard_items,
+            previous,
+            2,
+            |c| (&c.standard_by_code, &c.standard_keys),
+            |i| keys_for(&i.code, &i.name_zh, &i.name_en, &i.aliases),
+        );
+        let scenario_keys = reuse(
+            &content.scenarios,
+            previous,
+            3,
+            |c| (&c.scenario_by_code, &c.scenario_keys),
+            |s| keys_for(&s.code, &s.name_zh, &s.name_en, &[]),
+        );
+        let conformity = reuse(
+            &content.standard_items,
+            previous,
+            2,
+            |c| (&c.standard_by_code, &c.conformity),
+            check_item,
+        );
         let mut recognition_by_local_code = HashMap::new();
         for (index, item) in content.recognition_items.iter().enumerate() {
             for part in &item.local_parts {
@@ -309,8 +496,10 @@ impl Catalog {
                 }
             }
         }
-        Ok(Self {
-            conformity: content.standard_items.iter().map(check_item).collect(),
+        Self {
+            digest: entry_digests.combined(),
+            entry_digests,
+            conformity,
             recognition_by_code: index_by_code(&content.recognition_items),
             standard_by_code: index_by_code(&content.standard_items),
             scenario_by_code: index_by_code(&content.scenarios),
@@ -328,8 +517,7 @@ impl Catalog {
             standard_keys,
             scenarios: content.scenarios,
             scenario_keys,
-            digest,
-        })
+        }
     }
 
     /// A digest of the whole content: equal catalogs give equal digests on every
@@ -1073,24 +1261,9 @@ fn paginate<'a, T: Coded>(
     Page { items, has_more }
 }
 
-fn digest_of(content: &CatalogContent) -> String {
-    let everything = (
-        &content.regions,
-        &content.sectors,
-        &content.batches,
-        &content.recognition_items,
-        &content.standard_items,
-        &content.scenarios,
-        &content.programmes,
-        &content.targets,
-    );
-    // Serialising plain data to JSON cannot fail; an empty digest input would still be stable.
-    let bytes = serde_json::to_vec(&everything).unwrap_or_default();
-    Sha256::digest(&bytes)
-        .iter()
-        .take(12)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// SHA-256 of a value's JSON form (plain data: serialising it cannot fail).
+fn digest_of<T: Serialize + ?Sized>(value: &T) -> [u8; 32] {
+    Sha256::digest(serde_json::to_vec(value).unwrap_or_default()).into()
 }
 
 #[cfg(test)]
@@ -1119,6 +1292,73 @@ mod tests {
             "{changed:?} vs {first}"
         );
         assert_ne!(changed[0], changed[1]);
+    }
+
+    /// `changed` applied to the sample catalog, incrementally and by building it whole.
+    fn both_ways(changed: CatalogContent) -> (Catalog, Catalog) {
+        let before = Catalog::build(sample()).unwrap();
+        let mut whole = sample();
+        whole.batches = merged(&whole.batches, changed.batches.clone());
+        whole.recognition_items =
+            merged(&whole.recognition_items, changed.recognition_items.clone());
+        whole.standard_items = merged(&whole.standard_items, changed.standard_items.clone());
+        whole.scenarios = merged(&whole.scenarios, changed.scenarios.clone());
+        whole.targets = merged(&whole.targets, changed.targets.clone());
+        (before.with_changes(changed), Catalog::build(whole).unwrap())
+    }
+
+    #[test]
+    fn changes_applied_to_a_catalog_give_the_catalog_built_whole() {
+        let content = sample();
+        // No change: the same catalog.
+        let (incremental, whole) = both_ways(CatalogContent::default());
+        assert_eq!(incremental, whole);
+        assert_eq!(incremental, Catalog::build(sample()).unwrap());
+
+        // One entry of every kind changed, and a new item that sorts first.
+        let mut item = content.recognition_items[3].clone();
+        item.name_zh = "更名后的证书".into();
+        item.aliases.push("gmhdzs".into());
+        let part = &mut item.local_parts[0];
+        part.local_code = Some("NEW-LOCAL-CODE".into());
+        let mut added = content.recognition_items[0].clone();
+        added.code = "AA-NEW-001".into();
+        for part in &mut added.local_parts {
+            part.local_code = part.local_code.as_ref().map(|code| format!("{code}-NEW"));
+        }
+        let mut standard = content.standard_items[1].clone();
+        standard.name_en.push_str(" (renamed)");
+        standard.local_parts[0].time_limit_days = Some(1);
+        let mut scenario = content.scenarios[0].clone();
+        scenario.name_zh.push('新');
+        let mut target = content.targets[0].clone();
+        target.target_value += 1;
+        let mut batch = content.batches[0].clone();
+        batch.title_en.push_str(" (corrected)");
+        let changed = CatalogContent {
+            batches: vec![batch],
+            recognition_items: vec![item.clone(), added.clone()],
+            standard_items: vec![standard.clone()],
+            scenarios: vec![scenario],
+            targets: vec![target],
+            ..CatalogContent::default()
+        };
+        let (incremental, whole) = both_ways(changed);
+        assert_eq!(incremental, whole);
+        assert_ne!(
+            incremental.digest(),
+            Catalog::build(sample()).unwrap().digest()
+        );
+        // What the indexes answer reflects the change, not the old entry.
+        let region = &item.local_parts[0].region;
+        assert_eq!(
+            incremental
+                .recognition_item_by_local_code(region, "new-local-code")
+                .map(|i| i.code.as_str()),
+            Some(item.code.as_str())
+        );
+        assert_eq!(incremental.recognition_items[0].code, "AA-NEW-001");
+        assert_eq!(incremental.recognition_item("AA-NEW-001"), Some(&added));
     }
 
     fn day(text: &str) -> NaiveDate {

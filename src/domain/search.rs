@@ -22,7 +22,7 @@ pub fn fold_for_search(text: &str) -> String {
 }
 
 /// Precomputed search keys of one entry.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchKeys {
     keys: Vec<String>,
 }

@@ -3,6 +3,7 @@
 //! or storage, map to a response.
 
 pub mod catalog;
+pub mod changes;
 pub mod conditional;
 pub mod docs;
 pub mod editing;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(catalog::get_scenario)
                 .service(programme::get_batch)
                 .service(programme::get_target)
+                .service(changes::list_changes)
                 .service(editing::verify_audit_log)
                 .service(editing::list_audit_records)
                 .service(proposals::list_proposals)

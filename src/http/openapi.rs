@@ -45,6 +45,7 @@ The bundled catalog is a SAMPLE (示例数据), not the official list.",
         (name = "editing", description = "Region-scoped editing: each region reads and changes its own side (本地部分) of an entry, with a bearer token of that region and `If-Match`."),
         (name = "proposals", description = "Shared changes (变更提案): creating, changing or retiring an entry, or publishing a batch, takes effect only when every participating region's approver has approved."),
         (name = "suspensions", description = "The one unilateral act: an accepting region suspends, and lifts, its own acceptance of an item (暂停互认), at once and with a reason."),
+        (name = "changes", description = "The change feed (变更流): every change in commit order, numbered without gaps, for keeping a copy in sync."),
         (name = "audit", description = "The tamper-evident audit log of every write attempt, accepted or refused."),
         (name = "reference", description = "Regions, sectors and catalog statistics."),
         (name = "service", description = "Probes for orchestration.")
@@ -153,6 +154,12 @@ fn problem_responses() -> Vec<(&'static str, &'static str, ProblemDetails)> {
 const OMITTED_WHEN_EMPTY: &[(&str, &str)] = &[
     ("ProblemDetails", "errors"),
     ("ProblemDetails", "request_id"),
+    // The change feed with `minimal=true` sends a change's number, entry and version only.
+    ("Change", "recorded_at"),
+    ("Change", "kind"),
+    ("Change", "region"),
+    ("Change", "proposal"),
+    ("Change", "state"),
 ];
 
 /// Builds the utoipa document from the route configuration, without a database.
@@ -270,6 +277,11 @@ fn add_components(doc: &mut Value) {
             "required": true,
             "description": "Where the created resource is read.",
             "schema": {"type": "string", "examples": ["/api/v1/proposals/1"]},
+        },
+        "CacheControlFeed": {
+            "required": true,
+            "description": "A full page of the change feed never changes and may be kept for good; a page that reaches the head (an empty poll among them) must be revalidated with its ETag before every use.",
+            "schema": {"type": "string", "examples": [super::changes::IMMUTABLE_CACHE, "no-cache"]},
         },
         "CacheControlNoCache": {
             "required": true,
@@ -774,7 +786,13 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
             continue;
         }
         if status.starts_with('2') {
-            response["headers"] = if conditional {
+            response["headers"] = if id == "list_changes" {
+                json!({
+                    "ETag": {"$ref": "#/components/headers/ETag"},
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlFeed"},
+                    "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
+                })
+            } else if conditional {
                 cacheable_headers()
             } else if id.ends_with("_local_part") {
                 json!({
@@ -957,6 +975,10 @@ const RESPONSE_EXAMPLES: &[(&str, &str)] = &[
     (
         "verify_audit_log",
         include_str!("../../openapi/examples/verify_audit_log.json"),
+    ),
+    (
+        "list_changes",
+        include_str!("../../openapi/examples/list_changes.json"),
     ),
     (
         "create_proposal",

@@ -112,22 +112,6 @@ pub fn append_alone(
     conn.transaction(|conn| append(conn, entry))
 }
 
-/// Runs `read` on one consistent snapshot of the database (REPEATABLE READ on
-/// PostgreSQL; SQLite's read transaction is one already), so that a check of the chain
-/// sees the head and the records as of one moment while writers go on.
-pub fn in_snapshot<T>(
-    conn: &mut DbConnection,
-    read: impl FnOnce(&mut DbConnection) -> Result<T, StorageError>,
-) -> Result<T, StorageError> {
-    conn.transaction(|conn| {
-        if matches!(conn, DbConnection::Postgresql(_)) {
-            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(conn)?;
-        }
-        read(conn)
-    })
-}
-
 /// The head: the last record's sequence number and hash.
 pub fn head(conn: &mut DbConnection) -> Result<(i64, String), StorageError> {
     Ok(audit_head::table

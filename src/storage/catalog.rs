@@ -21,7 +21,9 @@ use crate::domain::catalog::{
     RecognitionLocalPart, RecognitionMode, Scenario, Sector, StandardItem, StandardItemType,
     StandardLocalPart, Target, TargetMetric, Verification, VerificationMethod,
 };
+use crate::domain::change::{ChangeKind, ChangedEntryKind, NewChange};
 use crate::domain::proposal::TypedEntry;
+use crate::domain::region::Region;
 use crate::domain::region::RegionCode;
 
 #[derive(Debug, Queryable, Selectable)]
@@ -337,16 +339,6 @@ pub fn catalog_is_empty(conn: &mut DbConnection) -> Result<bool, StorageError> {
     Ok(items + standards + scenario_count + target_count == 0)
 }
 
-/// The catalog generation: bumped by every transaction that changes the catalog, so
-/// an instance can tell cheaply whether its read model is current. (The change feed's
-/// sequence number will take this role.)
-pub fn catalog_generation(conn: &mut DbConnection) -> Result<i64, StorageError> {
-    Ok(catalog_state::table
-        .find(1)
-        .select(catalog_state::generation)
-        .first(conn)?)
-}
-
 /// Takes the catalog write lock for the rest of the current transaction: a no-op
 /// update of the `catalog_state` row, which holds a row lock on PostgreSQL and the
 /// database write lock on SQLite. Every catalog-writing transaction starts with it, so
@@ -358,19 +350,11 @@ pub fn lock_catalog_for_write(conn: &mut DbConnection) -> Result<(), StorageErro
     Ok(())
 }
 
-/// Records that the catalog changed, so that every instance rebuilds its read model.
-pub fn bump_generation(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), StorageError> {
-    diesel::update(catalog_state::table.find(1))
-        .set((
-            catalog_state::generation.eq(catalog_state::generation + 1),
-            catalog_state::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Reads the whole catalog (it is small: thousands of entries, not millions).
-pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageError> {
+/// Regions, sectors and programmes: reference data, which migrations own.
+#[allow(clippy::type_complexity)]
+fn load_reference_data(
+    conn: &mut DbConnection,
+) -> Result<(Vec<Region>, Vec<Sector>, Vec<Programme>), StorageError> {
     let regions = list_regions(conn)?;
     let sectors = sectors::table
         .order((sectors::sort_order, sectors::code))
@@ -394,32 +378,96 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
             name_en: row.name_en,
         })
         .collect();
-    let batches = batches::table
-        .order(batches::code)
-        .select(BatchRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|row| {
-            Ok(Batch {
-                code: row.code,
-                document_no: row.document_no,
-                title_zh: row.title_zh,
-                title_en: row.title_en,
-                published_on: row.published_on,
-                publishes: from_json(&row.publishes)?,
-                programmes: from_json(&row.programmes)?,
-            })
+    Ok((regions, sectors, programmes))
+}
+
+/// Codes of entries to read, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntrySelection {
+    /// Batch codes.
+    pub batches: Vec<String>,
+    /// Recognition item codes.
+    pub recognition_items: Vec<String>,
+    /// Service item codes.
+    pub standard_items: Vec<String>,
+    /// Scenario codes.
+    pub scenarios: Vec<String>,
+    /// Target codes.
+    pub targets: Vec<String>,
+}
+
+/// Restricts a query to the rows whose `column` is one of `codes`, when codes are given.
+macro_rules! only {
+    ($query:expr, $column:expr, $codes:expr) => {{
+        let query = $query.into_boxed();
+        match $codes {
+            Some(codes) => query.filter($column.eq_any(codes)),
+            None => query,
+        }
+    }};
+}
+
+/// Reads the whole catalog (it is small: thousands of entries, not millions).
+pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageError> {
+    load_content(conn, None)
+}
+
+/// Reads the entries `selection` names as they are stored now (those that exist), and
+/// no reference data: what a read model needs to apply changes.
+pub fn load_entries(
+    conn: &mut DbConnection,
+    selection: &EntrySelection,
+) -> Result<CatalogContent, StorageError> {
+    load_content(conn, Some(selection))
+}
+
+fn load_content(
+    conn: &mut DbConnection,
+    selection: Option<&EntrySelection>,
+) -> Result<CatalogContent, StorageError> {
+    let batch_codes = selection.map(|s| &s.batches);
+    let item_codes = selection.map(|s| &s.recognition_items);
+    let standard_codes = selection.map(|s| &s.standard_items);
+    let scenario_codes = selection.map(|s| &s.scenarios);
+    let target_codes = selection.map(|s| &s.targets);
+    let (regions, sectors, programmes) = match selection {
+        Some(_) => Default::default(),
+        None => load_reference_data(conn)?,
+    };
+    let batches = only!(
+        batches::table
+            .order(batches::code)
+            .select(BatchRow::as_select()),
+        batches::code,
+        batch_codes
+    )
+    .load(conn)?
+    .into_iter()
+    .map(|row| {
+        Ok(Batch {
+            code: row.code,
+            document_no: row.document_no,
+            title_zh: row.title_zh,
+            title_en: row.title_en,
+            published_on: row.published_on,
+            publishes: from_json(&row.publishes)?,
+            programmes: from_json(&row.programmes)?,
         })
-        .collect::<Result<Vec<_>, StorageError>>()?;
+    })
+    .collect::<Result<Vec<_>, StorageError>>()?;
 
     let mut local_parts: HashMap<String, Vec<RecognitionLocalPart>> = HashMap::new();
-    for row in recognition_local_parts::table
-        .order((
-            recognition_local_parts::item_code,
-            recognition_local_parts::region_code,
-        ))
-        .select(RecognitionLocalPartRow::as_select())
-        .load(conn)?
+    for row in only!(
+        recognition_local_parts::table
+            .order((
+                recognition_local_parts::item_code,
+                recognition_local_parts::region_code,
+            ))
+            .select(RecognitionLocalPartRow::as_select()),
+        recognition_local_parts::item_code,
+        item_codes
+    )
+    .load(conn)?
     {
         local_parts
             .entry(row.item_code.clone())
@@ -427,15 +475,19 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
             .push(row.into_domain()?);
     }
     let mut arrangement_rows: HashMap<String, Vec<Arrangement>> = HashMap::new();
-    for row in arrangements::table
-        .order((
-            arrangements::item_code,
-            arrangements::issuer_region,
-            arrangements::acceptor_region,
-            arrangements::effective_from,
-        ))
-        .select(ArrangementRow::as_select())
-        .load(conn)?
+    for row in only!(
+        arrangements::table
+            .order((
+                arrangements::item_code,
+                arrangements::issuer_region,
+                arrangements::acceptor_region,
+                arrangements::effective_from,
+            ))
+            .select(ArrangementRow::as_select()),
+        arrangements::item_code,
+        item_codes
+    )
+    .load(conn)?
     {
         arrangement_rows
             .entry(row.item_code)
@@ -451,44 +503,52 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
                 status: parse_enum(&row.status, ArrangementStatus::parse)?,
             });
     }
-    let mut suspensions = super::suspensions::by_item(conn)?;
-    let recognition_items = recognition_items::table
-        .order(recognition_items::code)
-        .select(RecognitionItemRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|row| {
-            let local_parts = local_parts.remove(&row.code).unwrap_or_default();
-            Ok(RecognitionItem {
-                regions: local_parts.iter().map(|p| p.region.clone()).collect(),
-                arrangements: arrangement_rows.remove(&row.code).unwrap_or_default(),
-                suspensions: suspensions.remove(&row.code).unwrap_or_default(),
-                local_parts,
-                version: row.version,
-                name_zh: row.name_zh,
-                name_en: row.name_en,
-                aliases: from_json(&row.aliases)?,
-                kind: parse_enum(&row.kind, ItemKind::parse)?,
-                sector: row.sector_code,
-                legal_basis: row.legal_basis,
-                status: parse_enum(&row.status, EntryStatus::parse)?,
-                status_since: row.status_since,
-                batch: row.batch_code,
-                last_verified_on: row.last_verified_on,
-                updated_at: row.updated_at.and_utc(),
-                code: row.code,
-            })
+    let mut suspensions = super::suspensions::by_item(conn, item_codes.map(Vec::as_slice))?;
+    let recognition_items = only!(
+        recognition_items::table
+            .order(recognition_items::code)
+            .select(RecognitionItemRow::as_select()),
+        recognition_items::code,
+        item_codes
+    )
+    .load(conn)?
+    .into_iter()
+    .map(|row| {
+        let local_parts = local_parts.remove(&row.code).unwrap_or_default();
+        Ok(RecognitionItem {
+            regions: local_parts.iter().map(|p| p.region.clone()).collect(),
+            arrangements: arrangement_rows.remove(&row.code).unwrap_or_default(),
+            suspensions: suspensions.remove(&row.code).unwrap_or_default(),
+            local_parts,
+            version: row.version,
+            name_zh: row.name_zh,
+            name_en: row.name_en,
+            aliases: from_json(&row.aliases)?,
+            kind: parse_enum(&row.kind, ItemKind::parse)?,
+            sector: row.sector_code,
+            legal_basis: row.legal_basis,
+            status: parse_enum(&row.status, EntryStatus::parse)?,
+            status_since: row.status_since,
+            batch: row.batch_code,
+            last_verified_on: row.last_verified_on,
+            updated_at: row.updated_at.and_utc(),
+            code: row.code,
         })
-        .collect::<Result<Vec<_>, StorageError>>()?;
+    })
+    .collect::<Result<Vec<_>, StorageError>>()?;
 
     let mut standard_parts: HashMap<String, Vec<StandardLocalPart>> = HashMap::new();
-    for row in standard_local_parts::table
-        .order((
-            standard_local_parts::item_code,
-            standard_local_parts::region_code,
-        ))
-        .select(StandardLocalPartRow::as_select())
-        .load(conn)?
+    for row in only!(
+        standard_local_parts::table
+            .order((
+                standard_local_parts::item_code,
+                standard_local_parts::region_code,
+            ))
+            .select(StandardLocalPartRow::as_select()),
+        standard_local_parts::item_code,
+        standard_codes
+    )
+    .load(conn)?
     {
         standard_parts
             .entry(row.item_code.clone())
@@ -496,14 +556,18 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
             .push(row.into_domain()?);
     }
     let mut memberships: HashMap<String, Vec<ProgrammeMembership>> = HashMap::new();
-    for row in programme_memberships::table
-        .order((
-            programme_memberships::item_code,
-            programme_memberships::joined_on,
-            programme_memberships::programme_code,
-        ))
-        .select(ProgrammeMembershipRow::as_select())
-        .load(conn)?
+    for row in only!(
+        programme_memberships::table
+            .order((
+                programme_memberships::item_code,
+                programme_memberships::joined_on,
+                programme_memberships::programme_code,
+            ))
+            .select(ProgrammeMembershipRow::as_select()),
+        programme_memberships::item_code,
+        standard_codes
+    )
+    .load(conn)?
     {
         memberships
             .entry(row.item_code)
@@ -515,53 +579,58 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
                 left_on: row.left_on,
             });
     }
-    let standard_items = standard_items::table
-        .order(standard_items::code)
-        .select(StandardItemRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|row| {
-            Ok(StandardItem {
-                local_parts: standard_parts.remove(&row.code).unwrap_or_default(),
-                programmes: memberships.remove(&row.code).unwrap_or_default(),
-                version: row.version,
-                national_code: row.national_code,
-                name_zh: row.name_zh,
-                name_en: row.name_en,
-                aliases: from_json(&row.aliases)?,
-                item_type: parse_enum(&row.item_type, StandardItemType::parse)?,
-                sector: row.sector_code,
-                conditions_zh: row.conditions_zh,
-                conditions_en: row.conditions_en,
-                materials: from_json(&row.materials)?,
-                time_limit_days: to_days(row.time_limit_days)?,
-                statutory_time_limit_days: row
-                    .statutory_time_limit_days
-                    .map(to_days)
-                    .transpose()?,
-                fee_zh: row.fee_zh,
-                fee_en: row.fee_en,
-                legal_basis: row.legal_basis,
-                process_steps: from_json(&row.process_steps)?,
-                result_document_zh: row.result_document_zh,
-                result_document_en: row.result_document_en,
-                status: parse_enum(&row.status, EntryStatus::parse)?,
-                batch: row.batch_code,
-                last_verified_on: row.last_verified_on,
-                updated_at: row.updated_at.and_utc(),
-                code: row.code,
-            })
+    let standard_items = only!(
+        standard_items::table
+            .order(standard_items::code)
+            .select(StandardItemRow::as_select()),
+        standard_items::code,
+        standard_codes
+    )
+    .load(conn)?
+    .into_iter()
+    .map(|row| {
+        Ok(StandardItem {
+            local_parts: standard_parts.remove(&row.code).unwrap_or_default(),
+            programmes: memberships.remove(&row.code).unwrap_or_default(),
+            version: row.version,
+            national_code: row.national_code,
+            name_zh: row.name_zh,
+            name_en: row.name_en,
+            aliases: from_json(&row.aliases)?,
+            item_type: parse_enum(&row.item_type, StandardItemType::parse)?,
+            sector: row.sector_code,
+            conditions_zh: row.conditions_zh,
+            conditions_en: row.conditions_en,
+            materials: from_json(&row.materials)?,
+            time_limit_days: to_days(row.time_limit_days)?,
+            statutory_time_limit_days: row.statutory_time_limit_days.map(to_days).transpose()?,
+            fee_zh: row.fee_zh,
+            fee_en: row.fee_en,
+            legal_basis: row.legal_basis,
+            process_steps: from_json(&row.process_steps)?,
+            result_document_zh: row.result_document_zh,
+            result_document_en: row.result_document_en,
+            status: parse_enum(&row.status, EntryStatus::parse)?,
+            batch: row.batch_code,
+            last_verified_on: row.last_verified_on,
+            updated_at: row.updated_at.and_utc(),
+            code: row.code,
         })
-        .collect::<Result<Vec<_>, StorageError>>()?;
+    })
+    .collect::<Result<Vec<_>, StorageError>>()?;
 
     let mut scenario_items: HashMap<String, Vec<String>> = HashMap::new();
-    for row in scenario_recognition_items::table
-        .order((
-            scenario_recognition_items::scenario_code,
-            scenario_recognition_items::position,
-        ))
-        .select(ScenarioRecognitionItemRow::as_select())
-        .load(conn)?
+    for row in only!(
+        scenario_recognition_items::table
+            .order((
+                scenario_recognition_items::scenario_code,
+                scenario_recognition_items::position,
+            ))
+            .select(ScenarioRecognitionItemRow::as_select()),
+        scenario_recognition_items::scenario_code,
+        scenario_codes
+    )
+    .load(conn)?
     {
         scenario_items
             .entry(row.scenario_code)
@@ -569,13 +638,17 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
             .push(row.item_code);
     }
     let mut scenario_standards: HashMap<String, Vec<String>> = HashMap::new();
-    for row in scenario_standard_items::table
-        .order((
-            scenario_standard_items::scenario_code,
-            scenario_standard_items::position,
-        ))
-        .select(ScenarioStandardItemRow::as_select())
-        .load(conn)?
+    for row in only!(
+        scenario_standard_items::table
+            .order((
+                scenario_standard_items::scenario_code,
+                scenario_standard_items::position,
+            ))
+            .select(ScenarioStandardItemRow::as_select()),
+        scenario_standard_items::scenario_code,
+        scenario_codes
+    )
+    .load(conn)?
     {
         scenario_standards
             .entry(row.scenario_code)
@@ -583,54 +656,66 @@ pub fn load_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageEr
             .push(row.item_code);
     }
     let mut scenario_participants: HashMap<String, Vec<RegionCode>> = HashMap::new();
-    for row in scenario_regions::table
-        .order((
-            scenario_regions::scenario_code,
-            scenario_regions::region_code,
-        ))
-        .select(ScenarioRegionRow::as_select())
-        .load(conn)?
+    for row in only!(
+        scenario_regions::table
+            .order((
+                scenario_regions::scenario_code,
+                scenario_regions::region_code,
+            ))
+            .select(ScenarioRegionRow::as_select()),
+        scenario_regions::scenario_code,
+        scenario_codes
+    )
+    .load(conn)?
     {
         scenario_participants
             .entry(row.scenario_code)
             .or_default()
             .push(region_code(&row.region_code)?);
     }
-    let scenarios = scenarios::table
-        .order(scenarios::code)
-        .select(ScenarioRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|row| {
-            Ok(Scenario {
-                recognition_items: scenario_items.remove(&row.code).unwrap_or_default(),
-                standard_items: scenario_standards.remove(&row.code).unwrap_or_default(),
-                regions: scenario_participants.remove(&row.code).unwrap_or_default(),
-                version: row.version,
-                name_zh: row.name_zh,
-                name_en: row.name_en,
-                description_zh: row.description_zh,
-                description_en: row.description_en,
-                situation_zh: row.situation_zh,
-                situation_en: row.situation_en,
-                launched_on: row.launched_on,
-                batch: row.batch_code,
-                status: parse_enum(&row.status, EntryStatus::parse)?,
-                status_since: row.status_since,
-                lead_region: region_code(&row.lead_region)?,
-                lead_department: row.lead_department,
-                updated_at: row.updated_at.and_utc(),
-                code: row.code,
-            })
+    let scenarios = only!(
+        scenarios::table
+            .order(scenarios::code)
+            .select(ScenarioRow::as_select()),
+        scenarios::code,
+        scenario_codes
+    )
+    .load(conn)?
+    .into_iter()
+    .map(|row| {
+        Ok(Scenario {
+            recognition_items: scenario_items.remove(&row.code).unwrap_or_default(),
+            standard_items: scenario_standards.remove(&row.code).unwrap_or_default(),
+            regions: scenario_participants.remove(&row.code).unwrap_or_default(),
+            version: row.version,
+            name_zh: row.name_zh,
+            name_en: row.name_en,
+            description_zh: row.description_zh,
+            description_en: row.description_en,
+            situation_zh: row.situation_zh,
+            situation_en: row.situation_en,
+            launched_on: row.launched_on,
+            batch: row.batch_code,
+            status: parse_enum(&row.status, EntryStatus::parse)?,
+            status_since: row.status_since,
+            lead_region: region_code(&row.lead_region)?,
+            lead_department: row.lead_department,
+            updated_at: row.updated_at.and_utc(),
+            code: row.code,
         })
-        .collect::<Result<Vec<_>, StorageError>>()?;
-    let targets = targets::table
-        .order(targets::code)
-        .select(TargetRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(target_from_row)
-        .collect::<Result<Vec<_>, StorageError>>()?;
+    })
+    .collect::<Result<Vec<_>, StorageError>>()?;
+    let targets = only!(
+        targets::table
+            .order(targets::code)
+            .select(TargetRow::as_select()),
+        targets::code,
+        target_codes
+    )
+    .load(conn)?
+    .into_iter()
+    .map(target_from_row)
+    .collect::<Result<Vec<_>, StorageError>>()?;
 
     Ok(CatalogContent {
         regions,
@@ -671,7 +756,22 @@ pub fn insert_catalog(
                 .values(target_row(target, 1, now)?)
                 .execute(conn)?;
         }
-        bump_generation(conn, now)
+        let created = |kind, code: &str| NewChange::entry(ChangeKind::EntryCreated, kind, code, 1);
+        let feed: Vec<NewChange> = (content.batches.iter())
+            .map(|b| created(ChangedEntryKind::Batch, &b.code))
+            .chain(
+                (content.recognition_items.iter())
+                    .map(|i| created(ChangedEntryKind::RecognitionItem, &i.code)),
+            )
+            .chain(
+                (content.standard_items.iter())
+                    .map(|i| created(ChangedEntryKind::StandardItem, &i.code)),
+            )
+            .chain((content.scenarios.iter()).map(|s| created(ChangedEntryKind::Scenario, &s.code)))
+            .chain((content.targets.iter()).map(|t| created(ChangedEntryKind::Target, &t.code)))
+            .collect();
+        super::changes::record(conn, &feed, now.and_utc())?;
+        Ok(())
     })
 }
 

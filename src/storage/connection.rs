@@ -11,6 +11,8 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use super::group_commit::GroupCommitter;
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -121,6 +123,12 @@ pub enum StorageError {
     /// The blocking task was cancelled or panicked.
     #[error("database task failed: {0}")]
     Blocking(String),
+    /// No connection could be had for a write (the database is down or overloaded).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The transaction of a group of writes failed to commit; none of them took effect.
+    #[error("the write could not be committed: {0}")]
+    Commit(String),
     /// Stored data does not form a valid catalog (a bug or a hand edit).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
@@ -129,7 +137,10 @@ pub enum StorageError {
 impl StorageError {
     /// Whether this error means "the database is unavailable" (503) rather than a bug (500).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Connect { .. } | Self::Pool(_))
+        matches!(
+            self,
+            Self::Connect { .. } | Self::Pool(_) | Self::Unavailable(_) | Self::Commit(_)
+        )
     }
 
     /// Whether a write broke a uniqueness constraint (e.g. a local code used twice in
@@ -175,7 +186,7 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, StorageError> {
 
 /// r2d2 manager that connects by URL scheme (diesel's own would try every backend and
 /// hide the real error behind "invalid connection url").
-struct Manager {
+pub(crate) struct Manager {
     url: DatabaseUrl,
 }
 
@@ -201,6 +212,7 @@ impl ManageConnection for Manager {
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<Manager>,
+    writes: GroupCommitter,
     url: DatabaseUrl,
     applied_migrations: Vec<String>,
 }
@@ -241,6 +253,7 @@ impl Database {
             .build(Manager { url: url.clone() })
             .map_err(StorageError::Pool)?;
         Ok(Self {
+            writes: GroupCommitter::start(pool.clone())?,
             pool,
             url: url.clone(),
             applied_migrations,
@@ -269,6 +282,17 @@ impl Database {
         })
         .await
         .map_err(|e| E::from(StorageError::Blocking(e.to_string())))?
+    }
+
+    /// Runs a write in one transaction, committed together with the writes that arrive
+    /// meanwhile (see [`super::group_commit`]); answers once it is durable.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StorageError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.writes.run(work).await
     }
 
     /// Runs blocking work on the current thread (CLI commands and start-up only).
@@ -345,6 +369,23 @@ fn names_of<DB: diesel::backend::Backend>(
                 .map_or_else(|| version.to_string(), ToString::to_string)
         })
         .collect()
+}
+
+/// Runs `read` on one consistent snapshot of the database (REPEATABLE READ on
+/// PostgreSQL; SQLite's read transaction is one already), so that everything it reads
+/// (the audit chain with its head, the feed with the entries it names) belongs to one
+/// moment while writers go on.
+pub fn in_snapshot<T>(
+    conn: &mut DbConnection,
+    read: impl FnOnce(&mut DbConnection) -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    conn.transaction(|conn| {
+        if matches!(conn, DbConnection::Postgresql(_)) {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(conn)?;
+        }
+        read(conn)
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod changes;
 pub mod connection;
+pub mod group_commit;
 pub mod proposals;
 pub mod regions;
 pub mod schema;

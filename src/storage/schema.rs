@@ -314,3 +314,17 @@ diesel::table! {
 
 diesel::joinable!(proposal_entries -> proposals (proposal_id));
 diesel::allow_tables_to_appear_in_same_query!(proposal_entries, proposals);
+
+diesel::table! {
+    changes (seq) {
+        seq -> BigInt,
+        recorded_at -> Timestamp,
+        change_kind -> Text,
+        entry_kind -> Text,
+        entry_code -> Text,
+        region_code -> Nullable<Text>,
+        version -> BigInt,
+        proposal_id -> Nullable<BigInt>,
+        state -> Nullable<Text>,
+    }
+}

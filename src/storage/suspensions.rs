@@ -54,13 +54,17 @@ impl SuspensionRow {
 /// Every suspension, by item code, each item's in the order recorded.
 pub fn by_item(
     conn: &mut DbConnection,
+    only: Option<&[String]>,
 ) -> Result<HashMap<String, Vec<AcceptanceSuspension>>, StorageError> {
     let mut found: HashMap<String, Vec<AcceptanceSuspension>> = HashMap::new();
-    for row in acceptance_suspensions::table
+    let mut query = acceptance_suspensions::table
         .order(acceptance_suspensions::id)
         .select(SuspensionRow::as_select())
-        .load(conn)?
-    {
+        .into_boxed();
+    if let Some(codes) = only {
+        query = query.filter(acceptance_suspensions::item_code.eq_any(codes));
+    }
+    for row in query.load(conn)? {
         let (item, suspension) = row.into_domain()?;
         found.entry(item).or_default().push(suspension);
     }

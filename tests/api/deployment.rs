@@ -553,3 +553,105 @@ async fn the_token_command_mints_a_working_token_and_verify_audit_checks_the_cha
         String::from_utf8_lossy(&broken.stderr)
     );
 }
+
+/// Starts `jjj-registry serve` with `envs` on a free port; returns it and its address.
+fn start_server(envs: &[(&str, &str)]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut server = registry_command()
+        .arg("serve")
+        .env("REGISTRY_BIND", "127.0.0.1:0")
+        .env("REGISTRY_WORKERS", "1")
+        .envs(envs.iter().copied())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let listening = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|line| line.contains("listening"))
+        .expect("a start-up line");
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let authority = listening
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("http://")?.strip_suffix("/docs"))
+        .unwrap_or_else(|| panic!("no docs URL in: {listening}"))
+        .to_owned();
+    (server, authority)
+}
+
+#[actix_rt::test]
+async fn two_processes_on_one_postgres_converge_after_a_write() {
+    use crate::helpers::TEST_DEV_SECRET;
+    use std::time::{Duration, Instant};
+
+    let db = TestDatabase::create(Backend::Postgres);
+    let jjj_registry::storage::DatabaseUrl::Postgres(url) = &db.url else {
+        unreachable!()
+    };
+    let envs = [
+        ("DATABASE_URL", url.as_str()),
+        ("REGISTRY_DEV_SECRET", TEST_DEV_SECRET),
+        ("REGISTRY_REFRESH_MS", "200"),
+    ];
+    let (mut writer, writer_at) = start_server(&envs);
+    let (mut follower, follower_at) = start_server(&envs);
+    let token = registry_command()
+        .env("REGISTRY_DEV_SECRET", TEST_DEV_SECRET)
+        .args(["token", "--region", "TJ", "--roles", "editor"])
+        .output()
+        .unwrap()
+        .stdout;
+    let token = String::from_utf8(token).unwrap();
+    let client = awc::Client::default();
+    let notes = |item: &serde_json::Value| {
+        item["local_parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["region"] == "TJ")
+            .unwrap()["notes"]
+            .clone()
+    };
+    let item_path = "/api/v1/recognition-items/RI-CON-002";
+    let read = |at: &str| {
+        let request = client.get(format!("http://{at}{item_path}"));
+        async move {
+            let mut response = request.send().await.unwrap();
+            serde_json::from_slice::<serde_json::Value>(&response.body().await.unwrap()).unwrap()
+        }
+    };
+    assert_eq!(notes(&read(&follower_at).await), serde_json::Value::Null);
+
+    let written = client
+        .patch(format!("http://{writer_at}{item_path}/local-parts/TJ"))
+        .insert_header(("authorization", format!("Bearer {}", token.trim())))
+        .insert_header(("if-match", "\"RI-CON-002.TJ.1\""))
+        .insert_header(("content-type", "application/merge-patch+json"))
+        .send_body(r#"{"notes": "written through the other instance"}"#)
+        .await
+        .unwrap();
+    assert_eq!(written.status(), 200);
+    let committed = Instant::now();
+    // The writing instance answers from its read model with the change at once.
+    assert_eq!(
+        notes(&read(&writer_at).await),
+        "written through the other instance"
+    );
+    // The other one follows the feed: within its polling interval and one catching-up.
+    loop {
+        if notes(&read(&follower_at).await) == "written through the other instance" {
+            break;
+        }
+        assert!(
+            committed.elapsed() < Duration::from_secs(2),
+            "the second instance had not converged 2 s after the write (polling every 200 ms)"
+        );
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    for server in [&mut writer, &mut follower] {
+        server.kill().unwrap();
+        let _ = server.wait();
+    }
+}

@@ -5,6 +5,7 @@ mod jwks;
 
 mod auth;
 mod catalog;
+mod changes;
 mod contract;
 mod deployment;
 mod editing;

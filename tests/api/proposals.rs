@@ -29,7 +29,7 @@ async fn propose(app: &TestApp, signer: Signer, draft: &Value) -> TestResponse {
 }
 
 /// Proposes and expects 201, returning the proposal.
-async fn proposed(app: &TestApp, signer: Signer, draft: &Value) -> Value {
+pub(crate) async fn proposed(app: &TestApp, signer: Signer, draft: &Value) -> Value {
     let response = propose(app, signer, draft).await;
     assert_eq!(
         response.status,
@@ -61,7 +61,7 @@ async fn vote(app: &TestApp, id: i64, signer: Signer, ballot: &str) -> TestRespo
 }
 
 /// Votes and expects 200, returning the proposal as it now stands.
-async fn voted(app: &TestApp, id: i64, signer: Signer, ballot: &str) -> Value {
+pub(crate) async fn voted(app: &TestApp, id: i64, signer: Signer, ballot: &str) -> Value {
     let response = vote(app, id, signer, ballot).await;
     assert_eq!(
         response.status,
@@ -72,7 +72,7 @@ async fn voted(app: &TestApp, id: i64, signer: Signer, ballot: &str) -> Value {
     response.json()
 }
 
-fn legal_basis_change(base_version: i64, text: &str) -> Value {
+pub(crate) fn legal_basis_change(base_version: i64, text: &str) -> Value {
     json!({
         "title": format!("Legal basis: {text}"),
         "rationale": "Joint notice",
