@@ -87,10 +87,11 @@ impl AuditRow {
 /// records: the head row is locked until that transaction ends, so records are chained
 /// in commit order, one writer at a time.
 pub fn append(conn: &mut DbConnection, entry: AuditEntry) -> Result<AuditRecord, StorageError> {
-    diesel::update(audit_head::table.find(1))
+    // Locks the head and reads it in one statement.
+    let (seq, hash): (i64, String) = diesel::update(audit_head::table.find(1))
         .set(audit_head::seq.eq(audit_head::seq))
-        .execute(conn)?;
-    let (seq, hash) = head(conn)?;
+        .returning((audit_head::seq, audit_head::hash))
+        .get_result(conn)?;
     let record = entry.chain(seq + 1, &hash);
     diesel::insert_into(audit_log::table)
         .values(AuditRow::new(&record)?)

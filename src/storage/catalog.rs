@@ -344,6 +344,9 @@ pub fn catalog_is_empty(conn: &mut DbConnection) -> Result<bool, StorageError> {
 /// database write lock on SQLite. Every catalog-writing transaction starts with it, so
 /// "check, then write" decisions (is the catalog empty?) cannot race between instances.
 pub fn lock_catalog_for_write(conn: &mut DbConnection) -> Result<(), StorageError> {
+    if super::group_commit::holds_catalog_lock() {
+        return Ok(());
+    }
     diesel::update(catalog_state::table.find(1))
         .set(catalog_state::generation.eq(catalog_state::generation))
         .execute(conn)?;

@@ -58,16 +58,17 @@ pub fn record(
     now: DateTime<Utc>,
 ) -> Result<i64, StorageError> {
     let count = i64::try_from(new.len()).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-    let now = now.naive_utc();
-    if count > 0 {
-        diesel::update(catalog_state::table.find(1))
-            .set((
-                catalog_state::generation.eq(catalog_state::generation + count),
-                catalog_state::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+    if count == 0 {
+        return head(conn);
     }
-    let last = head(conn)?;
+    let now = now.naive_utc();
+    let last: i64 = diesel::update(catalog_state::table.find(1))
+        .set((
+            catalog_state::generation.eq(catalog_state::generation + count),
+            catalog_state::updated_at.eq(now),
+        ))
+        .returning(catalog_state::generation)
+        .get_result(conn)?;
     let rows: Vec<ChangeRow> = new
         .iter()
         .zip(last - count + 1..)

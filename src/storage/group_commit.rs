@@ -18,6 +18,18 @@ use diesel::r2d2;
 use super::DbConnection;
 use super::connection::{Manager, StorageError};
 
+thread_local! {
+    /// Whether the transaction running on this thread is a group's, which holds the
+    /// catalog write lock from its start.
+    static CATALOG_LOCKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread runs a group's transaction, which already holds the catalog
+/// write lock (so a write in it need not take the lock again).
+pub fn holds_catalog_lock() -> bool {
+    CATALOG_LOCKED.get()
+}
+
 /// Most writes committed in one transaction.
 const MAX_GROUP: usize = 64;
 
@@ -113,14 +125,20 @@ fn commit_groups(queue: &mpsc::Receiver<(r2d2::Pool<Manager>, Job)>) {
         }
         let mut deliveries: Vec<Delivery> = Vec::with_capacity(group.len());
         let committed = match pool.get() {
-            Ok(mut conn) => conn
-                .transaction(|conn| {
+            Ok(mut conn) => {
+                let committed = conn.transaction(|conn| {
+                    // The group's writes all lock the catalog first: take the lock once,
+                    // outside their savepoints, so that a write rolled back keeps it.
+                    super::catalog::lock_catalog_for_write(conn)?;
+                    CATALOG_LOCKED.set(true);
                     for job in group {
                         deliveries.push(job(Ok(&mut *conn)));
                     }
-                    Ok::<_, diesel::result::Error>(())
-                })
-                .map_err(|e| e.to_string()),
+                    Ok::<_, StorageError>(())
+                });
+                CATALOG_LOCKED.set(false);
+                committed.map_err(|e| e.to_string())
+            }
             Err(e) => {
                 let why = format!("no database connection available: {e}");
                 for job in group {
