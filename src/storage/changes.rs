@@ -61,7 +61,8 @@ pub fn record(
     if count == 0 {
         return head(conn);
     }
-    let now = now.naive_utc();
+    // Both backends keep microseconds: the time read back is the time recorded.
+    let now = crate::domain::audit::truncate_to_micros(now).naive_utc();
     let last: i64 = diesel::update(catalog_state::table.find(1))
         .set((
             catalog_state::generation.eq(catalog_state::generation + count),
