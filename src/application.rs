@@ -371,12 +371,19 @@ impl UseCases {
         .await
     }
 
-    /// Up to `limit` changes of the feed after `after`, in order (public).
+    /// Up to `limit` changes of the feed after `after`, in order (public), as far as
+    /// this instance's read model has applied them: whoever reads change N here reads
+    /// the entries as of N or later here too. Nothing new costs no database query.
     pub async fn changes(
         &self,
         after: i64,
         limit: i64,
     ) -> Result<Vec<crate::domain::change::Change>, UseCaseError> {
+        let applied = self.registry.applied();
+        if after >= applied {
+            return Ok(Vec::new());
+        }
+        let limit = limit.min(applied - after);
         Ok(self
             .registry
             .database()

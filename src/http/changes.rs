@@ -73,7 +73,9 @@ struct MinimalChange<'a> {
 /// nothing new is answered 304. A full page never changes and may be cached for good
 /// (`Cache-Control: immutable`); a page that reaches the head is revalidated.
 /// `minimal=true` leaves out everything but `seq`, `entry_kind`, `entry_code` and
-/// `version`.
+/// `version`. An instance lists the changes its own copy of the catalog includes (it
+/// follows the feed within `REGISTRY_REFRESH_MS`), so entries read from the same
+/// instance after a change is listed always include it.
 #[utoipa::path(
     tag = "changes",
     operation_id = "list_changes",

@@ -68,7 +68,9 @@ fn timeless(change: &Value) -> Value {
     let time = time.as_str().unwrap();
     chrono::DateTime::parse_from_rfc3339(time).unwrap();
     // To the microsecond on both backends, as stored and read back.
-    let fraction = time.split_once('.').map_or("", |(_, f)| f.trim_end_matches('Z'));
+    let fraction = time
+        .split_once('.')
+        .map_or("", |(_, f)| f.trim_end_matches('Z'));
     assert!(fraction.len() <= 6, "{time}");
     change
 }

@@ -554,18 +554,30 @@ async fn the_token_command_mints_a_working_token_and_verify_audit_checks_the_cha
     );
 }
 
+/// A server process, killed when dropped (also when a test fails).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `jjj-registry serve` with `envs` on a free port; returns it and its address.
-fn start_server(envs: &[(&str, &str)]) -> (std::process::Child, String) {
+fn start_server(envs: &[(&str, &str)]) -> (Server, String) {
     use std::io::{BufRead, BufReader};
     let mut server = registry_command()
         .arg("serve")
         .env("REGISTRY_BIND", "127.0.0.1:0")
         .env("REGISTRY_WORKERS", "1")
         .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let server = Server(server);
     let listening = lines
         .by_ref()
         .map_while(Result::ok)
@@ -595,8 +607,8 @@ async fn two_processes_on_one_postgres_converge_after_a_write() {
         ("REGISTRY_DEV_SECRET", TEST_DEV_SECRET),
         ("REGISTRY_REFRESH_MS", "200"),
     ];
-    let (mut writer, writer_at) = start_server(&envs);
-    let (mut follower, follower_at) = start_server(&envs);
+    let (writer, writer_at) = start_server(&envs);
+    let (follower, follower_at) = start_server(&envs);
     let token = registry_command()
         .env("REGISTRY_DEV_SECRET", TEST_DEV_SECRET)
         .args(["token", "--region", "TJ", "--roles", "editor"])
@@ -623,6 +635,15 @@ async fn two_processes_on_one_postgres_converge_after_a_write() {
         }
     };
     assert_eq!(notes(&read(&follower_at).await), serde_json::Value::Null);
+    let feed = |at: &str, after: i64| {
+        let request = client.get(format!("http://{at}/api/v1/changes?after={after}&limit=1000"));
+        async move {
+            let mut response = request.send().await.unwrap();
+            serde_json::from_slice::<serde_json::Value>(&response.body().await.unwrap()).unwrap()
+        }
+    };
+    let head = feed(&follower_at, 0).await["next_after"].as_i64().unwrap();
+    assert!(head > 0);
 
     let written = client
         .patch(format!("http://{writer_at}{item_path}/local-parts/TJ"))
@@ -640,8 +661,16 @@ async fn two_processes_on_one_postgres_converge_after_a_write() {
         "written through the other instance"
     );
     // The other one follows the feed: within its polling interval and one catching-up.
+    // Once its feed lists the change, what it serves includes it.
     loop {
-        if notes(&read(&follower_at).await) == "written through the other instance" {
+        let listed = feed(&follower_at, head).await;
+        if let Some(change) = listed["items"].as_array().unwrap().first() {
+            assert_eq!(change["seq"], head + 1);
+            assert_eq!(change["kind"], "local_part_changed");
+            assert_eq!(
+                notes(&read(&follower_at).await),
+                "written through the other instance"
+            );
             break;
         }
         assert!(
@@ -650,8 +679,5 @@ async fn two_processes_on_one_postgres_converge_after_a_write() {
         );
         actix_rt::time::sleep(Duration::from_millis(20)).await;
     }
-    for server in [&mut writer, &mut follower] {
-        server.kill().unwrap();
-        let _ = server.wait();
-    }
+    drop((writer, follower));
 }
