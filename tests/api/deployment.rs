@@ -636,7 +636,9 @@ async fn two_processes_on_one_postgres_converge_after_a_write() {
     };
     assert_eq!(notes(&read(&follower_at).await), serde_json::Value::Null);
     let feed = |at: &str, after: i64| {
-        let request = client.get(format!("http://{at}/api/v1/changes?after={after}&limit=1000"));
+        let request = client.get(format!(
+            "http://{at}/api/v1/changes?after={after}&limit=1000"
+        ));
         async move {
             let mut response = request.send().await.unwrap();
             serde_json::from_slice::<serde_json::Value>(&response.body().await.unwrap()).unwrap()
