@@ -97,4 +97,17 @@ curl -sf "$api/audit/verify" -H "authorization: Bearer $admin" | save verify_aud
 # The last changes of the feed: the proposal's and the suspension's among them.
 head=$(curl -sf "$api/changes?after=0&limit=1000&minimal=true" | python3 -c 'import json, sys; print(json.load(sys.stdin)["next_after"])')
 curl -sf "$api/changes?after=$((head - 4))&limit=3" | save list_changes
+# Entry history: the edits above made new versions.
+curl -sf "$api/recognition-items/RI-CON-002/versions" | save list_recognition_item_versions
+curl -sf "$api/recognition-items/RI-CON-002/versions/2" | save get_recognition_item_version
+curl -sf "$api/recognition-items/RI-CON-002/diff?from=1&to=2" | save diff_recognition_item_versions
+curl -sf "$api/standard-items/SS-HR-002/versions" | save list_standard_item_versions
+curl -sf "$api/standard-items/SS-HR-002/versions/2" | save get_standard_item_version
+curl -sf "$api/standard-items/SS-HR-002/diff?from=1&to=2" | save diff_standard_item_versions
+curl -sf "$api/scenarios/SC-001/versions" | save list_scenario_versions
+curl -sf "$api/scenarios/SC-001/versions/1" | save get_scenario_version
+curl -sf "$api/scenarios/SC-001/diff?from=1" | save diff_scenario_versions
+curl -sf "$api/targets/TG-2025-01/versions" | save list_target_versions
+curl -sf "$api/targets/TG-2025-01/versions/1" | save get_target_version
+curl -sf "$api/targets/TG-2025-01/diff?from=1" | save diff_target_versions
 cargo run --quiet -- openapi

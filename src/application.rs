@@ -43,6 +43,7 @@ pub mod action {
     pub const LIFT_SUSPENSION: &str = "lift_suspension";
 }
 
+mod history;
 mod proposals;
 mod suspensions;
 pub use proposals::{VoteBody, WithdrawalBody, proposal_etag};
@@ -657,7 +658,8 @@ fn write_local_part<P: LocalPart>(
             current_etag: current_etag.clone(),
         })?;
     let change = NewChange::entry(ChangeKind::LocalPartChanged, kind.into(), code, version)
-        .in_region(region);
+        .in_region(region)
+        .by_actor(audit.actor.as_ref().map(|actor| actor.subject.as_str()));
     let generation = changes::record(conn, &[change], now)?;
     let written = VersionedLocalPart {
         item_code: code.to_owned(),

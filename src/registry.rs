@@ -11,7 +11,7 @@ use arc_swap::{ArcSwap, Guard};
 use chrono::Utc;
 
 use crate::domain::catalog::{CatalogContent, validate_catalog};
-use crate::domain::change::{Change, ChangedEntryKind};
+use crate::domain::change::Change;
 use crate::domain::read_model::Catalog;
 use crate::sample::sample_entries;
 use crate::settings::{SampleCatalogPolicy, Settings};
@@ -58,7 +58,13 @@ pub struct Registry {
     /// One rebuild at a time: writers that commit while a rebuild runs wait for it and
     /// the next one, instead of each rebuilding on its own.
     refresh_lock: tokio::sync::Mutex<()>,
+    /// Read models of past moments (`as_known_at`), by the change they stand at; the
+    /// most recently used last.
+    past: std::sync::Mutex<Vec<(i64, Arc<Catalog>)>>,
 }
+
+/// How many read models of past moments an instance keeps.
+const PAST_CATALOGS_KEPT: usize = 4;
 
 impl Registry {
     /// Opens the database (migrating it), loads the sample catalog when the settings
@@ -74,6 +80,13 @@ impl Registry {
             SampleCatalogPolicy::Auto => settings.database_url.is_sqlite(),
             SampleCatalogPolicy::Never => false,
         };
+        let backfilled = database.run_here(crate::storage::history::backfill)?;
+        if backfilled > 0 {
+            tracing::info!(
+                versions = backfilled,
+                "recorded the current version of every entry as the start of its history"
+            );
+        }
         if wants_sample && let SampleLoad::Loaded(entries) = database.run_here(load_sample)? {
             tracing::info!(entries, "loaded the sample catalog into the empty database");
         }
@@ -84,6 +97,7 @@ impl Registry {
             applied: AtomicI64::new(head),
             refresh_failing: AtomicBool::new(false),
             refresh_lock: tokio::sync::Mutex::new(()),
+            past: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -95,6 +109,51 @@ impl Registry {
     /// The current read model; cheap, lock-free.
     pub fn catalog(&self) -> Guard<Arc<Catalog>> {
         self.catalog.load()
+    }
+
+    /// The catalog as the registry knew it at `at`: every entry at the last version
+    /// recorded up to then, rebuilt from the entries' history (and kept for the next
+    /// question about the same moment).
+    pub async fn catalog_known_at(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Arc<Catalog>, RegistryError> {
+        let seq = self
+            .database
+            .run(move |conn| crate::storage::history::seq_known_at(conn, at))
+            .await?;
+        if let Some(kept) = self.kept_past(seq) {
+            return Ok(kept);
+        }
+        let content = self
+            .database
+            .run(move |conn| {
+                in_snapshot(conn, |conn| crate::storage::history::content_at(conn, seq))
+            })
+            .await?;
+        let catalog = Arc::new(Catalog::build(content).map_err(RegistryError::InvalidCatalog)?);
+        let mut past = self
+            .past
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if past.len() == PAST_CATALOGS_KEPT {
+            past.remove(0);
+        }
+        past.push((seq, Arc::clone(&catalog)));
+        Ok(catalog)
+    }
+
+    /// A read model of a past moment kept from an earlier question, now most recent.
+    fn kept_past(&self, seq: i64) -> Option<Arc<Catalog>> {
+        let mut past = self
+            .past
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = past.iter().position(|(kept, _)| *kept == seq)?;
+        let entry = past.remove(index);
+        let catalog = Arc::clone(&entry.1);
+        past.push(entry);
+        Some(catalog)
     }
 
     /// The sequence number of the last change the read model includes.
@@ -249,15 +308,7 @@ fn selection_of(feed: &[Change]) -> EntrySelection {
         .iter()
         .filter(|c| seen.insert((c.entry_kind, &c.entry_code)))
     {
-        let codes = match change.entry_kind {
-            ChangedEntryKind::Batch => &mut selection.batches,
-            ChangedEntryKind::RecognitionItem => &mut selection.recognition_items,
-            ChangedEntryKind::StandardItem => &mut selection.standard_items,
-            ChangedEntryKind::Scenario => &mut selection.scenarios,
-            ChangedEntryKind::Target => &mut selection.targets,
-            ChangedEntryKind::Proposal => continue,
-        };
-        codes.push(change.entry_code.clone());
+        selection.add(change.entry_kind, &change.entry_code);
     }
     selection
 }

@@ -171,7 +171,8 @@ fn record_act(
         code,
         item.version + 1,
     )
-    .in_region(&suspension.used_in);
+    .in_region(&suspension.used_in)
+    .by_actor(audit.actor.as_ref().map(|actor| actor.subject.as_str()));
     let head = changes::record(conn, &[change], now)?;
     audit.recorded_at = now;
     audit.outcome = Outcome::Accepted;

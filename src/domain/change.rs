@@ -88,6 +88,8 @@ pub struct NewChange {
     pub proposal: Option<i64>,
     /// A proposal's new state.
     pub state: Option<ProposalState>,
+    /// The token subject (`sub`) that made a regional change, for the entry's history.
+    pub actor: Option<String>,
 }
 
 impl NewChange {
@@ -101,12 +103,19 @@ impl NewChange {
             version,
             proposal: None,
             state: None,
+            actor: None,
         }
     }
 
     /// The same change, made by region `region`.
     pub fn in_region(mut self, region: &RegionCode) -> Self {
         self.region = Some(region.clone());
+        self
+    }
+
+    /// The same change, made by the token subject `subject`.
+    pub fn by_actor(mut self, subject: Option<&str>) -> Self {
+        self.actor = subject.map(str::to_owned);
         self
     }
 
@@ -126,6 +135,7 @@ impl NewChange {
             version,
             proposal: Some(id),
             state: Some(state),
+            actor: None,
         }
     }
 }

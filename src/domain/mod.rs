@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod change;
 pub mod deviation;
 pub mod governance;
+pub mod history;
 pub mod proposal;
 pub mod read_model;
 pub mod recognition;

@@ -29,7 +29,12 @@ text_enum! {
 /// Today's date in China Standard Time (UTC+8, no daylight saving): the day questions
 /// default to, since recognition dates are Beijing dates.
 pub fn today_in_china() -> NaiveDate {
-    (Utc::now() + TimeDelta::hours(8)).date_naive()
+    day_in_china(Utc::now())
+}
+
+/// The day in China Standard Time at moment `at`.
+pub fn day_in_china(at: chrono::DateTime<Utc>) -> NaiveDate {
+    (at + TimeDelta::hours(8)).date_naive()
 }
 
 /// A decision together with the arrangement period it rests on, if any.

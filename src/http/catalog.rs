@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::conditional::{etag_of, json_response, respond, to_json};
+use super::history::{CatalogView, KnownAtQuery};
 use super::pagination::{encode_cursor, fingerprint, page_request};
 use super::problem::ApiError;
 use super::recognition_status::{not_a_day, parse_day};
@@ -459,7 +460,7 @@ fn provenance(catalog: &Catalog, code: &str, batch: &str) -> Result<Batch, ApiEr
 #[utoipa::path(
     tag = "recognition",
     operation_id = "get_recognition_item",
-    params(("code" = String, Path, description = "Recognition item code", example = "RI-CON-002")),
+    params(("code" = String, Path, description = "Recognition item code", example = "RI-CON-002"), KnownAtQuery),
     responses(
         (status = 200, description = "The recognition item.", body = RecognitionItemResponse, headers(("ETag" = String, description = "Entity tag of this entry"))),
         (status = 304, description = "Not modified since the `If-None-Match` tag."),
@@ -469,10 +470,10 @@ fn provenance(catalog: &Catalog, code: &str, batch: &str) -> Result<Batch, ApiEr
 pub async fn get_recognition_item(
     req: HttpRequest,
     code: web::Path<String>,
-    _no_params: web::Query<NoParams>,
+    query: web::Query<KnownAtQuery>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
-    let catalog = registry.catalog();
+    let catalog = CatalogView::of(&registry, query.as_known_at.as_deref()).await?;
     let item = catalog
         .recognition_item(&code)
         .ok_or_else(|| ApiError::NotFound(format!("No recognition item has the code `{code}`.")))?;
@@ -559,7 +560,7 @@ pub async fn list_standard_items(
 #[utoipa::path(
     tag = "standard-items",
     operation_id = "get_standard_item",
-    params(("code" = String, Path, description = "Standard item code", example = "SS-MR-001")),
+    params(("code" = String, Path, description = "Standard item code", example = "SS-MR-001"), KnownAtQuery),
     responses(
         (status = 200, description = "The standard item.", body = StandardItemResponse, headers(("ETag" = String, description = "Entity tag of this entry"))),
         (status = 304, description = "Not modified since the `If-None-Match` tag."),
@@ -569,10 +570,10 @@ pub async fn list_standard_items(
 pub async fn get_standard_item(
     req: HttpRequest,
     code: web::Path<String>,
-    _no_params: web::Query<NoParams>,
+    query: web::Query<KnownAtQuery>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
-    let catalog = registry.catalog();
+    let catalog = CatalogView::of(&registry, query.as_known_at.as_deref()).await?;
     let item = catalog
         .standard_item(&code)
         .ok_or_else(|| standard_item_not_found(&code))?;
@@ -747,7 +748,7 @@ pub async fn list_scenarios(
 #[utoipa::path(
     tag = "scenarios",
     operation_id = "get_scenario",
-    params(("code" = String, Path, description = "Scenario code", example = "SC-001")),
+    params(("code" = String, Path, description = "Scenario code", example = "SC-001"), KnownAtQuery),
     responses(
         (status = 200, description = "The scenario.", body = Scenario, headers(("ETag" = String, description = "Entity tag of this entry"))),
         (status = 304, description = "Not modified since the `If-None-Match` tag."),
@@ -757,10 +758,10 @@ pub async fn list_scenarios(
 pub async fn get_scenario(
     req: HttpRequest,
     code: web::Path<String>,
-    _no_params: web::Query<NoParams>,
+    query: web::Query<KnownAtQuery>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
-    let catalog = registry.catalog();
+    let catalog = CatalogView::of(&registry, query.as_known_at.as_deref()).await?;
     let scenario = catalog
         .scenario(&code)
         .ok_or_else(|| ApiError::NotFound(format!("No scenario has the code `{code}`.")))?;

@@ -8,6 +8,7 @@ pub mod conditional;
 pub mod docs;
 pub mod editing;
 pub mod health;
+pub mod history;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
@@ -46,6 +47,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(programme::list_batches)
                 .service(programme::list_targets)
                 .service(catalog::get_recognition_item)
+                .service(history::list_recognition_item_versions)
+                .service(history::get_recognition_item_version)
+                .service(history::diff_recognition_item_versions)
+                .service(history::list_standard_item_versions)
+                .service(history::get_standard_item_version)
+                .service(history::diff_standard_item_versions)
+                .service(history::list_scenario_versions)
+                .service(history::get_scenario_version)
+                .service(history::diff_scenario_versions)
+                .service(history::list_target_versions)
+                .service(history::get_target_version)
+                .service(history::diff_target_versions)
                 .service(suspensions::suspend_acceptance)
                 .service(suspensions::get_suspension)
                 .service(suspensions::lift_suspension)

@@ -1016,6 +1016,54 @@ const RESPONSE_EXAMPLES: &[(&str, &str)] = &[
         "post_recognition_status_batch",
         include_str!("../../openapi/examples/post_recognition_status_batch.json"),
     ),
+    (
+        "list_recognition_item_versions",
+        include_str!("../../openapi/examples/list_recognition_item_versions.json"),
+    ),
+    (
+        "get_recognition_item_version",
+        include_str!("../../openapi/examples/get_recognition_item_version.json"),
+    ),
+    (
+        "diff_recognition_item_versions",
+        include_str!("../../openapi/examples/diff_recognition_item_versions.json"),
+    ),
+    (
+        "list_standard_item_versions",
+        include_str!("../../openapi/examples/list_standard_item_versions.json"),
+    ),
+    (
+        "get_standard_item_version",
+        include_str!("../../openapi/examples/get_standard_item_version.json"),
+    ),
+    (
+        "diff_standard_item_versions",
+        include_str!("../../openapi/examples/diff_standard_item_versions.json"),
+    ),
+    (
+        "list_scenario_versions",
+        include_str!("../../openapi/examples/list_scenario_versions.json"),
+    ),
+    (
+        "get_scenario_version",
+        include_str!("../../openapi/examples/get_scenario_version.json"),
+    ),
+    (
+        "diff_scenario_versions",
+        include_str!("../../openapi/examples/diff_scenario_versions.json"),
+    ),
+    (
+        "list_target_versions",
+        include_str!("../../openapi/examples/list_target_versions.json"),
+    ),
+    (
+        "get_target_version",
+        include_str!("../../openapi/examples/get_target_version.json"),
+    ),
+    (
+        "diff_target_versions",
+        include_str!("../../openapi/examples/diff_target_versions.json"),
+    ),
 ];
 
 fn success_example(operation_id: &str) -> Option<Value> {

@@ -9,11 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::catalog::NoParams;
 use super::conditional::json_response;
+use super::history::{CatalogView, parse_known_at};
 use super::problem::ApiError;
 use super::recognition_status::{not_a_day, parse_day};
 use crate::domain::catalog::{Batch, EntryStatus, Programme, Target};
 use crate::domain::read_model::{Catalog, TargetProgress};
-use crate::domain::recognition::today_in_china;
+use crate::domain::recognition::{day_in_china, today_in_china};
 use crate::registry::Registry;
 
 /// All service programmes.
@@ -123,14 +124,32 @@ pub struct ProgressQuery {
     /// default: today in China Standard Time.
     #[param(value_type = Option<String>, format = Date, example = "2025-12-31")]
     pub on: Option<String>,
+    /// Count from what the registry had recorded at this moment (RFC 3339 with an
+    /// offset); `on` then defaults to that moment's day in China Standard Time.
+    #[param(value_type = Option<String>, format = DateTime, example = "2099-12-31T23:59:59+08:00")]
+    pub as_known_at: Option<String>,
 }
 
 impl ProgressQuery {
-    fn day(&self) -> Result<NaiveDate, ApiError> {
-        match self.on.as_deref() {
-            None => Ok(today_in_china()),
-            Some(text) => parse_day(text).ok_or_else(|| ApiError::parameter("on", not_a_day(text))),
-        }
+    /// The catalog to count from and the day to count for.
+    async fn catalog_and_day(
+        &self,
+        registry: &Registry,
+    ) -> Result<(CatalogView, NaiveDate), ApiError> {
+        let (catalog, today) = match self.as_known_at.as_deref() {
+            None => (CatalogView::current(registry), today_in_china()),
+            Some(text) => {
+                let at = parse_known_at(text)?;
+                (CatalogView::known_at(registry, at).await?, day_in_china(at))
+            }
+        };
+        let on = match self.on.as_deref() {
+            None => today,
+            Some(text) => {
+                parse_day(text).ok_or_else(|| ApiError::parameter("on", not_a_day(text)))?
+            }
+        };
+        Ok((catalog, on))
     }
 }
 
@@ -294,8 +313,7 @@ pub async fn list_targets(
     query: web::Query<ProgressQuery>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
-    let on = query.day()?;
-    let catalog = registry.catalog();
+    let (catalog, on) = query.catalog_and_day(&registry).await?;
     let items = catalog
         .targets()
         .iter()
@@ -327,8 +345,7 @@ pub async fn get_target(
     query: web::Query<ProgressQuery>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
-    let on = query.day()?;
-    let catalog = registry.catalog();
+    let (catalog, on) = query.catalog_and_day(&registry).await?;
     let target = catalog
         .target(&code)
         .ok_or_else(|| ApiError::NotFound(format!("No target has the code `{code}`.")))?;

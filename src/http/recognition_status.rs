@@ -11,12 +11,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::catalog::parse_region;
 use super::conditional::respond;
+use super::history::{CatalogView, parse_known_at};
 use super::problem::{ApiError, FieldError, ProblemDetails, query_error_detail};
 use crate::domain::catalog::{
     AcceptanceSuspension, ArrangementStatus, RecognitionItem, RecognitionMode, Verification,
 };
 use crate::domain::read_model::Catalog;
-use crate::domain::recognition::{Decision, QuestionError, decide, today_in_china};
+use crate::domain::recognition::{Decision, QuestionError, day_in_china, decide, today_in_china};
 use crate::domain::region::RegionCode;
 use crate::registry::Registry;
 
@@ -59,6 +60,15 @@ pub struct StatusQuestion<'a> {
     #[param(value_type = Option<String>, format = Date, example = "2025-06-01")]
     #[schema(value_type = Option<String>, format = Date)]
     pub on: Option<Cow<'a, str>>,
+    /// Answer as the registry would have at this moment (RFC 3339 with an offset,
+    /// e.g. `2026-03-01T10:00:00+08:00`): from what it had recorded by then. `on`
+    /// then defaults to that moment's day in China Standard Time. A moment still to
+    /// come reads what is recorded now. Single questions only; a batch is answered
+    /// from what the registry knows now.
+    #[serde(borrow)]
+    #[param(value_type = Option<String>, format = DateTime, example = "2099-12-31T23:59:59+08:00")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub as_known_at: Option<Cow<'a, str>>,
 }
 
 /// The answer to one question.
@@ -413,8 +423,17 @@ pub async fn get_recognition_status(
     // request instead of being copied: this is the hottest path of the API.
     let question: StatusQuestion<'_> =
         serde_urlencoded::from_str(req.query_string()).map_err(query_error_detail)?;
-    let catalog = registry.catalog();
-    let status = answer(&catalog, &question, today_in_china())?;
+    let (catalog, today) = match question.as_known_at.as_deref() {
+        None => (CatalogView::current(&registry), today_in_china()),
+        Some(text) => {
+            let at = parse_known_at(text)?;
+            (
+                CatalogView::known_at(&registry, at).await?,
+                day_in_china(at),
+            )
+        }
+    };
+    let status = answer(&catalog, &question, today)?;
     // The answer is a function of the catalog content and the resolved question, all
     // ASCII: the tag is those values themselves, which is exact and costs no hashing on
     // the hottest path.
@@ -481,7 +500,15 @@ pub async fn post_recognition_status_batch(
                 .map_err(|e| {
                     ApiError::InvalidBody(format!("question {index} is malformed: {e}"), Vec::new())
                 })
-                .and_then(|question| answer(&catalog, &question, today));
+                .and_then(|question| {
+                    if question.as_known_at.is_some() {
+                        return Err(ApiError::parameter(
+                            "as_known_at",
+                            "a batch is answered from what the registry knows now; ask GET /api/v1/recognition-status for an answer as known at a moment",
+                        ));
+                    }
+                    answer(&catalog, &question, today)
+                });
             match outcome {
                 Ok(answer) => BatchStatusResult::Answered(AnsweredQuestion {
                     index,

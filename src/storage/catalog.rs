@@ -355,7 +355,7 @@ pub fn lock_catalog_for_write(conn: &mut DbConnection) -> Result<(), StorageErro
 
 /// Regions, sectors and programmes: reference data, which migrations own.
 #[allow(clippy::type_complexity)]
-fn load_reference_data(
+pub(super) fn load_reference_data(
     conn: &mut DbConnection,
 ) -> Result<(Vec<Region>, Vec<Sector>, Vec<Programme>), StorageError> {
     let regions = list_regions(conn)?;
@@ -399,15 +399,46 @@ pub struct EntrySelection {
     pub targets: Vec<String>,
 }
 
+impl EntrySelection {
+    /// Adds the entry of kind `kind` with code `code` (proposals are no entries).
+    pub fn add(&mut self, kind: ChangedEntryKind, code: &str) {
+        let codes = match kind {
+            ChangedEntryKind::Batch => &mut self.batches,
+            ChangedEntryKind::RecognitionItem => &mut self.recognition_items,
+            ChangedEntryKind::StandardItem => &mut self.standard_items,
+            ChangedEntryKind::Scenario => &mut self.scenarios,
+            ChangedEntryKind::Target => &mut self.targets,
+            ChangedEntryKind::Proposal => return,
+        };
+        codes.push(code.to_owned());
+    }
+}
+
 /// Restricts a query to the rows whose `column` is one of `codes`, when codes are given.
 macro_rules! only {
     ($query:expr, $column:expr, $codes:expr) => {{
-        let query = $query.into_boxed();
-        match $codes {
-            Some(codes) => query.filter($column.eq_any(codes)),
-            None => query,
-        }
+        Only(match $codes {
+            // Nothing of this kind wanted: no query at all (a write names one entry).
+            Some(codes) if codes.is_empty() => None,
+            Some(codes) => Some($query.into_boxed().filter($column.eq_any(codes))),
+            None => Some($query.into_boxed()),
+        })
     }};
+}
+
+/// A query restricted to the codes wanted, or none when no code of its kind is.
+struct Only<Q>(Option<Q>);
+
+impl<Q> Only<Q> {
+    fn load<'query, U>(self, conn: &mut DbConnection) -> QueryResult<Vec<U>>
+    where
+        Q: diesel::query_dsl::LoadQuery<'query, DbConnection, U>,
+    {
+        match self.0 {
+            Some(query) => query.load(conn),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 /// Reads the whole catalog (it is small: thousands of entries, not millions).

@@ -92,6 +92,8 @@ pub fn record(
             .values(row)
             .execute(conn)?;
     }
+    let recorded: Vec<(i64, &NewChange)> = (last - count + 1..).zip(new).collect();
+    super::history::record(conn, &recorded, now)?;
     Ok(last)
 }
 

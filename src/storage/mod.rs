@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod changes;
 pub mod connection;
 pub mod group_commit;
+pub mod history;
 pub mod proposals;
 pub mod regions;
 pub mod schema;

@@ -328,3 +328,18 @@ diesel::table! {
         state -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    entry_versions (entry_kind, entry_code, version) {
+        entry_kind -> Text,
+        entry_code -> Text,
+        version -> BigInt,
+        seq -> BigInt,
+        recorded_at -> Timestamp,
+        change_kind -> Text,
+        region_code -> Nullable<Text>,
+        proposal_id -> Nullable<BigInt>,
+        actor -> Nullable<Text>,
+        content -> Text,
+    }
+}

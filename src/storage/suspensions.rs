@@ -62,6 +62,9 @@ pub fn by_item(
         .select(SuspensionRow::as_select())
         .into_boxed();
     if let Some(codes) = only {
+        if codes.is_empty() {
+            return Ok(found);
+        }
         query = query.filter(acceptance_suspensions::item_code.eq_any(codes));
     }
     for row in query.load(conn)? {

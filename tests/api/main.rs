@@ -10,6 +10,7 @@ mod contract;
 mod deployment;
 mod editing;
 mod golden;
+mod history;
 mod programme;
 mod proposals;
 mod recognition_status;
