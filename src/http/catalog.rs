@@ -114,6 +114,10 @@ pub struct RecognitionItemQuery {
     /// same filters. Leave it out for the first page; any other value is refused.
     #[param(min_length = 1)]
     pub cursor: Option<String>,
+    /// Answer from what the registry had recorded at this moment (RFC 3339 with an
+    /// offset); default: now. Pass it unchanged with a `cursor`.
+    #[param(value_type = Option<String>, format = DateTime, example = "2099-12-31T23:59:59+08:00")]
+    pub as_known_at: Option<String>,
 }
 
 /// Filters of the standard-item list.
@@ -155,6 +159,10 @@ pub struct StandardItemQuery {
     /// same filters. Leave it out for the first page; any other value is refused.
     #[param(min_length = 1)]
     pub cursor: Option<String>,
+    /// Answer from what the registry had recorded at this moment (RFC 3339 with an
+    /// offset); default: now. Pass it unchanged with a `cursor`.
+    #[param(value_type = Option<String>, format = DateTime, example = "2099-12-31T23:59:59+08:00")]
+    pub as_known_at: Option<String>,
 }
 
 /// Filters of the scenario list.
@@ -182,6 +190,10 @@ pub struct ScenarioQuery {
     /// same filters. Leave it out for the first page; any other value is refused.
     #[param(min_length = 1)]
     pub cursor: Option<String>,
+    /// Answer from what the registry had recorded at this moment (RFC 3339 with an
+    /// offset); default: now. Pass it unchanged with a `cursor`.
+    #[param(value_type = Option<String>, format = DateTime, example = "2099-12-31T23:59:59+08:00")]
+    pub as_known_at: Option<String>,
 }
 
 /// Filters of the deviation report.
@@ -291,6 +303,7 @@ struct ListParams<'a> {
     q: Option<&'a str>,
     limit: Option<&'a str>,
     cursor: Option<&'a str>,
+    as_known_at: Option<&'a str>,
 }
 
 /// Parsed list parameters: the filter, the page, and the fingerprint that ties a
@@ -325,6 +338,8 @@ impl ListParams<'_> {
             filter.text.as_deref(),
         ];
         parts.extend_from_slice(own_filters);
+        // A cursor belongs to the moment its pages are read as known at.
+        parts.push(self.as_known_at);
         let fingerprint = fingerprint(&parts);
         let page = page_request(self.limit, self.cursor, &fingerprint)?;
         Ok(ParsedList {
@@ -398,9 +413,10 @@ pub async fn list_recognition_items(
         q: q.q.as_deref(),
         limit: q.limit.as_deref(),
         cursor: q.cursor.as_deref(),
+        as_known_at: q.as_known_at.as_deref(),
     }
     .parse(&[kind.map(ItemKind::as_str)])?;
-    let catalog = registry.catalog();
+    let catalog = CatalogView::of(&registry, q.as_known_at.as_deref()).await?;
     let page = catalog
         .list_recognition_items(&list.filter, kind, &list.page)
         .map_err(filter_error)?;
@@ -524,13 +540,14 @@ pub async fn list_standard_items(
         q: q.q.as_deref(),
         limit: q.limit.as_deref(),
         cursor: q.cursor.as_deref(),
+        as_known_at: q.as_known_at.as_deref(),
     }
     .parse(&[
         service.item_type.map(StandardItemType::as_str),
         service.programme.as_deref(),
         service.channel.map(Channel::as_str),
     ])?;
-    let catalog = registry.catalog();
+    let catalog = CatalogView::of(&registry, q.as_known_at.as_deref()).await?;
     let page = catalog
         .list_standard_items(&list.filter, &service, &list.page)
         .map_err(filter_error)?;
@@ -719,9 +736,10 @@ pub async fn list_scenarios(
         filter.text.as_deref(),
         filter.status.map(EntryStatus::as_str),
         year.as_deref(),
+        q.as_known_at.as_deref(),
     ]);
     let page_request = page_request(q.limit.as_deref(), q.cursor.as_deref(), &fp)?;
-    let catalog = registry.catalog();
+    let catalog = CatalogView::of(&registry, q.as_known_at.as_deref()).await?;
     let page = catalog
         .list_scenarios(&filter, &page_request)
         .map_err(filter_error)?;
@@ -786,6 +804,10 @@ pub struct StatsQuery {
     /// Last day of the window (inclusive), `YYYY-MM-DD`, not before `from`; default: `on`.
     #[param(value_type = Option<String>, format = Date, example = "2025-12-31")]
     pub to: Option<String>,
+    /// Count from what the registry had recorded at this moment (RFC 3339 with an
+    /// offset); `on` then defaults to that moment's day in China Standard Time.
+    #[param(value_type = Option<String>, format = DateTime, example = "2099-12-31T23:59:59+08:00")]
+    pub as_known_at: Option<String>,
 }
 
 fn parse_optional_day(field: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
@@ -812,10 +834,10 @@ pub async fn get_stats(
     query: web::Query<StatsQuery>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
-    let on = parse_optional_day("on", query.on.as_deref())?.unwrap_or_else(today_in_china);
+    let (catalog, today) = CatalogView::and_day(&registry, query.as_known_at.as_deref()).await?;
+    let on = parse_optional_day("on", query.on.as_deref())?.unwrap_or(today);
     let from = parse_optional_day("from", query.from.as_deref())?;
     let to = parse_optional_day("to", query.to.as_deref())?;
-    let catalog = registry.catalog();
     let window = match (from, to) {
         (None, None) => None,
         (from, to) => {

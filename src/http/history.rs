@@ -3,7 +3,7 @@
 //! catalog read; a version once recorded never changes.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -13,6 +13,7 @@ use crate::application::UseCases;
 use crate::domain::change::ChangedEntryKind;
 use crate::domain::history::{EntryVersion, VersionDiff, VersionList};
 use crate::domain::read_model::Catalog;
+use crate::domain::recognition::{day_in_china, today_in_china};
 use crate::registry::{Registry, RegistryError};
 
 /// The two versions to compare.
@@ -205,6 +206,24 @@ impl CatalogView {
         match as_known_at {
             None => Ok(Self::current(registry)),
             Some(text) => Self::known_at(registry, parse_known_at(text)?).await,
+        }
+    }
+}
+
+impl CatalogView {
+    /// The catalog to answer from and the day questions default to: the current read
+    /// model and today, or the catalog as known at `as_known_at` and that moment's day
+    /// (China Standard Time).
+    pub async fn and_day(
+        registry: &Registry,
+        as_known_at: Option<&str>,
+    ) -> Result<(Self, NaiveDate), ApiError> {
+        match as_known_at {
+            None => Ok((Self::current(registry), today_in_china())),
+            Some(text) => {
+                let at = parse_known_at(text)?;
+                Ok((Self::known_at(registry, at).await?, day_in_china(at)))
+            }
         }
     }
 }

@@ -77,10 +77,10 @@ fn problem_responses() -> Vec<(&'static str, &'static str, ProblemDetails)> {
             "InvalidBody",
             "The body is not valid JSON or does not have the documented shape; `errors` names the field where it can.",
             ApiError::InvalidBody(
-                "The JSON body is invalid: unknown field `questoins`, expected `questions` at line 1 column 12".into(),
+                "The JSON body is invalid: unknown field `questoins`, expected `questions` or `as_known_at` at line 1 column 12".into(),
                 vec![FieldError {
                     field: "questoins".into(),
-                    message: "unknown field `questoins`, expected `questions` at line 1 column 12".into(),
+                    message: "unknown field `questoins`, expected `questions` or `as_known_at` at line 1 column 12".into(),
                 }],
             )
             .problem(),

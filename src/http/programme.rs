@@ -9,12 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::catalog::NoParams;
 use super::conditional::json_response;
-use super::history::{CatalogView, parse_known_at};
+use super::history::CatalogView;
 use super::problem::ApiError;
 use super::recognition_status::{not_a_day, parse_day};
 use crate::domain::catalog::{Batch, EntryStatus, Programme, Target};
 use crate::domain::read_model::{Catalog, TargetProgress};
-use crate::domain::recognition::{day_in_china, today_in_china};
 use crate::registry::Registry;
 
 /// All service programmes.
@@ -136,13 +135,7 @@ impl ProgressQuery {
         &self,
         registry: &Registry,
     ) -> Result<(CatalogView, NaiveDate), ApiError> {
-        let (catalog, today) = match self.as_known_at.as_deref() {
-            None => (CatalogView::current(registry), today_in_china()),
-            Some(text) => {
-                let at = parse_known_at(text)?;
-                (CatalogView::known_at(registry, at).await?, day_in_china(at))
-            }
-        };
+        let (catalog, today) = CatalogView::and_day(registry, self.as_known_at.as_deref()).await?;
         let on = match self.on.as_deref() {
             None => today,
             Some(text) => {

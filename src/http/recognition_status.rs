@@ -11,13 +11,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::catalog::parse_region;
 use super::conditional::respond;
-use super::history::{CatalogView, parse_known_at};
+use super::history::CatalogView;
 use super::problem::{ApiError, FieldError, ProblemDetails, query_error_detail};
 use crate::domain::catalog::{
     AcceptanceSuspension, ArrangementStatus, RecognitionItem, RecognitionMode, Verification,
 };
 use crate::domain::read_model::Catalog;
-use crate::domain::recognition::{Decision, QuestionError, day_in_china, decide, today_in_china};
+use crate::domain::recognition::{Decision, QuestionError, decide};
 use crate::domain::region::RegionCode;
 use crate::registry::Registry;
 
@@ -63,8 +63,7 @@ pub struct StatusQuestion<'a> {
     /// Answer as the registry would have at this moment (RFC 3339 with an offset,
     /// e.g. `2026-03-01T10:00:00+08:00`): from what it had recorded by then. `on`
     /// then defaults to that moment's day in China Standard Time. A moment still to
-    /// come reads what is recorded now. Single questions only; a batch is answered
-    /// from what the registry knows now.
+    /// come reads what is recorded now. In a batch, give it once beside `questions`.
     #[serde(borrow)]
     #[param(value_type = Option<String>, format = DateTime, example = "2099-12-31T23:59:59+08:00")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -138,6 +137,12 @@ pub struct BatchStatusRequest {
     /// Up to 500 questions; each is answered on its own.
     #[schema(value_type = Vec<BatchQuestion>, max_items = 500)]
     pub questions: Vec<serde_json::Value>,
+    /// Answer every question as the registry would have at this moment (RFC 3339 with
+    /// an offset); questions without `on` then ask about that moment's day in China
+    /// Standard Time. Default: now. Given here once for the whole batch, not per
+    /// question.
+    #[schema(value_type = Option<String>, format = DateTime, example = "2099-12-31T23:59:59+08:00")]
+    pub as_known_at: Option<String>,
 }
 
 /// One batch question: normally a [`StatusQuestion`]. Questions are checked one at a
@@ -423,16 +428,7 @@ pub async fn get_recognition_status(
     // request instead of being copied: this is the hottest path of the API.
     let question: StatusQuestion<'_> =
         serde_urlencoded::from_str(req.query_string()).map_err(query_error_detail)?;
-    let (catalog, today) = match question.as_known_at.as_deref() {
-        None => (CatalogView::current(&registry), today_in_china()),
-        Some(text) => {
-            let at = parse_known_at(text)?;
-            (
-                CatalogView::known_at(&registry, at).await?,
-                day_in_china(at),
-            )
-        }
-    };
+    let (catalog, today) = CatalogView::and_day(&registry, question.as_known_at.as_deref()).await?;
     let status = answer(&catalog, &question, today)?;
     // The answer is a function of the catalog content and the resolved question, all
     // ASCII: the tag is those values themselves, which is exact and costs no hashing on
@@ -476,7 +472,10 @@ pub async fn post_recognition_status_batch(
     body: web::Json<BatchStatusRequest>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
-    let questions = body.into_inner().questions;
+    let BatchStatusRequest {
+        questions,
+        as_known_at,
+    } = body.into_inner();
     if questions.len() > MAX_BATCH_QUESTIONS {
         return Err(ApiError::InvalidBody(
             format!(
@@ -489,8 +488,7 @@ pub async fn post_recognition_status_batch(
             )],
         ));
     }
-    let catalog = registry.catalog();
-    let today = today_in_china();
+    let (catalog, today) = CatalogView::and_day(&registry, as_known_at.as_deref()).await?;
     let results = questions
         .iter()
         .enumerate()
@@ -504,7 +502,7 @@ pub async fn post_recognition_status_batch(
                     if question.as_known_at.is_some() {
                         return Err(ApiError::parameter(
                             "as_known_at",
-                            "a batch is answered from what the registry knows now; ask GET /api/v1/recognition-status for an answer as known at a moment",
+                            "give `as_known_at` once for the whole batch, beside `questions`",
                         ));
                     }
                     answer(&catalog, &question, today)

@@ -175,6 +175,8 @@ both_backends! {
         let earlier = effective_from - chrono::TimeDelta::days(365);
         let asked_day = earlier + chrono::TimeDelta::days(30);
         let status_then = app.get_json(&format!("{status_path}&on={asked_day}")).await;
+        let list_then = app.get_json("/api/v1/recognition-items?limit=200").await;
+        let stats_then = app.get_json(&format!("/api/v1/stats?on={asked_day}")).await;
         assert_eq!(status_then["decision"], "not_yet_in_force");
         actix_rt::time::sleep(Duration::from_millis(5)).await;
         let moment = chrono::Utc::now();
@@ -211,6 +213,18 @@ both_backends! {
         let day_then = (moment + chrono::TimeDelta::hours(8)).date_naive().to_string();
         assert_eq!(app.get_json(&format!("{status_path}&as_known_at={at}")).await["on"], day_then);
 
+        // Lists and statistics, then and now.
+        assert_eq!(app.get_json(&format!("/api/v1/recognition-items?limit=200&as_known_at={at}")).await, list_then);
+        assert_ne!(app.get_json("/api/v1/recognition-items?limit=200").await, list_then);
+        assert_eq!(app.get_json(&format!("/api/v1/stats?on={asked_day}&as_known_at={at}")).await, stats_then);
+        assert_ne!(app.get_json(&format!("/api/v1/stats?on={asked_day}")).await, stats_then, "HE→TJ is recognised that day now");
+        // A cursor belongs to the moment its first page was read as known at.
+        let first = app.get_json(&format!("/api/v1/recognition-items?limit=1&as_known_at={at}")).await;
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let second = app.get_json(&format!("/api/v1/recognition-items?limit=1&as_known_at={at}&cursor={cursor}")).await;
+        assert_eq!(second["items"][0], list_then["items"][1]);
+        app.get(&format!("/api/v1/recognition-items?limit=1&cursor={cursor}")).await.problem_naming("cursor");
+
         // The item itself, then and now.
         assert_eq!(app.get_json(&format!("{ITEM}?as_known_at={at}")).await, item_then);
         assert_eq!(app.get_json(&format!("{ITEM}?as_known_at={}", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))).await,
@@ -222,11 +236,19 @@ both_backends! {
         let target_then = app.get_json(&format!("/api/v1/targets/TG-2025-01?as_known_at={at}")).await;
         assert_eq!(target_then, app.get_json("/api/v1/targets/TG-2025-01").await, "no target changed");
 
-        // A batch of questions is answered from what the registry knows now.
-        let batch = app.post_json("/api/v1/recognition-status/batch", &json!({"questions": [
-            {"item": "RI-CON-002", "issued_in": "HE", "used_in": "TJ", "as_known_at": at}]})).await;
-        assert_eq!(batch.json()["results"][0]["status"], 400);
-        assert_eq!(batch.json()["results"][0]["problem"]["errors"][0]["field"], "as_known_at");
+        // A batch as known at a moment: given once, beside the questions.
+        let question = json!({"item": "RI-CON-002", "issued_in": "HE", "used_in": "TJ", "on": asked_day.to_string()});
+        let batch = app.post_json("/api/v1/recognition-status/batch",
+            &json!({"questions": [question.clone()], "as_known_at": at})).await.json();
+        assert_eq!(batch["results"][0]["answer"], status_then);
+        let batch_now = app.post_json("/api/v1/recognition-status/batch", &json!({"questions": [question]})).await.json();
+        assert_eq!(batch_now["results"][0]["answer"], now);
+        let per_question = app.post_json("/api/v1/recognition-status/batch", &json!({"questions": [
+            {"item": "RI-CON-002", "issued_in": "HE", "used_in": "TJ", "as_known_at": at}]})).await.json();
+        assert_eq!(per_question["results"][0]["status"], 400);
+        assert_eq!(per_question["results"][0]["problem"]["errors"][0]["field"], "as_known_at");
+        let bad_moment = app.post_json("/api/v1/recognition-status/batch", &json!({"questions": [], "as_known_at": "then"})).await;
+        bad_moment.problem_naming("as_known_at");
     }
 
     async fn a_database_without_history_gets_each_entry_current_version(app) {
