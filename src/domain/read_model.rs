@@ -255,6 +255,40 @@ pub struct Catalog {
     target_by_code: HashMap<String, usize>,
     entry_digests: EntryDigests,
     digest: String,
+    /// Each recognition item's answer once rendered, shared with the next catalog while
+    /// the item and its batch are unchanged.
+    recognition_rendered: Vec<RenderSlot>,
+    /// Each standard item's answer once rendered.
+    standard_rendered: Vec<RenderSlot>,
+}
+
+/// An entry's answer as a reader renders it (for the HTTP layer: its JSON bytes and
+/// entity tag), rendered on first use and kept while the entry is unchanged: entries
+/// are read far more often than they change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The entity tag of `body`.
+    pub etag: String,
+    /// The rendered answer.
+    pub body: Vec<u8>,
+}
+
+/// Where an entry's rendered answer is kept; cloned (shared) into the next catalog for
+/// an entry that a change left alone.
+type RenderSlot = std::sync::Arc<std::sync::OnceLock<Rendered>>;
+
+/// The answer in `slot`, rendering it with `render` if it is not there yet. Concurrent
+/// first readers may each render; they render the same bytes and one is kept.
+fn rendered_in<'c, T, E>(
+    slot: &'c RenderSlot,
+    entry: &'c T,
+    render: impl FnOnce(&'c T) -> Result<Rendered, E>,
+) -> Result<&'c Rendered, E> {
+    if let Some(rendered) = slot.get() {
+        return Ok(rendered);
+    }
+    let rendered = render(entry)?;
+    Ok(slot.get_or_init(|| rendered))
 }
 
 /// SHA-256 of each entry's content, aligned with the entry lists, so that a change
@@ -487,6 +521,23 @@ impl Catalog {
             |c| (&c.standard_by_code, &c.conformity),
             check_item,
         );
+        // An entry's answer names its batch (provenance): a change to any batch renders
+        // every answer afresh.
+        let render_previous = previous.filter(|p| p.changed[0].is_empty());
+        let recognition_rendered = reuse(
+            &content.recognition_items,
+            render_previous,
+            1,
+            |c| (&c.recognition_by_code, &c.recognition_rendered),
+            |_| RenderSlot::default(),
+        );
+        let standard_rendered = reuse(
+            &content.standard_items,
+            render_previous,
+            2,
+            |c| (&c.standard_by_code, &c.standard_rendered),
+            |_| RenderSlot::default(),
+        );
         let mut recognition_by_local_code = HashMap::new();
         for (index, item) in content.recognition_items.iter().enumerate() {
             for part in &item.local_parts {
@@ -517,6 +568,8 @@ impl Catalog {
             standard_keys,
             scenarios: content.scenarios,
             scenario_keys,
+            recognition_rendered,
+            standard_rendered,
         }
     }
 
@@ -692,6 +745,36 @@ impl Catalog {
         self.recognition_by_code
             .get(code)
             .map(|&i| &self.recognition_items[i])
+    }
+
+    /// The answer for recognition item `code` as `render` renders it, rendered once per
+    /// version of the item; `None` when there is no such item.
+    pub fn rendered_recognition_item<'c, E>(
+        &'c self,
+        code: &str,
+        render: impl FnOnce(&'c RecognitionItem) -> Result<Rendered, E>,
+    ) -> Option<Result<&'c Rendered, E>> {
+        let &index = self.recognition_by_code.get(code)?;
+        Some(rendered_in(
+            &self.recognition_rendered[index],
+            &self.recognition_items[index],
+            render,
+        ))
+    }
+
+    /// The answer for standard item `code` as `render` renders it, rendered once per
+    /// version of the item; `None` when there is no such item.
+    pub fn rendered_standard_item<'c, E>(
+        &'c self,
+        code: &str,
+        render: impl FnOnce(&'c StandardItem) -> Result<Rendered, E>,
+    ) -> Option<Result<&'c Rendered, E>> {
+        let &index = self.standard_by_code.get(code)?;
+        Some(rendered_in(
+            &self.standard_rendered[index],
+            &self.standard_items[index],
+            render,
+        ))
     }
 
     /// The recognition item a region knows by its own `local_code`.
@@ -1292,6 +1375,71 @@ mod tests {
             "{changed:?} vs {first}"
         );
         assert_ne!(changed[0], changed[1]);
+    }
+
+    #[test]
+    fn an_answer_is_rendered_once_per_version_of_its_entry() {
+        let content = sample();
+        let before = Catalog::build(content.clone()).unwrap();
+        let (kept, changed) = (&content.recognition_items[0], &content.recognition_items[1]);
+        let renders = std::cell::Cell::new(0);
+        let render = |item: &RecognitionItem| {
+            renders.set(renders.get() + 1);
+            Ok::<_, ()>(Rendered {
+                etag: format!("\"{}.{}\"", item.code, item.name_en),
+                body: item.name_en.clone().into_bytes(),
+            })
+        };
+        let read = |catalog: &Catalog, code: &str| {
+            catalog
+                .rendered_recognition_item(code, render)
+                .unwrap()
+                .unwrap()
+                .clone()
+        };
+        let first = read(&before, &kept.code);
+        assert_eq!(first.body, kept.name_en.as_bytes());
+        assert_eq!(read(&before, &kept.code), first);
+        read(&before, &changed.code);
+        assert_eq!(renders.get(), 2, "each once");
+        assert!(
+            before
+                .rendered_recognition_item("RI-NONE", render)
+                .is_none()
+        );
+        let standard = &content.standard_items[0];
+        let standard_answer = before
+            .rendered_standard_item(&standard.code, |item| {
+                Ok::<_, ()>(Rendered {
+                    etag: "\"s\"".into(),
+                    body: item.code.clone().into_bytes(),
+                })
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(standard_answer.body, standard.code.as_bytes());
+
+        // A change to one item: the other's answer is kept, the changed one's rendered anew.
+        let mut renamed = changed.clone();
+        renamed.name_en.push_str(" (renamed)");
+        let after = before.with_changes(CatalogContent {
+            recognition_items: vec![renamed.clone()],
+            ..CatalogContent::default()
+        });
+        assert_eq!(read(&after, &kept.code), first);
+        assert_eq!(renders.get(), 2, "kept, not rendered again");
+        assert_eq!(read(&after, &changed.code).body, renamed.name_en.as_bytes());
+        assert_eq!(renders.get(), 3);
+
+        // A changed batch: every answer names its batch, so all are rendered anew.
+        let mut batch = content.batches[0].clone();
+        batch.title_en.push_str(" (corrected)");
+        let rebatched = after.with_changes(CatalogContent {
+            batches: vec![batch],
+            ..CatalogContent::default()
+        });
+        read(&rebatched, &kept.code);
+        assert_eq!(renders.get(), 4);
     }
 
     /// `changed` applied to the sample catalog, incrementally and by building it whole.

@@ -17,8 +17,8 @@ use crate::domain::catalog::{
 };
 use crate::domain::deviation::{Aspect, Direction, RegionConformity};
 use crate::domain::read_model::{
-    Catalog, DeviationSummary, EntryFilter, FilterError, Page, PageRequest, ScenarioFilter,
-    ServiceFilter, Stats,
+    Catalog, DeviationSummary, EntryFilter, FilterError, Page, PageRequest, Rendered,
+    ScenarioFilter, ServiceFilter, Stats,
 };
 use crate::domain::recognition::today_in_china;
 use crate::domain::region::RegionCode;
@@ -490,10 +490,23 @@ pub async fn get_recognition_item(
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let catalog = CatalogView::of(&registry, query.as_known_at.as_deref()).await?;
-    let item = catalog
-        .recognition_item(&code)
-        .ok_or_else(|| ApiError::NotFound(format!("No recognition item has the code `{code}`.")))?;
-    json_response(&req, &recognition_item_response(&catalog, item)?)
+    let rendered = catalog
+        .rendered_recognition_item(&code, |item| {
+            rendered(&recognition_item_response(&catalog, item)?)
+        })
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("No recognition item has the code `{code}`."))
+        })??;
+    respond(&req, &rendered.etag, || Ok(rendered.body.clone()))
+}
+
+/// An entry's answer rendered once, with its entity tag, for the read model to keep.
+fn rendered<T: Serialize>(answer: &T) -> Result<Rendered, ApiError> {
+    let body = to_json(answer)?;
+    Ok(Rendered {
+        etag: etag_of(&[&body]),
+        body,
+    })
 }
 
 /// Lists standard items (同事同标事项).
@@ -591,10 +604,12 @@ pub async fn get_standard_item(
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let catalog = CatalogView::of(&registry, query.as_known_at.as_deref()).await?;
-    let item = catalog
-        .standard_item(&code)
-        .ok_or_else(|| standard_item_not_found(&code))?;
-    json_response(&req, &standard_item_response(&catalog, item)?)
+    let rendered = catalog
+        .rendered_standard_item(&code, |item| {
+            rendered(&standard_item_response(&catalog, item)?)
+        })
+        .ok_or_else(|| standard_item_not_found(&code))??;
+    respond(&req, &rendered.etag, || Ok(rendered.body.clone()))
 }
 
 fn standard_item_not_found(code: &str) -> ApiError {
