@@ -1,7 +1,7 @@
 //! Use cases of the entries' history: every version of an entry, one version, and what
 //! changed between two. Public, like every catalog read.
 
-use super::{UseCaseError, UseCases, parse_code};
+use super::{UseCaseError, UseCases};
 use crate::domain::change::ChangedEntryKind;
 use crate::domain::history::{EntryVersion, VersionDiff, VersionList};
 use crate::storage::history;
@@ -13,7 +13,7 @@ impl UseCases {
         kind: ChangedEntryKind,
         code: &str,
     ) -> Result<VersionList, UseCaseError> {
-        let code = parse_code(code)?;
+        let code = existing_code(kind, code)?;
         let wanted = code.clone();
         let versions = self.versions_of(kind, wanted).await?;
         if versions.is_empty() {
@@ -33,7 +33,7 @@ impl UseCases {
         code: &str,
         version: &str,
     ) -> Result<EntryVersion, UseCaseError> {
-        let code = parse_code(code)?;
+        let code = existing_code(kind, code)?;
         let number = parse_version("version", version)?;
         self.find_version(kind, code, number).await
     }
@@ -47,7 +47,7 @@ impl UseCases {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<VersionDiff, UseCaseError> {
-        let code = parse_code(code)?;
+        let code = existing_code(kind, code)?;
         let from = parse_version(
             "from",
             from.ok_or_else(|| {
@@ -116,6 +116,16 @@ impl UseCases {
                 .unwrap_or(usize::MAX)
         })
     }
+}
+
+/// A code as a path gives it. No entry has a code with a control character (NUL,
+/// which PostgreSQL refuses outright, among them) or longer than 64 characters: such a
+/// code is answered like any unknown one, without asking the database.
+fn existing_code(kind: ChangedEntryKind, code: &str) -> Result<String, UseCaseError> {
+    if code.is_empty() || code.chars().count() > 64 || code.chars().any(char::is_control) {
+        return Err(no_entry(kind, code));
+    }
+    Ok(code.to_owned())
 }
 
 /// A version number: a whole number from 1.

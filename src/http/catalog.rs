@@ -352,14 +352,14 @@ impl ListParams<'_> {
 
 /// Renders one page as a list response with an `ETag` derived from the catalog digest
 /// and the query, so a 304 costs no serialisation.
-fn list_response<T, R: Serialize>(
+fn list_response<T>(
     req: &HttpRequest,
     catalog: &Catalog,
     query_fingerprint: &str,
     page_request: &PageRequest,
     page: Page<'_, T>,
     code_of: impl Fn(&T) -> &str,
-    render: impl FnOnce(Vec<&T>, Option<String>) -> Result<R, ApiError>,
+    render: impl FnOnce(Vec<&T>, Option<String>) -> Result<Vec<u8>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let etag = etag_of(&[
         catalog.digest().as_bytes(),
@@ -375,8 +375,34 @@ fn list_response<T, R: Serialize>(
         } else {
             None
         };
-        to_json(&render(page.items, next_cursor)?)
+        render(page.items, next_cursor)
     })
+}
+
+/// A page of entries, `{"items":[…],"next_cursor":…}`, joined from each entry's answer
+/// as rendered once per version (what serialising the page would give, byte for byte).
+fn page_of_rendered<'c, T: 'c>(
+    items: Vec<&'c T>,
+    next_cursor: Option<String>,
+    rendered: impl Fn(&'c T) -> Option<Result<&'c Rendered, ApiError>>,
+) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::with_capacity(4096 * items.len() + 64);
+    body.extend_from_slice(b"{\"items\":[");
+    for (index, item) in items.into_iter().enumerate() {
+        if index > 0 {
+            body.push(b',');
+        }
+        let answer = rendered(item).ok_or_else(|| {
+            ApiError::Internal(
+                "a listed entry is missing from the catalog it was listed from".into(),
+            )
+        })??;
+        body.extend_from_slice(&answer.body);
+    }
+    body.extend_from_slice(b"],\"next_cursor\":");
+    serde_json::to_writer(&mut body, &next_cursor).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    body.push(b'}');
+    Ok(body)
 }
 
 /// Lists recognition items (资质资格互认事项).
@@ -428,12 +454,10 @@ pub async fn list_recognition_items(
         page,
         |item| item.code.as_str(),
         |items, next_cursor| {
-            Ok(RecognitionItemList {
-                items: items
-                    .into_iter()
-                    .map(|item| recognition_item_response(&catalog, item))
-                    .collect::<Result<_, _>>()?,
-                next_cursor,
+            page_of_rendered(items, next_cursor, |item| {
+                catalog.rendered_recognition_item(&item.code, |item| {
+                    rendered(&recognition_item_response(&catalog, item)?)
+                })
             })
         },
     )
@@ -572,12 +596,10 @@ pub async fn list_standard_items(
         page,
         |item| item.code.as_str(),
         |items, next_cursor| {
-            Ok(StandardItemList {
-                items: items
-                    .into_iter()
-                    .map(|item| standard_item_response(&catalog, item))
-                    .collect::<Result<_, _>>()?,
-                next_cursor,
+            page_of_rendered(items, next_cursor, |item| {
+                catalog.rendered_standard_item(&item.code, |item| {
+                    rendered(&standard_item_response(&catalog, item)?)
+                })
             })
         },
     )
@@ -766,7 +788,7 @@ pub async fn list_scenarios(
         page,
         |scenario| scenario.code.as_str(),
         |items, next_cursor| {
-            Ok(ScenarioList {
+            to_json(&ScenarioList {
                 items: items.into_iter().cloned().collect(),
                 next_cursor,
             })

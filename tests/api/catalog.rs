@@ -48,6 +48,43 @@ fn has_region(entry: &Value, region: &str) -> bool {
 }
 
 both_backends! {
+    async fn a_list_page_is_its_entries_own_answers_byte_for_byte(app) {
+        // Pages are joined from each entry's answer as rendered once per version: they
+        // must be exactly what serialising the page would give, before and after a change.
+        let check = |list: &'static str, entry: &'static str| {
+            let app = &app;
+            async move {
+                let page = app.get(list).await;
+                assert_eq!(page.status, StatusCode::OK);
+                let codes: Vec<String> = page.json()["items"].as_array().unwrap().iter()
+                    .map(|item| item["code"].as_str().unwrap().to_owned()).collect();
+                assert!(codes.len() > 1, "{list}");
+                let mut expected = b"{\"items\":[".to_vec();
+                for (index, code) in codes.iter().enumerate() {
+                    if index > 0 {
+                        expected.push(b',');
+                    }
+                    let own = app.get(&format!("{entry}/{code}")).await;
+                    let reserialised = serde_json::to_vec(&own.json()).unwrap();
+                    assert_eq!(serde_json::from_slice::<Value>(&reserialised).unwrap(), own.json());
+                    expected.extend_from_slice(&own.body);
+                }
+                expected.extend_from_slice(b"],\"next_cursor\":null}");
+                assert_eq!(String::from_utf8(page.body.to_vec()).unwrap(), String::from_utf8(expected).unwrap(), "{list}");
+                page.json()
+            }
+        };
+        check("/api/v1/recognition-items?limit=200", "/api/v1/recognition-items").await;
+        check("/api/v1/standard-items?limit=200", "/api/v1/standard-items").await;
+        let edit = app.patch("/api/v1/recognition-items/RI-CON-002/local-parts/TJ",
+            &crate::tokens::Signer::Tianjin.token(&["editor"]), "\"RI-CON-002.TJ.1\"", &json!({"contact": "022-12345678"})).await;
+        assert_eq!(edit.status, StatusCode::OK);
+        let after = check("/api/v1/recognition-items?limit=200", "/api/v1/recognition-items").await;
+        let item = after["items"].as_array().unwrap().iter().find(|i| i["code"] == "RI-CON-002").unwrap();
+        let side = item["local_parts"].as_array().unwrap().iter().find(|p| p["region"] == "TJ").unwrap();
+        assert_eq!(side["contact"], "022-12345678", "the changed item is rendered anew");
+    }
+
     async fn paging_through_all_recognition_items_has_no_gaps_or_repeats(app) {
         let expected = codes_where("recognition-items", |_| true);
         assert!(expected.len() >= 60);

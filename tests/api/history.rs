@@ -151,6 +151,10 @@ both_backends! {
             (format!("{ITEM}/diff?from=1&to=9"), 404, None),
             ("/api/v1/recognition-items/RI-NONE/versions".to_owned(), 404, None),
             ("/api/v1/targets/RI-CON-002/versions".to_owned(), 404, None),
+            // A code no entry can have is unknown, on PostgreSQL (which refuses NUL) too.
+            ("/api/v1/recognition-items/RI%00CON/versions".to_owned(), 404, None),
+            ("/api/v1/standard-items/%07/diff?from=1".to_owned(), 404, None),
+            (format!("/api/v1/targets/{}/versions/1", "T".repeat(65)), 404, None),
         ] {
             let response = app.get(&path).await;
             let problem = match field {
