@@ -8,6 +8,8 @@
 #   WRITE_CLIENTS=16 bench/run.sh          # then local-part writes (bench/writes.py): alone,
 #                                          # and beside the status lookups
 #   BACKEND=postgres WRITE_CLIENTS=16 bench/run.sh
+#   READS=status bench/run.sh              # only the constant and the status lookup (default:
+#                                          # also an item, a list page, a search, a feed poll)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -93,12 +95,25 @@ run() { # run <wrk args...>; prints "rate p50_us p99_us"
   echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(to_us "$(echo "$out" | awk '$1=="50%" {print $2}')") $(to_us "$(echo "$out" | awk '$1=="99%" {print $2}')")"
 }
 
+# The other reads of #9's targets, each measured in the same rounds as the constant:
+# an item (≈3 KB), a 20-item list page (≈66 KB), a search, an empty poll of the feed.
+head=$(curl -sf "http://127.0.0.1:$PORT/api/v1/changes?after=0&limit=1000&minimal=true" | python3 -c 'import json, sys; print(json.load(sys.stdin)["next_after"])')
+extra_names=("item GET" "list page (20)" "search q=ejjzs" "empty feed poll")
+extra_paths=("/api/v1/recognition-items/RI-CON-002" "/api/v1/recognition-items?limit=20" "/api/v1/recognition-items?q=ejjzs" "/api/v1/changes?after=$head")
+declare -A extra
+
 wrk -t1 -c8 -d2s "http://127.0.0.1:$PORT/healthz" >/dev/null   # warm-up
 constant=(); status=()
 for round in $(seq 1 "$ROUNDS"); do
   constant+=("$(run "http://127.0.0.1:$PORT/healthz")")
   status+=("$(run -s "$work/status.lua" "http://127.0.0.1:$PORT")")
   echo "round $round: constant ${constant[-1]} | status ${status[-1]}" >&2
+  if [ "${READS:-all}" = all ]; then
+    for i in "${!extra_paths[@]}"; do
+      extra[$i,$round]="$(run "http://127.0.0.1:$PORT${extra_paths[$i]}")"
+      echo "round $round: ${extra_names[$i]} ${extra[$i,$round]}" >&2
+    done
+  fi
 done
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -119,6 +134,17 @@ for i in $(seq 0 $((ROUNDS - 1))); do
 done
 echo "per-round ratios: ${ratios[*]}"
 echo "median per-round ratio status/constant: $(median "${ratios[@]}")"
+if [ "${READS:-all}" = all ]; then
+  for i in "${!extra_paths[@]}"; do
+    rows=(); ratios=()
+    for round in $(seq 1 "$ROUNDS"); do
+      rows+=("${extra[$i,$round]}")
+      ratios+=("$(awk -v s="$(echo "${extra[$i,$round]}" | awk '{print $1}')" -v c="$(echo "${constant[$((round - 1))]}" | awk '{print $1}')" 'BEGIN { printf "%.3f", s / c }')")
+    done
+    printf '%-28s %12s %10s %10s   ratio to constant (median per round): %s\n' "${extra_names[$i]}" \
+      "$(median $(column 1 "${rows[@]}"))" "$(median $(column 2 "${rows[@]}"))" "$(median $(column 3 "${rows[@]}"))" "$(median "${ratios[@]}")"
+  done
+fi
 
 # Writes: editors changing their own regions' sides with If-Match, each write durably
 # committed with its audit record; first alone, then while wrk reads.

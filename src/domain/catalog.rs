@@ -388,6 +388,11 @@ pub struct RecognitionItem {
     /// When the registry last recorded a change to this entry.
     #[serde(default = "unix_epoch")]
     pub updated_at: DateTime<Utc>,
+    /// The entry that replaces this retired one (取代), when there is one: a code of the
+    /// same kind. Left out when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "RI-CON-003")]
+    pub superseded_by: Option<String>,
 }
 
 /// A region's suspension of its own acceptance of an item (暂停互认): from credentials
@@ -588,6 +593,11 @@ pub struct StandardItem {
     /// When the registry last recorded a change to this entry.
     #[serde(default = "unix_epoch")]
     pub updated_at: DateTime<Utc>,
+    /// The entry that replaces this retired one (取代), when there is one: a code of the
+    /// same kind. Left out when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "RI-CON-003")]
+    pub superseded_by: Option<String>,
 }
 
 /// A named use case bundling entries (互认场景), launched on a day under a batch by the
@@ -635,6 +645,11 @@ pub struct Scenario {
     /// When the registry last recorded a change to this entry.
     #[serde(default = "unix_epoch")]
     pub updated_at: DateTime<Utc>,
+    /// The entry that replaces this retired one (取代), when there is one: a code of the
+    /// same kind. Left out when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "RI-CON-003")]
+    pub superseded_by: Option<String>,
 }
 
 fn unix_epoch() -> DateTime<Utc> {
@@ -950,10 +965,64 @@ pub fn validate_catalog(content: &CatalogContent) -> Result<(), Vec<String>> {
         }
     }
 
+    check_successors(
+        "recognition item",
+        content
+            .recognition_items
+            .iter()
+            .map(|i| (i.code.as_str(), i.status, i.superseded_by.as_deref()))
+            .collect(),
+        &mut problems,
+    );
+    check_successors(
+        "standard item",
+        content
+            .standard_items
+            .iter()
+            .map(|i| (i.code.as_str(), i.status, i.superseded_by.as_deref()))
+            .collect(),
+        &mut problems,
+    );
+    check_successors(
+        "scenario",
+        content
+            .scenarios
+            .iter()
+            .map(|s| (s.code.as_str(), s.status, s.superseded_by.as_deref()))
+            .collect(),
+        &mut problems,
+    );
+
     if problems.is_empty() {
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+/// A successor (`superseded_by`) is another entry of the same kind, named by a retired
+/// entry only.
+fn check_successors(
+    kind: &str,
+    entries: Vec<(&str, EntryStatus, Option<&str>)>,
+    problems: &mut Vec<String>,
+) {
+    let codes: HashSet<&str> = entries.iter().map(|(code, _, _)| *code).collect();
+    for (code, status, successor) in &entries {
+        let Some(successor) = successor else {
+            continue;
+        };
+        let mut report = |problem: String| problems.push(format!("{kind} {code}: {problem}"));
+        if *status != EntryStatus::Retired {
+            report("superseded_by applies only to a retired entry".into());
+        }
+        if successor == code {
+            report("superseded_by names the entry itself, which cannot supersede itself".into());
+        } else if !codes.contains(successor) {
+            report(format!(
+                "superseded_by names {successor}, which is no {kind}"
+            ));
+        }
     }
 }
 
@@ -1174,6 +1243,37 @@ mod tests {
             (
                 Box::new(|c| item(c, "RI-CON-001").status_since = Some(day("2025-01-01"))),
                 "recognition item RI-CON-001: status_since applies only to a suspended or retired entry",
+            ),
+            (
+                Box::new(|c| item(c, "RI-CON-001").superseded_by = Some("RI-CON-002".into())),
+                "recognition item RI-CON-001: superseded_by applies only to a retired entry",
+            ),
+            (
+                Box::new(|c| {
+                    let it = item(c, "RI-CON-001");
+                    it.status = EntryStatus::Retired;
+                    it.superseded_by = Some("RI-CON-001".into());
+                }),
+                "recognition item RI-CON-001: superseded_by names the entry itself",
+            ),
+            (
+                Box::new(|c| {
+                    let it = item(c, "RI-CON-001");
+                    it.status = EntryStatus::Retired;
+                    it.superseded_by = Some("SS-MR-001".into());
+                }),
+                "recognition item RI-CON-001: superseded_by names SS-MR-001, which is no recognition item",
+            ),
+            (
+                Box::new(|c| {
+                    c.standard_items[0].status = EntryStatus::Retired;
+                    c.standard_items[0].superseded_by = Some("RI-CON-001".into());
+                }),
+                "which is no standard item",
+            ),
+            (
+                Box::new(|c| c.scenarios[0].superseded_by = Some("SC-002".into())),
+                "scenario SC-001: superseded_by applies only to a retired entry",
             ),
             (
                 Box::new(|c| item(c, "RI-CON-001").regions.push(region("TJ"))),
@@ -1523,6 +1623,18 @@ mod tests {
 
     fn batch<'a>(content: &'a mut CatalogContent, code: &str) -> &'a mut Batch {
         content.batches.iter_mut().find(|b| b.code == code).unwrap()
+    }
+
+    #[test]
+    fn a_retired_entry_may_name_its_successor() {
+        assert_eq!(
+            problems_after(|c| {
+                let it = item(c, "RI-CON-001");
+                it.status = EntryStatus::Retired;
+                it.superseded_by = Some("RI-CON-002".into());
+            }),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

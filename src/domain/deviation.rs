@@ -441,6 +441,7 @@ mod tests {
             programmes: vec![],
             local_parts,
             updated_at: DateTime::UNIX_EPOCH,
+            superseded_by: None,
         }
     }
 

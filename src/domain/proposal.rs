@@ -164,6 +164,11 @@ pub struct RetireChange {
     pub base_version: i64,
     /// The first day the entry is retired.
     pub effective_on: NaiveDate,
+    /// The entry of the same kind that replaces this one (取代), if any: an existing
+    /// entry or one this proposal creates.
+    #[serde(default)]
+    #[schema(example = "RI-CON-003")]
+    pub superseded_by: Option<String>,
 }
 
 /// One change as planned against the catalog: the shared content it was based on and
@@ -447,6 +452,11 @@ fn plan_change(
                         "status_since".into(),
                         retire.effective_on.to_string().into(),
                     );
+                }
+                // Whether it names an entry of the same kind is checked with the catalog
+                // the proposal would make (a successor may be created beside it).
+                if let Some(successor) = &retire.superseded_by {
+                    fields.insert("superseded_by".into(), successor.clone().into());
                 }
             }
             Ok(PlannedChange {

@@ -246,6 +246,7 @@ mod tests {
                 })
                 .collect(),
             updated_at: DateTime::UNIX_EPOCH,
+            superseded_by: None,
         }
     }
 

@@ -160,6 +160,10 @@ const OMITTED_WHEN_EMPTY: &[(&str, &str)] = &[
     ("Change", "region"),
     ("Change", "proposal"),
     ("Change", "state"),
+    // A retired entry's successor, only where there is one.
+    ("RecognitionItem", "superseded_by"),
+    ("StandardItem", "superseded_by"),
+    ("Scenario", "superseded_by"),
 ];
 
 /// Builds the utoipa document from the route configuration, without a database.

@@ -110,6 +110,7 @@ struct RecognitionItemRow {
     batch_code: String,
     last_verified_on: NaiveDate,
     updated_at: NaiveDateTime,
+    superseded_by: Option<String>,
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
@@ -170,6 +171,7 @@ struct StandardItemRow {
     batch_code: String,
     last_verified_on: NaiveDate,
     updated_at: NaiveDateTime,
+    superseded_by: Option<String>,
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
@@ -312,6 +314,7 @@ struct ScenarioRow {
     lead_region: String,
     lead_department: String,
     updated_at: NaiveDateTime,
+    superseded_by: Option<String>,
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -566,6 +569,7 @@ fn load_content(
             batch: row.batch_code,
             last_verified_on: row.last_verified_on,
             updated_at: row.updated_at.and_utc(),
+            superseded_by: row.superseded_by,
             code: row.code,
         })
     })
@@ -648,6 +652,7 @@ fn load_content(
             batch: row.batch_code,
             last_verified_on: row.last_verified_on,
             updated_at: row.updated_at.and_utc(),
+            superseded_by: row.superseded_by,
             code: row.code,
         })
     })
@@ -735,6 +740,7 @@ fn load_content(
             lead_region: region_code(&row.lead_region)?,
             lead_department: row.lead_department,
             updated_at: row.updated_at.and_utc(),
+            superseded_by: row.superseded_by,
             code: row.code,
         })
     })
@@ -1058,6 +1064,7 @@ fn recognition_item_row(
         batch_code: item.batch.clone(),
         last_verified_on: item.last_verified_on,
         updated_at: now,
+        superseded_by: item.superseded_by.clone(),
     })
 }
 
@@ -1090,6 +1097,7 @@ fn standard_item_row(
         batch_code: item.batch.clone(),
         last_verified_on: item.last_verified_on,
         updated_at: now,
+        superseded_by: item.superseded_by.clone(),
     })
 }
 
@@ -1114,6 +1122,7 @@ fn scenario_row(
         lead_region: scenario.lead_region.to_string(),
         lead_department: scenario.lead_department.clone(),
         updated_at: now,
+        superseded_by: scenario.superseded_by.clone(),
     })
 }
 

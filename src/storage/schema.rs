@@ -57,6 +57,7 @@ diesel::table! {
         batch_code -> Text,
         last_verified_on -> Date,
         updated_at -> Timestamp,
+        superseded_by -> Nullable<Text>,
     }
 }
 
@@ -117,6 +118,7 @@ diesel::table! {
         batch_code -> Text,
         last_verified_on -> Date,
         updated_at -> Timestamp,
+        superseded_by -> Nullable<Text>,
     }
 }
 
@@ -159,6 +161,7 @@ diesel::table! {
         lead_region -> Text,
         lead_department -> Text,
         updated_at -> Timestamp,
+        superseded_by -> Nullable<Text>,
     }
 }
 

@@ -9,7 +9,7 @@ use jjj_registry::storage::{Database, StorageError};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, both_backends};
-use crate::proposals::{legal_basis_change, proposed, voted};
+use crate::proposals::{legal_basis_change, propose, proposed, voted};
 use crate::tokens::Signer;
 
 const ITEM: &str = "/api/v1/recognition-items/RI-CON-002";
@@ -270,5 +270,46 @@ both_backends! {
         assert_eq!(backfilled, entries, "one version for each entry of the sample");
         assert_eq!(versions_of("/api/v1/recognition-items/RI-CON-002/versions").await, recorded);
         assert_eq!(database.run_here(jjj_registry::storage::history::backfill).unwrap(), 0, "only once");
+    }
+}
+
+both_backends! {
+    async fn a_retired_entry_keeps_its_history_and_names_its_successor(app) {
+        const RETIRED: &str = "/api/v1/recognition-items/RI-CUL-004";
+        let before = entry_now(&app, RETIRED).await;
+        let retire = |successor: &str| json!({
+            "title": "Retire RI-CUL-004", "rationale": "Replaced",
+            "changes": [{"action": "retire", "kind": "recognition_item", "code": "RI-CUL-004",
+                         "base_version": before["version"], "effective_on": "2027-01-01", "superseded_by": successor}]
+        });
+        // A successor must be another existing entry of the same kind.
+        for successor in ["RI-NONE-001", "RI-CUL-004", "SS-MR-001"] {
+            let refused = propose(&app, Signer::Tianjin, &retire(successor)).await;
+            let problem = refused.problem(400);
+            assert!(problem["detail"].as_str().unwrap().contains("superseded_by"), "{successor}: {problem}");
+        }
+        let proposal = proposed(&app, Signer::Tianjin, &retire("RI-CON-002")).await;
+        let id = proposal["id"].as_i64().unwrap();
+        voted(&app, id, Signer::Beijing, "approve").await;
+        let applied = voted(&app, id, Signer::Tianjin, "approve").await;
+        assert_eq!(applied["state"], "applied");
+
+        // Still readable, whole, with the link to its successor.
+        let after = entry_now(&app, RETIRED).await;
+        let mut expected = before.clone();
+        expected["version"] = json!(2);
+        expected["status"] = json!("retired");
+        expected["status_since"] = json!("2027-01-01");
+        expected["superseded_by"] = json!("RI-CON-002");
+        expected["updated_at"] = after["updated_at"].clone();
+        assert_eq!(after, expected);
+        assert!(before.get("superseded_by").is_none(), "left out where there is none");
+        // And its history says how it came to be retired.
+        let versions = app.get_json(&format!("{RETIRED}/versions")).await["versions"].clone();
+        assert_eq!(versions.as_array().unwrap().len(), 2);
+        assert_eq!(timeless(&versions[1]).0["change"], "entry_retired");
+        assert_eq!(timeless(&versions[1]).0["proposal"], id);
+        assert_eq!(app.get_json(&format!("{RETIRED}/versions/1")).await["entry"], before);
+        assert_eq!(app.get_json(&format!("{RETIRED}/versions/2")).await["entry"], after);
     }
 }

@@ -16,7 +16,7 @@ fn body(value: &Value) -> Option<(&'static str, Vec<u8>)> {
     Some(("application/json", value.to_string().into_bytes()))
 }
 
-async fn propose(app: &TestApp, signer: Signer, draft: &Value) -> TestResponse {
+pub(crate) async fn propose(app: &TestApp, signer: Signer, draft: &Value) -> TestResponse {
     let token = signer.token(&["editor"]);
     app.write(
         Method::POST,
