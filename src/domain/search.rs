@@ -25,6 +25,10 @@ pub fn fold_for_search(text: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchKeys {
     keys: Vec<String>,
+    /// The keys joined by NUL, which no folded query contains (it keeps letters and
+    /// digits only), so a match never spans two keys: one substring search per entry
+    /// instead of one per key.
+    joined: String,
 }
 
 impl SearchKeys {
@@ -43,12 +47,16 @@ impl SearchKeys {
         }
         keys.sort();
         keys.dedup();
-        Self { keys }
+        let joined = keys.join("\0");
+        Self { keys, joined }
     }
 
     /// Whether the already-folded query occurs in any key.
     pub fn matches(&self, folded_query: &str) -> bool {
-        self.keys.iter().any(|key| key.contains(folded_query))
+        if folded_query.is_empty() || folded_query.contains('\0') {
+            return folded_query.is_empty() && !self.keys.is_empty();
+        }
+        self.joined.contains(folded_query)
     }
 }
 
@@ -169,6 +177,19 @@ mod tests {
             keys.keys.len()
         );
         assert!(keys.matches(&fold_for_search("xingzhang")));
+    }
+
+    #[test]
+    fn a_match_never_spans_two_keys() {
+        let keys = SearchKeys::new(["abc", "def"]);
+        assert!(keys.matches("bc") && keys.matches("de"));
+        assert!(
+            !keys.matches("cd"),
+            "the end of one key and the start of the next"
+        );
+        assert!(!keys.matches("c\0d"));
+        assert!(keys.matches(""), "as any key contains the empty text");
+        assert!(!SearchKeys::new([" "]).matches(""), "no keys, no match");
     }
 
     #[test]
