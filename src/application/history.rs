@@ -14,8 +14,7 @@ impl UseCases {
         code: &str,
     ) -> Result<VersionList, UseCaseError> {
         let code = existing_code(kind, code)?;
-        let wanted = code.clone();
-        let versions = self.versions_of(kind, wanted).await?;
+        let versions = self.versions_of(kind, code.clone()).await?;
         if versions.is_empty() {
             return Err(no_entry(kind, &code));
         }
@@ -55,16 +54,15 @@ impl UseCases {
             })?,
         )?;
         let to = to.map(|to| parse_version("to", to)).transpose()?;
-        let wanted = code.clone();
-        let mut versions = self.versions_of(kind, wanted).await?;
+        let mut versions = self.versions_of(kind, code.clone()).await?;
         if versions.is_empty() {
             return Err(no_entry(kind, &code));
         }
         let take = |number: i64| {
             versions
                 .iter()
-                .position(|v| v.info.version == number)
-                .map(|at| versions[at].clone())
+                .find(|v| v.info.version == number)
+                .cloned()
                 .ok_or_else(|| no_version(kind, &code, number))
         };
         let earlier = take(from)?;

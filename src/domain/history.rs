@@ -65,9 +65,7 @@ impl EntryVersion {
             entry,
         }
     }
-}
 
-impl EntryVersion {
     /// Lists the entry's regions and sides in the regions' display order (BJ, TJ, HE),
     /// as every read of the entry does; `rank` gives a region's place.
     pub fn in_region_order(mut self, rank: impl Fn(&str) -> usize) -> Self {

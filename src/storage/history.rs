@@ -61,10 +61,13 @@ impl VersionRow {
 }
 
 /// How a version came to be: the change of the feed that made it.
-struct Cause<'a> {
+struct Cause {
     seq: i64,
     recorded_at: NaiveDateTime,
-    change: &'a NewChange,
+    kind: ChangeKind,
+    region: Option<String>,
+    proposal: Option<i64>,
+    actor: Option<String>,
 }
 
 /// Records the version that each entry named by `recorded` (feed numbers with their
@@ -84,7 +87,10 @@ pub(super) fn record(
         let cause = Cause {
             seq,
             recorded_at,
-            change,
+            kind: change.kind,
+            region: change.region.as_ref().map(ToString::to_string),
+            proposal: change.proposal,
+            actor: change.actor.clone(),
         };
         if causes
             .insert((change.entry_kind, change.entry_code.as_str()), cause)
@@ -113,32 +119,38 @@ pub(super) fn record(
 /// current version, caused by the last change the feed has for each. Does nothing once
 /// any version is recorded. Returns how many versions it recorded.
 pub fn backfill(conn: &mut DbConnection) -> Result<usize, StorageError> {
+    let recorded = |conn: &mut DbConnection| -> Result<bool, StorageError> {
+        let any: Option<i64> = entry_versions::table
+            .select(entry_versions::seq)
+            .first(conn)
+            .optional()?;
+        Ok(any.is_some())
+    };
+    // Every start asks; only a database without history takes the write lock.
+    if recorded(conn)? {
+        return Ok(0);
+    }
     conn.transaction(|conn| {
         super::catalog::lock_catalog_for_write(conn)?;
-        let recorded: i64 = entry_versions::table.count().get_result(conn)?;
-        if recorded > 0 {
+        if recorded(conn)? {
             return Ok(0);
         }
         let content = super::catalog::load_catalog(conn)?;
         let feed = super::changes::after(conn, 0, i64::MAX)?;
-        let changes: Vec<NewChange> = feed
+        let causes: HashMap<(ChangedEntryKind, &str), Cause> = feed
             .iter()
-            .map(|c| {
-                let mut change = NewChange::entry(c.kind, c.entry_kind, &c.entry_code, c.version);
-                change.region = c.region.clone();
-                change.proposal = c.proposal;
-                change
+            .map(|change| {
+                let cause = Cause {
+                    seq: change.seq,
+                    recorded_at: change.recorded_at.naive_utc(),
+                    kind: change.kind,
+                    region: change.region.as_ref().map(ToString::to_string),
+                    proposal: change.proposal,
+                    actor: None,
+                };
+                ((change.entry_kind, change.entry_code.as_str()), cause)
             })
             .collect();
-        let mut causes: HashMap<(ChangedEntryKind, &str), Cause> = HashMap::new();
-        for (change, fed) in changes.iter().zip(&feed) {
-            let cause = Cause {
-                seq: fed.seq,
-                recorded_at: fed.recorded_at.naive_utc(),
-                change,
-            };
-            causes.insert((change.entry_kind, change.entry_code.as_str()), cause);
-        }
         let mut rows = Vec::new();
         for (kind, code, version, content) in snapshots(&content)? {
             // The 0008 migration gave every entry a change; one without is not history.
@@ -164,10 +176,10 @@ fn row(
         version,
         seq: cause.seq,
         recorded_at: cause.recorded_at,
-        change_kind: cause.change.kind.as_str().to_owned(),
-        region_code: cause.change.region.as_ref().map(ToString::to_string),
-        proposal_id: cause.change.proposal,
-        actor: cause.change.actor.clone(),
+        change_kind: cause.kind.as_str().to_owned(),
+        region_code: cause.region.clone(),
+        proposal_id: cause.proposal,
+        actor: cause.actor.clone(),
         content,
     }
 }
