@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 pub mod change;
 pub mod deviation;
+pub mod exchange;
 pub mod governance;
 pub mod history;
 pub mod proposal;

@@ -627,6 +627,35 @@ impl Catalog {
         &self.targets
     }
 
+    /// Every recognition item, in code order.
+    pub fn recognition_items(&self) -> &[RecognitionItem] {
+        &self.recognition_items
+    }
+
+    /// Every standard item, in code order.
+    pub fn standard_items(&self) -> &[StandardItem] {
+        &self.standard_items
+    }
+
+    /// Every scenario, in code order.
+    pub fn scenarios(&self) -> &[Scenario] {
+        &self.scenarios
+    }
+
+    /// The catalog's content: what a bulk import is read against.
+    pub fn content(&self) -> CatalogContent {
+        CatalogContent {
+            regions: self.regions.clone(),
+            sectors: self.sectors.clone(),
+            programmes: self.programmes.clone(),
+            batches: self.batches.clone(),
+            recognition_items: self.recognition_items.clone(),
+            standard_items: self.standard_items.clone(),
+            scenarios: self.scenarios.clone(),
+            targets: self.targets.clone(),
+        }
+    }
+
     /// A target by code.
     pub fn target(&self, code: &str) -> Option<&Target> {
         self.target_by_code.get(code).map(|&i| &self.targets[i])
