@@ -43,6 +43,7 @@ pub mod action {
     pub const LIFT_SUSPENSION: &str = "lift_suspension";
 }
 
+pub mod exchange;
 mod history;
 mod proposals;
 mod suspensions;

@@ -5,9 +5,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::application::exchange::{
+    ImportFile, ImportReport, LoadError, load_into_empty,
+};
 use crate::application::verify_audit_chain;
 use crate::auth::{Authenticator, mint_dev_token, parse_ttl};
+use crate::domain::exchange::{ExportFilter, FileFormat, Sheet};
 use crate::domain::governance::Role;
+use crate::domain::read_model::Catalog;
+use crate::formats::ExportChunks;
 use crate::domain::region::RegionCode;
 use crate::http::openapi::openapi_json;
 use crate::registry::{SampleLoad, load_sample};
@@ -69,6 +75,39 @@ pub enum Command {
     },
     /// Check the whole audit chain; exit 1 and name the first broken link if it fails.
     VerifyAudit,
+    /// Write the catalog (or a filtered part) in the exchange layout, to stdout or a file.
+    Export {
+        /// csv (one sheet, `--sheet`), xlsx (every sheet) or json (whole entries).
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// The sheet of a CSV export (recognition_items, arrangements, …).
+        #[arg(long)]
+        sheet: Option<String>,
+        /// Only items of this sector.
+        #[arg(long)]
+        sector: Option<String>,
+        /// Only items and scenarios in which this region takes part.
+        #[arg(long)]
+        region: Option<String>,
+        /// The catalog as the registry recorded it at this moment (RFC 3339).
+        #[arg(long)]
+        as_known_at: Option<String>,
+        /// Where to write; default: stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Check an exchange file against the catalog and load it into an empty catalog.
+    Import {
+        /// The file: .csv (its name ends with the sheet, e.g. `arrangements.csv`, or
+        /// give `--sheet`), .xlsx or .json.
+        file: PathBuf,
+        /// The sheet a CSV file holds.
+        #[arg(long)]
+        sheet: Option<String>,
+        /// Only check the file and report; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write the OpenAPI description generated from the code.
     Openapi {
         /// Where to write it.
@@ -190,7 +229,174 @@ fn run(cli: Cli) -> Result<(), String> {
                 )),
             }
         }
+        Command::Export {
+            format,
+            sheet,
+            sector,
+            region,
+            as_known_at,
+            output,
+        } => {
+            let format = parse_format(&format)?;
+            let sheet = sheet.as_deref().map(parse_sheet).transpose()?;
+            if format == FileFormat::Csv && sheet.is_none() {
+                return Err(format!(
+                    "a CSV export is one sheet: give --sheet ({})",
+                    Sheet::expected()
+                ));
+            }
+            let filter = ExportFilter {
+                owners: Vec::new(),
+                sector,
+                region: region
+                    .as_deref()
+                    .map(RegionCode::parse)
+                    .transpose()
+                    .map_err(|e| format!("--region: {e}"))?,
+            };
+            let at = as_known_at
+                .as_deref()
+                .map(|text| {
+                    chrono::DateTime::parse_from_rfc3339(text)
+                        .map(|at| at.with_timezone(&chrono::Utc))
+                        .map_err(|e| format!("--as-known-at: {e}"))
+                })
+                .transpose()?;
+            let database = Database::open(&settings.database_url, 1, settings.db_timeout)
+                .map_err(|e| e.to_string())?;
+            let content = database
+                .run_here(|conn| match at {
+                    None => crate::storage::catalog::load_catalog(conn),
+                    Some(at) => {
+                        let seq = crate::storage::history::seq_known_at(conn, at)?;
+                        crate::storage::history::content_at(conn, seq)
+                    }
+                })
+                .map_err(|e: crate::storage::StorageError| e.to_string())?;
+            let catalog = Catalog::build(content).map_err(|problems| problems.join("; "))?;
+            let chunks = ExportChunks::new(std::sync::Arc::new(catalog), format, sheet, filter);
+            let mut out: Box<dyn std::io::Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+                )),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            for chunk in chunks {
+                out.write_all(&chunk?).map_err(|e| e.to_string())?;
+            }
+            out.flush().map_err(|e| e.to_string())?;
+            if let Some(path) = &output {
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Command::Import {
+            file,
+            sheet,
+            dry_run,
+        } => {
+            let import = import_file(&file, sheet.as_deref())?;
+            let database = Database::open(&settings.database_url, 1, settings.db_timeout)
+                .map_err(|e| e.to_string())?;
+            let outcome = database.run_here(|conn| Ok::<_, LoadError>(load_into_empty(conn, &import, dry_run)))
+                .map_err(|e| e.to_string())?;
+            match outcome {
+                Ok(report) => {
+                    print_import_report(&report);
+                    println!(
+                        "{} {} entries from {}",
+                        if dry_run { "would import" } else { "imported" },
+                        report.entries.len(),
+                        file.display()
+                    );
+                    Ok(())
+                }
+                Err(LoadError::Invalid(report)) => {
+                    print_import_report(&report);
+                    Err(format!(
+                        "{} has {} problem(s); nothing was imported",
+                        file.display(),
+                        report.problems.len()
+                    ))
+                }
+                Err(other) => Err(other.to_string()),
+            }
+        }
         Command::Openapi { .. } | Command::Healthcheck { .. } => Ok(()),
+    }
+}
+
+fn parse_format(text: &str) -> Result<FileFormat, String> {
+    FileFormat::parse(text)
+        .ok_or_else(|| format!("--format: `{text}` is not one of {}", FileFormat::expected()))
+}
+
+fn parse_sheet(text: &str) -> Result<Sheet, String> {
+    Sheet::parse(text).ok_or_else(|| format!("--sheet: `{text}` is not one of {}", Sheet::expected()))
+}
+
+/// Reads an import file, its format from its extension and a CSV file's sheet from
+/// `--sheet` or the end of its name (`jjj-registry-arrangements.csv`).
+fn import_file(path: &std::path::Path, sheet: Option<&str>) -> Result<ImportFile, String> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let format = FileFormat::parse(&extension).ok_or_else(|| {
+        format!(
+            "{}: the name must end in .csv, .xlsx or .json",
+            path.display()
+        )
+    })?;
+    let sheet = match sheet {
+        Some(text) => Some(parse_sheet(text)?),
+        None if format == FileFormat::Csv => {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            // The longest sheet name the file name ends with (`recognition_local_parts`
+            // before `local_parts`-like shorter names).
+            let found = Sheet::ALL
+                .iter()
+                .filter(|sheet| stem.ends_with(sheet.as_str()))
+                .max_by_key(|sheet| sheet.as_str().len())
+                .copied();
+            Some(found.ok_or_else(|| {
+                format!(
+                    "{}: cannot tell the sheet from the name; give --sheet ({})",
+                    path.display(),
+                    Sheet::expected()
+                )
+            })?)
+        }
+        None => None,
+    };
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(ImportFile {
+        format,
+        sheet,
+        bytes,
+    })
+}
+
+/// The report as plain lines: each problem where it is, then each entry that changes.
+fn print_import_report(report: &ImportReport) {
+    for problem in &report.problems {
+        let mut place = problem.sheet.clone();
+        if let Some(row) = problem.row {
+            place.push_str(&format!(" row {row}"));
+        }
+        if let Some(column) = &problem.column {
+            place.push_str(&format!(" column {column}"));
+        }
+        match &problem.value {
+            Some(value) => println!("{place}: {} (found `{value}`)", problem.problem),
+            None => println!("{place}: {}", problem.problem),
+        }
+    }
+    for entry in &report.entries {
+        println!("{} {}: {:?}", entry.kind, entry.code, entry.outcome);
     }
 }
 

@@ -11,6 +11,7 @@ pub mod application;
 pub mod auth;
 pub mod cli;
 pub mod domain;
+pub mod formats;
 pub mod http;
 pub mod registry;
 pub mod sample;

@@ -102,6 +102,18 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// A file format of the bulk exchange.
+    pub enum FileFormat {
+        /// One sheet as CSV (UTF-8 with a byte order mark).
+        Csv = "csv",
+        /// Every sheet in one XLSX workbook.
+        Xlsx = "xlsx",
+        /// Whole entries in one JSON document.
+        Json = "json",
+    }
+}
+
 const BATCH_COLUMNS: &[Column] = &[
     column("code", "批次编码", Text),
     column("document_no", "文号", Text),
@@ -1167,6 +1179,24 @@ pub fn assemble_json(
     } else {
         Err(problems)
     }
+}
+
+/// The JSON export: an array per kind of entry, each entry as the API serves it but
+/// without `version`, `updated_at` and `suspensions`. An import may give any of the
+/// arrays; each entry in it replaces the entry with its code or is added.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // describes the document for the OpenAPI description only
+pub struct ExportDocument {
+    /// Published batches.
+    batches: Vec<Batch>,
+    /// Recognition items with their arrangements and local parts.
+    recognition_items: Vec<RecognitionItem>,
+    /// Standard items with their local parts.
+    standard_items: Vec<StandardItem>,
+    /// Scenarios.
+    scenarios: Vec<Scenario>,
+    /// Targets.
+    targets: Vec<Target>,
 }
 
 /// Which entries an export holds. Batches are always whole (entries cite them); the

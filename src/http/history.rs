@@ -228,6 +228,16 @@ impl CatalogView {
     }
 }
 
+impl CatalogView {
+    /// The catalog itself, to keep beyond the request (a streamed export).
+    pub fn into_arc(self) -> std::sync::Arc<Catalog> {
+        match self {
+            Self::Current(guard) => arc_swap::Guard::into_inner(guard),
+            Self::Past(catalog) => catalog,
+        }
+    }
+}
+
 impl std::ops::Deref for CatalogView {
     type Target = Catalog;
 

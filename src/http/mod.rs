@@ -7,6 +7,7 @@ pub mod changes;
 pub mod conditional;
 pub mod docs;
 pub mod editing;
+pub mod exchange;
 pub mod health;
 pub mod history;
 pub mod middleware;
@@ -68,6 +69,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(programme::get_batch)
                 .service(programme::get_target)
                 .service(changes::list_changes)
+                .service(exchange::get_import_template)
+                .service(exchange::export_catalog)
                 .service(editing::verify_audit_log)
                 .service(editing::list_audit_records)
                 .service(proposals::list_proposals)

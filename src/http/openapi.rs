@@ -46,6 +46,7 @@ The bundled catalog is a SAMPLE (示例数据), not the official list.",
         (name = "proposals", description = "Shared changes (变更提案): creating, changing or retiring an entry, or publishing a batch, takes effect only when every participating region's approver has approved."),
         (name = "suspensions", description = "The one unilateral act: an accepting region suspends, and lifts, its own acceptance of an item (暂停互认), at once and with a reason."),
         (name = "changes", description = "The change feed (变更流): every change in commit order, numbered without gaps, for keeping a copy in sync."),
+        (name = "exchange", description = "Bulk exchange (批量导入导出): the catalog as CSV, XLSX or JSON in one layout that export writes and import reads, with a template to fill in."),
         (name = "audit", description = "The tamper-evident audit log of every write attempt, accepted or refused."),
         (name = "reference", description = "Regions, sectors and catalog statistics."),
         (name = "service", description = "Probes for orchestration.")
@@ -815,6 +816,10 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
             };
             if status == "201" {
                 response["headers"]["Location"] = json!({"$ref": "#/components/headers/Location"});
+            }
+            // A workbook is bytes, which utoipa would describe as an array of numbers.
+            if let Some(workbook) = response["content"].get_mut(crate::formats::XLSX_MEDIA_TYPE) {
+                workbook["schema"] = json!({"type": "string", "format": "binary"});
             }
             if let Some(example) = success_example(&id)
                 && let Some(media) = response["content"]["application/json"].as_object_mut()

@@ -26,6 +26,8 @@ fn every_command_has_help() {
         vec!["healthcheck", "--help"],
         vec!["token", "--help"],
         vec!["verify-audit", "--help"],
+        vec!["export", "--help"],
+        vec!["import", "--help"],
     ] {
         let output = registry_command().args(&args).output().unwrap();
         assert!(output.status.success(), "{args:?}");

@@ -9,6 +9,7 @@ mod changes;
 mod contract;
 mod deployment;
 mod editing;
+mod exchange;
 mod golden;
 mod history;
 mod programme;
