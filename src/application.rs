@@ -41,6 +41,9 @@ pub mod action {
     pub const SUSPEND_ACCEPTANCE: &str = "suspend_acceptance";
     /// An accepting region lifted its suspension.
     pub const LIFT_SUSPENSION: &str = "lift_suspension";
+    /// A region imported a file (its own sides directly, the shared changes as one
+    /// proposal, recorded under `propose`).
+    pub const IMPORT: &str = "import";
 }
 
 pub mod exchange;

@@ -5,16 +5,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::application::exchange::{
-    ImportFile, ImportReport, LoadError, load_into_empty,
-};
+use crate::application::exchange::{ImportFile, ImportReport, LoadError, load_into_empty};
 use crate::application::verify_audit_chain;
 use crate::auth::{Authenticator, mint_dev_token, parse_ttl};
 use crate::domain::exchange::{ExportFilter, FileFormat, Sheet};
 use crate::domain::governance::Role;
 use crate::domain::read_model::Catalog;
-use crate::formats::ExportChunks;
 use crate::domain::region::RegionCode;
+use crate::formats::ExportChunks;
 use crate::http::openapi::openapi_json;
 use crate::registry::{SampleLoad, load_sample};
 use crate::settings::Settings;
@@ -299,7 +297,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let import = import_file(&file, sheet.as_deref())?;
             let database = Database::open(&settings.database_url, 1, settings.db_timeout)
                 .map_err(|e| e.to_string())?;
-            let outcome = database.run_here(|conn| Ok::<_, LoadError>(load_into_empty(conn, &import, dry_run)))
+            let outcome = database
+                .run_here(|conn| Ok::<_, LoadError>(load_into_empty(conn, &import, dry_run)))
                 .map_err(|e| e.to_string())?;
             match outcome {
                 Ok(report) => {
@@ -328,12 +327,17 @@ fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn parse_format(text: &str) -> Result<FileFormat, String> {
-    FileFormat::parse(text)
-        .ok_or_else(|| format!("--format: `{text}` is not one of {}", FileFormat::expected()))
+    FileFormat::parse(text).ok_or_else(|| {
+        format!(
+            "--format: `{text}` is not one of {}",
+            FileFormat::expected()
+        )
+    })
 }
 
 fn parse_sheet(text: &str) -> Result<Sheet, String> {
-    Sheet::parse(text).ok_or_else(|| format!("--sheet: `{text}` is not one of {}", Sheet::expected()))
+    Sheet::parse(text)
+        .ok_or_else(|| format!("--sheet: `{text}` is not one of {}", Sheet::expected()))
 }
 
 /// Reads an import file, its format from its extension and a CSV file's sheet from
@@ -353,7 +357,10 @@ fn import_file(path: &std::path::Path, sheet: Option<&str>) -> Result<ImportFile
     let sheet = match sheet {
         Some(text) => Some(parse_sheet(text)?),
         None if format == FileFormat::Csv => {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
             // The longest sheet name the file name ends with (`recognition_local_parts`
             // before `local_parts`-like shorter names).
             let found = Sheet::ALL
@@ -371,8 +378,7 @@ fn import_file(path: &std::path::Path, sheet: Option<&str>) -> Result<ImportFile
         }
         None => None,
     };
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(ImportFile {
         format,
         sheet,

@@ -85,7 +85,11 @@ pub fn read_csv(sheet: Sheet, bytes: &[u8]) -> Result<Table, Vec<ImportProblem>>
     }
     let mut records = records.into_iter();
     let Some(header) = records.next() else {
-        return Err(vec![problem(name, None, "the file is empty; the header row is missing")]);
+        return Err(vec![problem(
+            name,
+            None,
+            "the file is empty; the header row is missing",
+        )]);
     };
     Ok(Table {
         sheet,
@@ -105,15 +109,17 @@ pub fn write_xlsx(tables: &[Table]) -> Result<Vec<u8>, String> {
     workbook.set_properties(&DocProperties::new().set_creation_datetime(&epoch));
     for table in tables {
         let sheet = workbook.add_worksheet();
-        sheet.set_name(table.sheet.as_str()).map_err(|e| e.to_string())?;
+        sheet
+            .set_name(table.sheet.as_str())
+            .map_err(|e| e.to_string())?;
         sheet.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
         let columns = table.sheet.columns();
         for (col, header) in table.header.iter().enumerate() {
             let col = u16::try_from(col).map_err(|e| e.to_string())?;
-            sheet.write_string(0, col, header).map_err(|e| e.to_string())?;
             sheet
-                .set_column_width(col, 18)
+                .write_string(0, col, header)
                 .map_err(|e| e.to_string())?;
+            sheet.set_column_width(col, 18).map_err(|e| e.to_string())?;
         }
         for (index, row) in table.rows.iter().enumerate() {
             let row_at = u32::try_from(index + 1).map_err(|e| e.to_string())?;
@@ -160,16 +166,20 @@ pub fn read_xlsx(bytes: Vec<u8>) -> Result<Vec<Table>, Vec<ImportProblem>> {
             }
         };
         if range.is_empty() {
-            problems.push(problem(&name, None, "the sheet is empty; the header row is missing"));
+            problems.push(problem(
+                &name,
+                None,
+                "the sheet is empty; the header row is missing",
+            ));
             continue;
         }
         if range.start() != Some((0, 0)) {
             problems.push(problem(&name, Some(1), "the header must start in cell A1"));
             continue;
         }
-        let mut rows = range.rows().map(|cells| {
-            cells.iter().map(cell_text).collect::<Vec<_>>()
-        });
+        let mut rows = range
+            .rows()
+            .map(|cells| cells.iter().map(cell_text).collect::<Vec<_>>());
         let header = rows.next().unwrap_or_default();
         let rows: Vec<Vec<String>> = rows.collect();
         tables.push(Table {
@@ -252,7 +262,10 @@ impl ExportChunks {
                 next: None,
             },
             (FileFormat::Json, _) => ExportPlan::Json {
-                owners: Owner::ALL.into_iter().filter(|o| filter.exports(*o)).collect(),
+                owners: Owner::ALL
+                    .into_iter()
+                    .filter(|o| filter.exports(*o))
+                    .collect(),
                 next: None,
                 opened_any: false,
                 written_in_array: false,

@@ -73,6 +73,11 @@ pub const SETTINGS: &[SettingSpec] = &[
         description: "Largest accepted request body in bytes; larger bodies get 413.",
     },
     SettingSpec {
+        key: "REGISTRY_MAX_IMPORT_BYTES",
+        default: "33554432",
+        description: "Largest file `POST /api/v1/import` accepts, in bytes (10,000 rows of XLSX or CSV take a few megabytes); larger files get 413.",
+    },
+    SettingSpec {
         key: "REGISTRY_LOG_FORMAT",
         default: "compact",
         description: "Log line format: `compact` (human-readable) or `json` (one object per line, for production).",
@@ -133,6 +138,8 @@ pub struct Settings {
     pub refresh_interval: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Largest accepted import file.
+    pub max_import_bytes: usize,
     /// Log line format.
     pub log_format: LogFormat,
     /// `tracing` filter directives.
@@ -259,6 +266,10 @@ impl Settings {
         )? as u64);
         let max_body_bytes =
             parse_positive("REGISTRY_MAX_BODY_BYTES", get("REGISTRY_MAX_BODY_BYTES"))?;
+        let max_import_bytes = parse_positive(
+            "REGISTRY_MAX_IMPORT_BYTES",
+            get("REGISTRY_MAX_IMPORT_BYTES"),
+        )?;
         let log_format = match get("REGISTRY_LOG_FORMAT").trim() {
             "compact" => LogFormat::Compact,
             "json" => LogFormat::Json,
@@ -296,6 +307,7 @@ impl Settings {
             sample_catalog,
             refresh_interval,
             max_body_bytes,
+            max_import_bytes,
             log_format,
             log_filter,
             issuers_file,

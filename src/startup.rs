@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::application::UseCases;
 use crate::auth::{AuthConfigError, Authenticator, DEV_ISSUER};
 use crate::http::docs::docs_index;
-use crate::http::editing::BodyLimit;
+use crate::http::editing::{BodyLimit, ImportLimit};
 use crate::http::middleware::observe;
 use crate::http::problem::extractor_config;
 use crate::http::routes::{KnownRoutes, no_route};
@@ -81,6 +81,7 @@ impl Application {
         let data = web::Data::from(registry.clone());
         let use_cases = web::Data::new(UseCases::new(registry.clone(), authenticator));
         let body_limit = web::Data::new(BodyLimit(settings.max_body_bytes));
+        let import_limit = web::Data::new(ImportLimit(settings.max_import_bytes));
         let max_body_bytes = settings.max_body_bytes;
         // Built once: the same document for every worker, the docs page and 404/405 answers.
         let spec = crate::http::openapi::document();
@@ -92,6 +93,7 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(use_cases.clone())
                 .app_data(body_limit.clone())
+                .app_data(import_limit.clone())
                 .app_data(json)
                 .app_data(query)
                 .app_data(path)

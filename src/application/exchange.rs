@@ -11,14 +11,27 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::domain::catalog::{CatalogContent, validate_catalog};
-use crate::domain::exchange::{
-    Assembled, EntryRows, FileFormat, ImportProblem, Owner, Sheet, assemble_json,
-    assemble_tables, exchanged_entry,
+use super::proposals::record_proposal_up_to;
+use super::{BodyProblem, ReadPart, ReplacePart, UseCaseError, UseCases, WriteRequest, action};
+use crate::domain::audit::{AuditEntry, Outcome};
+use crate::domain::bulk_import::{
+    ImportPlan, LocalPartImport, MAX_IMPORT_CHANGES, entry_of, plan_import, split_local_parts,
 };
+use crate::domain::catalog::{CatalogContent, validate_catalog};
+use crate::domain::change::{ChangeKind, ChangedEntryKind, NewChange};
+use crate::domain::exchange::{
+    Assembled, EntryRows, FileFormat, ImportProblem, Owner, Sheet, assemble_json, assemble_tables,
+};
+use crate::domain::governance::{InvalidEdit, Principal, Role, require_role};
+use crate::domain::proposal::{ProposalDraft, plan_up_to};
+use crate::domain::read_model::in_region_order;
+use crate::domain::region::RegionCode;
 use crate::formats::{read_csv, read_xlsx};
-use crate::storage::catalog::{insert_catalog, load_catalog, lock_catalog_for_write};
-use crate::storage::{DbConnection, StorageError};
+use crate::storage::catalog::{
+    insert_catalog, load_catalog, lock_catalog_for_write, recognition_local_part,
+    replace_recognition_local_part, replace_standard_local_part, standard_local_part,
+};
+use crate::storage::{DbConnection, StorageError, audit, changes};
 
 /// An import file as received.
 #[derive(Debug, Clone)]
@@ -96,7 +109,8 @@ pub fn check_import(
         Ok(assembled) => assembled,
         Err(problems) => return (ImportReport::refused(problems), None),
     };
-    let (Assembled { next, named }, rows) = assembled;
+    let (Assembled { mut next, named }, rows) = assembled;
+    in_region_order(&mut next);
     if let Err(problems) = validate_catalog(&next) {
         let problems = problems.iter().map(|p| rows.place(p)).collect();
         return (ImportReport::refused(problems), None);
@@ -150,53 +164,42 @@ fn read_file(
     }
 }
 
-/// The travelling JSON of entry `code` of kind `owner` in `content`, if it has one.
-fn entry_json(content: &CatalogContent, owner: Owner, code: &str) -> Option<Value> {
-    match owner {
-        Owner::Batch => content.batches.iter().find(|e| e.code == code).map(exchanged_entry),
-        Owner::RecognitionItem => (content.recognition_items.iter())
-            .find(|e| e.code == code)
-            .map(exchanged_entry),
-        Owner::StandardItem => (content.standard_items.iter())
-            .find(|e| e.code == code)
-            .map(exchanged_entry),
-        Owner::Scenario => (content.scenarios.iter())
-            .find(|e| e.code == code)
-            .map(exchanged_entry),
-        Owner::Target => content.targets.iter().find(|e| e.code == code).map(exchanged_entry),
-    }
-}
-
 fn imported_entry(
     base: &CatalogContent,
     next: &CatalogContent,
     owner: Owner,
     code: &str,
 ) -> ImportedEntry {
-    let after = entry_json(next, owner, code).unwrap_or_default();
+    let after = entry_of(next, owner, code)
+        .map(|(entry, _)| entry)
+        .unwrap_or_default();
     let (shared_after, parts_after) = split_local_parts(after);
-    let (outcome, shared_changed, local_parts_changed) = match entry_json(base, owner, code) {
-        None => (
-            ImportOutcome::Created,
-            true,
-            parts_after.iter().map(|(region, _)| region.clone()).collect(),
-        ),
-        Some(before) => {
-            let (shared_before, parts_before) = split_local_parts(before);
-            let changed_regions: Vec<String> = parts_after
-                .iter()
-                .filter(|part| !parts_before.contains(part))
-                .map(|(region, _)| region.clone())
-                .collect();
-            let shared_changed = shared_before != shared_after;
-            let outcome = if shared_changed || !changed_regions.is_empty() {
-                ImportOutcome::Changed
-            } else {
-                ImportOutcome::Unchanged
-            };
-            (outcome, shared_changed, changed_regions)
-        }
-    };
+    let (outcome, shared_changed, local_parts_changed) =
+        match entry_of(base, owner, code).map(|(entry, _)| entry) {
+            None => (
+                ImportOutcome::Created,
+                true,
+                parts_after
+                    .iter()
+                    .map(|(region, _)| region.clone())
+                    .collect(),
+            ),
+            Some(before) => {
+                let (shared_before, parts_before) = split_local_parts(before);
+                let changed_regions: Vec<String> = parts_after
+                    .iter()
+                    .filter(|part| !parts_before.contains(part))
+                    .map(|(region, _)| region.clone())
+                    .collect();
+                let shared_changed = shared_before != shared_after;
+                let outcome = if shared_changed || !changed_regions.is_empty() {
+                    ImportOutcome::Changed
+                } else {
+                    ImportOutcome::Unchanged
+                };
+                (outcome, shared_changed, changed_regions)
+            }
+        };
     ImportedEntry {
         kind: owner.json_key(),
         code: code.to_owned(),
@@ -204,30 +207,6 @@ fn imported_entry(
         shared_changed,
         local_parts_changed,
     }
-}
-
-/// An entry's shared fields and its local parts by region.
-fn split_local_parts(mut entry: Value) -> (Value, Vec<(String, Value)>) {
-    let parts = entry
-        .as_object_mut()
-        .and_then(|fields| fields.shift_remove("local_parts"))
-        .and_then(|parts| match parts {
-            Value::Array(parts) => Some(parts),
-            _ => None,
-        })
-        .unwrap_or_default();
-    let parts = parts
-        .into_iter()
-        .map(|part| {
-            let region = part
-                .get("region")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            (region, part)
-        })
-        .collect();
-    (entry, parts)
 }
 
 /// Why a file was not loaded.
@@ -244,6 +223,15 @@ pub enum LoadError {
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// The catalog as stored, its lists of regions in the order every answer (and so
+/// every export) shows them, so that a file differing only in that order changes
+/// nothing.
+fn canonical_catalog(conn: &mut DbConnection) -> Result<CatalogContent, StorageError> {
+    let mut content = load_catalog(conn)?;
+    in_region_order(&mut content);
+    Ok(content)
 }
 
 impl From<diesel::result::Error> for LoadError {
@@ -264,7 +252,7 @@ pub fn load_into_empty(
         if !dry_run {
             lock_catalog_for_write(conn)?;
         }
-        let base = load_catalog(conn)?;
+        let base = canonical_catalog(conn)?;
         let (report, next) = check_import(&base, file);
         let Some(next) = next else {
             return Err(LoadError::Invalid(report));
@@ -283,4 +271,358 @@ pub fn load_into_empty(
         insert_catalog(conn, &next, Utc::now())?;
         Ok(report)
     })
+}
+
+/// A bulk import as received over HTTP.
+#[derive(Debug)]
+pub struct ImportRequest {
+    /// The request id, for the audit log.
+    pub request_id: String,
+    /// Every `Authorization` header value sent.
+    pub authorization: Vec<Vec<u8>>,
+    /// The file, or why its body could not be read.
+    pub file: Result<ImportFile, (BodyProblem, String)>,
+    /// Only check and report; write nothing.
+    pub dry_run: bool,
+}
+
+/// The proposal an import makes of its shared changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ImportProposal {
+    /// The proposal's number; `null` in a dry run.
+    #[schema(example = 12)]
+    pub id: Option<i64>,
+    /// How many shared changes it carries.
+    #[schema(example = 3)]
+    pub changes: usize,
+    /// The regions whose approval it needs.
+    #[schema(value_type = Vec<String>, example = json!(["BJ", "TJ"]))]
+    pub participants: Vec<RegionCode>,
+}
+
+/// What an import did or, in a dry run, would do; or, with problems, why it cannot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({
+    "dry_run": true,
+    "entries": [{"kind": "recognition_items", "code": "RI-CON-001", "outcome": "changed",
+        "shared_changed": false, "local_parts_changed": ["TJ"]}],
+    "local_parts": [{"kind": "recognition_items", "code": "RI-CON-001", "region": "TJ"}],
+    "proposal": null,
+    "problems": []
+}))]
+pub struct ImportResult {
+    /// Whether this was only a check.
+    pub dry_run: bool,
+    /// Every entry the file names and what importing it does.
+    pub entries: Vec<ImportedEntry>,
+    /// The importing region's own sides changed directly (at once, or in a dry run
+    /// when imported).
+    pub local_parts: Vec<LocalPartImport>,
+    /// The one proposal of the shared changes, which applies when every
+    /// participating region approves; `null` when nothing shared changes.
+    pub proposal: Option<ImportProposal>,
+    /// Every problem found (a dry run reports them; a real import is refused with them).
+    pub problems: Vec<ImportProblem>,
+}
+
+/// Why an import is refused, in the words of its problems.
+fn refusal(problems: &[ImportProblem], forbidden: bool) -> UseCaseError {
+    let listed: Vec<(String, String)> = problems
+        .iter()
+        .map(|p| {
+            let mut place = p.sheet.clone();
+            if let Some(row) = p.row {
+                place.push_str(&format!(" row {row}"));
+            }
+            if let Some(column) = &p.column {
+                place.push_str(&format!(" column {column}"));
+            }
+            let problem = match &p.value {
+                Some(value) => format!("{} (found `{value}`)", p.problem),
+                None => p.problem.clone(),
+            };
+            (place, problem)
+        })
+        .collect();
+    if forbidden {
+        UseCaseError::NotAllowed(
+            listed
+                .iter()
+                .map(|(place, problem)| format!("{place}: {problem}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    } else {
+        UseCaseError::InvalidChange(InvalidEdit { problems: listed })
+    }
+}
+
+/// Why an import cannot be carried out: its problems, and whether they are a question
+/// of who may (another region's side) rather than of what was sent.
+type Refused = (Vec<ImportProblem>, bool);
+
+/// Reads and plans an import against the catalog as it is in `conn`: the report,
+/// the plan when the file is valid, and whether a refusal is one of region.
+fn plan_file(
+    conn: &mut DbConnection,
+    file: &ImportFile,
+    region: &RegionCode,
+) -> Result<(ImportReport, Result<ImportPlan, Refused>), UseCaseError> {
+    let base = canonical_catalog(conn)?;
+    let (report, next) = check_import(&base, file);
+    let Some(next) = next else {
+        let problems = report.problems.clone();
+        return Ok((report, Err((problems, false))));
+    };
+    let named: Vec<(Owner, String)> = report
+        .entries
+        .iter()
+        .filter_map(|e| {
+            Owner::ALL
+                .into_iter()
+                .find(|o| o.json_key() == e.kind)
+                .map(|o| (o, e.code.clone()))
+        })
+        .collect();
+    let plan = plan_import(&base, &next, &named, region).map_err(|problems| {
+        // A side of another region is a question of who may, not of what was sent.
+        let forbidden = problems.iter().any(|p| p.problem.contains("'s to change"));
+        (problems, forbidden)
+    });
+    Ok((report, plan))
+}
+
+impl UseCases {
+    /// Imports a file: an editor's token; the file read against the current catalog
+    /// and checked whole; the token's region's own sides changed at once and every
+    /// shared change gathered into one proposal for joint approval, all in one
+    /// transaction, or nothing. A dry run reports the same without writing.
+    pub async fn import(&self, request: ImportRequest) -> Result<ImportResult, UseCaseError> {
+        self.fresh_keys(&request.authorization).await;
+        let write = WriteRequest {
+            request_id: request.request_id.clone(),
+            authorization: request.authorization.clone(),
+            if_match: None,
+            query: String::new(),
+            body: Ok(Value::Null),
+        };
+        let audit = self.audit_entry(&write, action::IMPORT, None, None);
+        let check = || -> Result<(Principal, ImportFile), UseCaseError> {
+            let principal = self.authenticate(&request.authorization)?;
+            require_role(&principal, Role::Editor)?;
+            let file = request
+                .file
+                .clone()
+                .map_err(|(problem, message)| UseCaseError::Body(problem, message))?;
+            Ok((principal, file))
+        };
+        if request.dry_run {
+            let (principal, file) = check()?;
+            return self
+                .registry
+                .database()
+                .run(move |conn| dry_run(conn, &principal, &file))
+                .await;
+        }
+        self.carry_out(audit, check, move |conn, (principal, file), accepted| {
+            import_file(conn, &principal, &file, accepted)
+        })
+        .await
+    }
+}
+
+fn dry_run(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    file: &ImportFile,
+) -> Result<ImportResult, UseCaseError> {
+    let (report, plan) = plan_file(conn, file, &principal.region)?;
+    let mut result = ImportResult {
+        dry_run: true,
+        entries: report.entries,
+        local_parts: Vec::new(),
+        proposal: None,
+        problems: Vec::new(),
+    };
+    match plan {
+        Err((problems, _)) => result.problems = problems,
+        Ok(plan) => {
+            if !plan.changes.is_empty() {
+                let content = load_catalog(conn)?;
+                let draft = import_draft(principal, file, &plan);
+                match plan_up_to(&content, &draft, MAX_IMPORT_CHANGES) {
+                    Ok(planned) => {
+                        result.proposal = Some(ImportProposal {
+                            id: None,
+                            changes: planned.changes.len(),
+                            participants: planned.participants,
+                        });
+                    }
+                    Err(error) => {
+                        result.problems.push(ImportProblem {
+                            sheet: String::new(),
+                            row: None,
+                            column: None,
+                            value: None,
+                            problem: UseCaseError::from(error).audit_reason(),
+                        });
+                    }
+                }
+            }
+            result.local_parts = plan.local_parts;
+        }
+    }
+    Ok(result)
+}
+
+/// The proposal of an import's shared changes.
+fn import_draft(principal: &Principal, file: &ImportFile, plan: &ImportPlan) -> ProposalDraft {
+    ProposalDraft {
+        title: format!(
+            "Bulk import of {} shared change(s) from a {} file",
+            plan.changes.len(),
+            file.format
+        ),
+        rationale: Some(format!(
+            "Imported by {} of {}{}.",
+            principal.subject,
+            principal.region,
+            file.sheet
+                .map(|sheet| format!(" (sheet {sheet})"))
+                .unwrap_or_default()
+        )),
+        batch: plan.batch.clone(),
+        changes: plan.changes.clone(),
+    }
+}
+
+fn import_file(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    file: &ImportFile,
+    mut audit: AuditEntry,
+) -> Result<(ImportResult, Option<i64>), UseCaseError> {
+    lock_catalog_for_write(conn)?;
+    let (report, plan) = plan_file(conn, file, &principal.region)?;
+    let plan = plan.map_err(|(problems, forbidden)| refusal(&problems, forbidden))?;
+    if plan.changes.is_empty() && plan.local_parts.is_empty() {
+        // Idempotent: the file says what the catalog says.
+        return Ok((
+            ImportResult {
+                dry_run: false,
+                entries: report.entries,
+                local_parts: Vec::new(),
+                proposal: None,
+                problems: Vec::new(),
+            },
+            None,
+        ));
+    }
+    // The proposal first: it is planned against the versions the file was read
+    // against, and a side edited below does not change the shared content it replays.
+    let proposal = if plan.changes.is_empty() {
+        None
+    } else {
+        let mut proposing = audit.clone();
+        proposing.action = action::PROPOSE;
+        let draft = import_draft(principal, file, &plan);
+        let proposal =
+            record_proposal_up_to(conn, principal, &draft, proposing, MAX_IMPORT_CHANGES)?;
+        Some(ImportProposal {
+            id: Some(proposal.id),
+            changes: proposal.changes.len(),
+            participants: proposal.participants,
+        })
+    };
+    let now = Utc::now();
+    let mut feed = Vec::new();
+    for side in &plan.local_parts {
+        let version = replace_side(conn, side, now)?;
+        let kind = if side.kind == Owner::StandardItem.json_key() {
+            ChangedEntryKind::StandardItem
+        } else {
+            ChangedEntryKind::RecognitionItem
+        };
+        feed.push(
+            NewChange::entry(ChangeKind::LocalPartChanged, kind, &side.code, version)
+                .in_region(&side.region)
+                .by_actor(Some(principal.subject.as_str())),
+        );
+    }
+    let generation = if feed.is_empty() {
+        None
+    } else {
+        Some(changes::record(conn, &feed, now)?)
+    };
+    let result = ImportResult {
+        dry_run: false,
+        entries: report.entries,
+        local_parts: plan.local_parts,
+        proposal,
+        problems: Vec::new(),
+    };
+    audit.recorded_at = now;
+    audit.outcome = Outcome::Accepted;
+    audit.status = 200;
+    audit.change = Some((
+        String::new(),
+        serde_json::to_string(&result).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+    ));
+    audit::append(conn, audit)?;
+    Ok((result, generation))
+}
+
+/// Replaces the importing region's side with the imported one; its new version.
+fn replace_side(
+    conn: &mut DbConnection,
+    side: &LocalPartImport,
+    now: chrono::DateTime<Utc>,
+) -> Result<i64, UseCaseError> {
+    fn replace<P: serde::de::DeserializeOwned>(
+        conn: &mut DbConnection,
+        side: &LocalPartImport,
+        now: chrono::DateTime<Utc>,
+        read: ReadPart<P>,
+        write: ReplacePart<P>,
+    ) -> Result<i64, UseCaseError> {
+        let part: P = serde_json::from_value(side.part.clone())
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let (_, version) = read(conn, &side.code, &side.region)?.ok_or_else(|| {
+            UseCaseError::Conflict(format!("{}'s side of {} is gone", side.region, side.code))
+        })?;
+        write(conn, &side.code, &part, version, now.naive_utc())
+            .map_err(|error| {
+                if error.is_unique_violation() {
+                    UseCaseError::Conflict(format!(
+                        "another entry already uses this local code in {}",
+                        side.region
+                    ))
+                } else {
+                    UseCaseError::Storage(error)
+                }
+            })?
+            .ok_or_else(|| {
+                UseCaseError::Conflict(format!(
+                    "{}'s side of {} changed during the import",
+                    side.region, side.code
+                ))
+            })
+    }
+    if side.kind == Owner::StandardItem.json_key() {
+        replace(
+            conn,
+            side,
+            now,
+            standard_local_part,
+            replace_standard_local_part,
+        )
+    } else {
+        replace(
+            conn,
+            side,
+            now,
+            recognition_local_part,
+            replace_recognition_local_part,
+        )
+    }
 }

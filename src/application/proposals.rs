@@ -10,9 +10,9 @@ use crate::domain::audit::{AuditEntry, Outcome};
 use crate::domain::change::{ChangeKind, ChangedEntryKind, NewChange};
 use crate::domain::governance::{Principal, Role, check_text_length, parse_body, require_role};
 use crate::domain::proposal::{
-    Ballot, ChangeAction, PlanError, Proposal, ProposalCheck, ProposalDraft, ProposalRefusal,
-    ProposalState, Proposer, Tally, Vote, authorize_proposal, authorize_vote, authorize_withdrawal,
-    plan, replay, tally,
+    Ballot, ChangeAction, MAX_CHANGES, PlanError, Proposal, ProposalCheck, ProposalDraft,
+    ProposalRefusal, ProposalState, Proposer, Tally, Vote, authorize_proposal, authorize_vote,
+    authorize_withdrawal, plan_up_to, replay, tally,
 };
 use crate::storage::catalog::{insert_batch, load_catalog, lock_catalog_for_write, save_entry};
 use crate::storage::proposals::{self, ProposalFilter};
@@ -239,11 +239,23 @@ fn record_proposal(
     conn: &mut DbConnection,
     principal: &Principal,
     draft: &ProposalDraft,
+    audit: AuditEntry,
+) -> Result<Proposal, UseCaseError> {
+    record_proposal_up_to(conn, principal, draft, audit, MAX_CHANGES)
+}
+
+/// Records a proposal of at most `max_changes` changes (an import's may carry more
+/// than one sent as JSON).
+pub(super) fn record_proposal_up_to(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    draft: &ProposalDraft,
     mut audit: AuditEntry,
+    max_changes: usize,
 ) -> Result<Proposal, UseCaseError> {
     lock_catalog_for_write(conn)?;
     let content = load_catalog(conn)?;
-    let plan = plan(&content, draft)?;
+    let plan = plan_up_to(&content, draft, max_changes)?;
     authorize_proposal(principal, &plan.participants)?;
     let now = now();
     let id = proposals::next_id(conn)?;

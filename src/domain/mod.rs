@@ -3,6 +3,7 @@
 //! to and from these types.
 
 pub mod audit;
+pub mod bulk_import;
 pub mod catalog;
 pub mod change;
 pub mod deviation;

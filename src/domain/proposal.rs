@@ -228,6 +228,15 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> InvalidEdit 
 /// Plans `draft` against `content`: every change resolved, the resulting catalog
 /// checked against every catalog rule, the participating regions gathered.
 pub fn plan(content: &CatalogContent, draft: &ProposalDraft) -> Result<Plan, PlanError> {
+    plan_up_to(content, draft, MAX_CHANGES)
+}
+
+/// [`plan`] for a draft of up to `max_changes` changes (a bulk import's proposal).
+pub fn plan_up_to(
+    content: &CatalogContent,
+    draft: &ProposalDraft,
+    max_changes: usize,
+) -> Result<Plan, PlanError> {
     let title_chars = draft.title.trim().chars().count();
     if title_chars == 0
         || title_chars > MAX_TITLE_CHARS
@@ -250,10 +259,10 @@ pub fn plan(content: &CatalogContent, draft: &ProposalDraft) -> Result<Plan, Pla
         )
         .into());
     }
-    if draft.changes.is_empty() || draft.changes.len() > MAX_CHANGES {
+    if draft.changes.is_empty() || draft.changes.len() > max_changes {
         return Err(invalid(
             "changes",
-            format!("a proposal carries 1 to {MAX_CHANGES} changes"),
+            format!("a proposal carries 1 to {max_changes} changes"),
         )
         .into());
     }

@@ -386,6 +386,26 @@ fn reuse<T: Coded, V: Clone>(
         .collect()
 }
 
+/// Puts the regions each item lists, and its local parts, in the catalog's order of
+/// regions (BJ, TJ, HE), as every answer shows them: two catalogs that differ only in
+/// the order of those lists are the same catalog.
+pub fn in_region_order(content: &mut CatalogContent) {
+    let order: HashMap<RegionCode, usize> = content
+        .regions
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.code.clone(), i))
+        .collect();
+    let rank = |code: &RegionCode| order.get(code).copied().unwrap_or(usize::MAX);
+    for item in &mut content.recognition_items {
+        item.regions.sort_by_key(|r| rank(r));
+        item.local_parts.sort_by_key(|p| rank(&p.region));
+    }
+    for item in &mut content.standard_items {
+        item.local_parts.sort_by_key(|p| rank(&p.region));
+    }
+}
+
 impl Catalog {
     /// Validates `content` and builds the indexes.
     pub fn build(content: CatalogContent) -> Result<Self, Vec<String>> {
@@ -425,21 +445,7 @@ impl Catalog {
     /// Orders the entries and builds the indexes, reusing what `previous` computed for
     /// entries it did not change.
     fn assemble(mut content: CatalogContent, previous: Option<Previous<'_>>) -> Self {
-        // Regions keep their display order (BJ, TJ, HE) wherever an entry lists them.
-        let order: HashMap<RegionCode, usize> = content
-            .regions
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.code.clone(), i))
-            .collect();
-        let rank = |code: &RegionCode| order.get(code).copied().unwrap_or(usize::MAX);
-        for item in &mut content.recognition_items {
-            item.regions.sort_by_key(|r| rank(r));
-            item.local_parts.sort_by_key(|p| rank(&p.region));
-        }
-        for item in &mut content.standard_items {
-            item.local_parts.sort_by_key(|p| rank(&p.region));
-        }
+        in_region_order(&mut content);
         content
             .recognition_items
             .sort_by(|a, b| a.code.cmp(&b.code));

@@ -24,6 +24,10 @@ use crate::domain::governance::EditMethod;
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
+/// The largest file an import accepts (the `REGISTRY_MAX_IMPORT_BYTES` setting).
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimit(pub usize);
+
 /// Media type of a JSON merge patch (RFC 7396).
 pub const MERGE_PATCH_JSON: &str = "application/merge-patch+json";
 
@@ -85,7 +89,7 @@ pub struct StandardLocalPartPath {
     pub region: String,
 }
 
-fn request_id(req: &HttpRequest) -> String {
+pub(super) fn request_id(req: &HttpRequest) -> String {
     req.extensions()
         .get::<RequestId>()
         .map(|id| id.0.clone())
@@ -143,6 +147,23 @@ async fn read_json_body(
     limit: usize,
     accepted: &[&str],
 ) -> Result<Value, (BodyProblem, String)> {
+    let (_, body) = read_body(req, payload, limit, accepted).await?;
+    serde_json::from_slice(&body).map_err(|e| {
+        (
+            BodyProblem::Malformed,
+            format!("The JSON body is invalid: {e}"),
+        )
+    })
+}
+
+/// A body of one of the `accepted` media types, at most `limit` bytes, with its media
+/// type; or why it cannot be read (415, 413, or 400 when the connection breaks).
+pub(super) async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    accepted: &[&str],
+) -> Result<(String, web::Bytes), (BodyProblem, String)> {
     let media_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -154,7 +175,7 @@ async fn read_json_body(
                 .trim()
                 .to_ascii_lowercase()
         });
-    if !media_type.as_deref().is_some_and(|m| accepted.contains(&m)) {
+    let Some(media_type) = media_type.filter(|m| accepted.contains(&m.as_str())) else {
         return Err((
             BodyProblem::UnsupportedMediaType,
             format!(
@@ -162,7 +183,7 @@ async fn read_json_body(
                 accepted.join("` or `")
             ),
         ));
-    }
+    };
     let too_large = || {
         (
             BodyProblem::TooLarge,
@@ -177,22 +198,14 @@ async fn read_json_body(
     if declared.is_some_and(|length| length > limit) {
         return Err(too_large());
     }
-    let body = match payload.to_bytes_limited(limit).await {
-        Err(_) => return Err(too_large()),
-        Ok(Err(e)) => {
-            return Err((
-                BodyProblem::Malformed,
-                format!("The body could not be read: {e}"),
-            ));
-        }
-        Ok(Ok(body)) => body,
-    };
-    serde_json::from_slice(&body).map_err(|e| {
-        (
+    match payload.to_bytes_limited(limit).await {
+        Err(_) => Err(too_large()),
+        Ok(Err(e)) => Err((
             BodyProblem::Malformed,
-            format!("The JSON body is invalid: {e}"),
-        )
-    })
+            format!("The body could not be read: {e}"),
+        )),
+        Ok(Ok(body)) => Ok((media_type, body)),
+    }
 }
 
 /// A write request as the use cases take it: token, `If-Match` (several lines form one

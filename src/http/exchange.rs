@@ -9,17 +9,24 @@ use std::task::{Context, Poll};
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::catalog::{parse_choice, parse_region};
 use super::conditional::{PUBLIC_CACHE, etag_of, not_modified};
+use super::editing::{ImportLimit, authorization, read_body, request_id};
 use super::history::CatalogView;
 use super::problem::ApiError;
-use crate::domain::exchange::{ExportDocument, ExportFilter, FileFormat, Sheet, Table, export_tables};
+use crate::application::UseCases;
+use crate::application::exchange::{ImportFile, ImportRequest, ImportResult};
+use crate::domain::exchange::{
+    ExportDocument, ExportFilter, FileFormat, Sheet, Table, export_tables,
+};
 use crate::domain::read_model::Catalog;
-use crate::formats::{CSV_MEDIA_TYPE, ExportChunks, JSON_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_header, write_xlsx};
+use crate::formats::{
+    CSV_MEDIA_TYPE, ExportChunks, JSON_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_header, write_xlsx,
+};
 use crate::registry::Registry;
 
 /// What to export.
@@ -141,12 +148,18 @@ pub async fn export_catalog(
     if let Some(sector) = &sector
         && !view.sectors().iter().any(|s| &s.code == sector)
     {
-        return Err(ApiError::parameter("sector", format!("unknown sector {sector}")));
+        return Err(ApiError::parameter(
+            "sector",
+            format!("unknown sector {sector}"),
+        ));
     }
     if let Some(region) = &region
         && !view.has_region(region)
     {
-        return Err(ApiError::parameter("region", format!("unknown region {region}")));
+        return Err(ApiError::parameter(
+            "region",
+            format!("unknown region {region}"),
+        ));
     }
     let etag = etag_of(&[
         view.digest().as_bytes(),
@@ -184,7 +197,9 @@ pub async fn export_catalog(
             .map_err(|e| ApiError::Internal(e.into()))?;
         return Ok(response.body(bytes));
     }
-    Ok(response.body(StreamedExport(ExportChunks::new(catalog, format, sheet, filter))))
+    Ok(response.body(StreamedExport(ExportChunks::new(
+        catalog, format, sheet, filter,
+    ))))
 }
 
 /// Gets the empty import template.
@@ -238,7 +253,10 @@ pub async fn get_import_template(
         .insert_header((header::CONTENT_TYPE, media_type(format)))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            attachment(&format!("template-{}", sheet.map_or("catalog", Sheet::as_str)), format),
+            attachment(
+                &format!("template-{}", sheet.map_or("catalog", Sheet::as_str)),
+                format,
+            ),
         ))
         .body(body))
 }
@@ -264,4 +282,121 @@ impl MessageBody for StreamedExport {
                 .map(|chunk| chunk.map(Bytes::from).map_err(Into::into)),
         )
     }
+}
+
+/// How to import.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The sheet a CSV body holds (required with `text/csv`, refused otherwise).
+    #[param(value_type = Option<Sheet>, example = "recognition_local_parts")]
+    pub sheet: Option<String>,
+    /// `true`: check the file and report what importing it would do, writing nothing.
+    #[param(value_type = Option<bool>, example = true)]
+    pub dry_run: Option<String>,
+}
+
+/// Imports a file.
+///
+/// A file in the layout of the export: `text/csv` (one sheet, named by `sheet`), an
+/// XLSX workbook, or the JSON document. It is read against the current catalog and
+/// checked whole; every problem is named by sheet, row and column. The token's region's
+/// own sides (local parts) change at once; every shared change (new entries, shared
+/// fields, regions joining, a new batch) goes into **one proposal** that applies when
+/// every participating region approves. All of it happens in one transaction, or none
+/// of it. Entries are matched by code, so importing the same file twice changes nothing
+/// the second time. A side of another region is refused (403). `dry_run=true` answers
+/// the same report without writing anything, problems included.
+#[utoipa::path(
+    tag = "exchange",
+    operation_id = "import_file",
+    params(ImportQuery),
+    request_body(
+        description = "The file, as exported.",
+        content(
+            (String = "text/csv", example = "\u{feff}事项编码（item_code）,地区（region）,本地编码（local_code）,发证部门（issuing_department）,受理部门（accepting_department）,咨询电话（contact）,网上办理地址（online_url）,备注（notes）,核验方式（verification.method）,核验地址（verification.lookup_url）,互认平台（verification.platforms）\r\nRI-CON-001,BJ,110000-ZJ-0181,北京市住房和城乡建设委员会,北京市住房和城乡建设委员会,010-55551203,https://example.gov.cn/bj/construction/ri/ri-con-001,外省市二级建造师进京执业信息登记可通过北京市住房和城乡建设委员会网上办事平台办理。,e_licence_sharing,,\r\n"),
+            (Object = "application/json", example = json!({"targets": []})),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )
+    ),
+    responses(
+        (status = 200, description = "What the import did (or, in a dry run, would do).", body = ImportResult),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/import")]
+pub async fn import_file(
+    req: HttpRequest,
+    query: web::Query<ImportQuery>,
+    payload: web::Payload,
+    use_cases: web::Data<UseCases>,
+    limit: web::Data<ImportLimit>,
+) -> Result<HttpResponse, ApiError> {
+    let dry_run = match query.dry_run.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::parameter(
+                "dry_run",
+                format!("`{other}` is not true or false"),
+            ));
+        }
+    };
+    let sheet = parse_choice(
+        "sheet",
+        query.sheet.as_deref(),
+        Sheet::parse,
+        Sheet::expected,
+    )?;
+    let file = read_body(
+        &req,
+        payload,
+        limit.0,
+        &[
+            CSV_MEDIA_TYPE.split(';').next().unwrap_or_default(),
+            XLSX_MEDIA_TYPE,
+            JSON_MEDIA_TYPE,
+        ],
+    )
+    .await
+    .map(|(media_type, bytes)| {
+        let format = match media_type.as_str() {
+            XLSX_MEDIA_TYPE => FileFormat::Xlsx,
+            JSON_MEDIA_TYPE => FileFormat::Json,
+            _ => FileFormat::Csv,
+        };
+        (format, bytes)
+    });
+    match (&file, sheet) {
+        (Ok((FileFormat::Csv, _)), None) => {
+            return Err(ApiError::parameter(
+                "sheet",
+                format!("a CSV file holds one sheet; name it: {}", Sheet::expected()),
+            ));
+        }
+        (Ok((FileFormat::Xlsx | FileFormat::Json, _)), Some(_)) => {
+            return Err(ApiError::parameter(
+                "sheet",
+                "only a CSV file holds one sheet; XLSX and JSON hold every sheet",
+            ));
+        }
+        _ => {}
+    }
+    let request = ImportRequest {
+        request_id: request_id(&req),
+        authorization: authorization(&req),
+        file: file.map(|(format, bytes)| ImportFile {
+            format,
+            sheet,
+            bytes: bytes.to_vec(),
+        }),
+        dry_run,
+    };
+    let result = use_cases.import(request).await?;
+    let body = serde_json::to_vec(&result).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type("application/json")
+        .body(body))
 }

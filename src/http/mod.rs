@@ -71,6 +71,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(changes::list_changes)
                 .service(exchange::get_import_template)
                 .service(exchange::export_catalog)
+                .service(exchange::import_file)
                 .service(editing::verify_audit_log)
                 .service(editing::list_audit_records)
                 .service(proposals::list_proposals)

@@ -56,6 +56,8 @@ The bundled catalog is a SAMPLE (示例数据), not the official list.",
         super::problem::FieldError,
         crate::domain::deviation::Aspect,
         crate::domain::catalog::ItemKind,
+        crate::domain::exchange::FileFormat,
+        crate::domain::exchange::Sheet,
         crate::domain::catalog::EntryStatus,
         crate::domain::catalog::StandardItemType,
         crate::domain::catalog::Channel,
@@ -757,9 +759,26 @@ fn uncacheable_headers() -> Value {
     })
 }
 
+/// An XLSX workbook is bytes (which utoipa would describe as an array of numbers); its
+/// example is a real workbook the API serves: the template, or the export.
+fn describe_workbook(content: &mut Value, path: &str) {
+    if let Some(workbook) = content.get_mut(crate::formats::XLSX_MEDIA_TYPE) {
+        let (summary, url) = if path.ends_with("/template") {
+            ("The empty template", "/api/v1/export/template?format=xlsx")
+        } else {
+            ("The sample catalog exported", "/api/v1/export?format=xlsx")
+        };
+        workbook["schema"] = json!({"type": "string", "format": "binary"});
+        workbook["examples"] = json!({"workbook": {"summary": summary, "externalValue": url}});
+    }
+}
+
 /// Adds the shared responses, headers, `If-None-Match` and the captured success
 /// example to one operation.
 fn complete_operation(path: &str, method: &str, operation: &mut Value) {
+    if let Some(body) = operation.get_mut("requestBody") {
+        describe_workbook(&mut body["content"], path);
+    }
     let parameters = operation["parameters"]
         .as_array()
         .cloned()
@@ -817,10 +836,7 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
             if status == "201" {
                 response["headers"]["Location"] = json!({"$ref": "#/components/headers/Location"});
             }
-            // A workbook is bytes, which utoipa would describe as an array of numbers.
-            if let Some(workbook) = response["content"].get_mut(crate::formats::XLSX_MEDIA_TYPE) {
-                workbook["schema"] = json!({"type": "string", "format": "binary"});
-            }
+            describe_workbook(&mut response["content"], path);
             if let Some(example) = success_example(&id)
                 && let Some(media) = response["content"]["application/json"].as_object_mut()
             {

@@ -4,13 +4,14 @@
 
 use std::process::{Command, Output};
 
-use awc::http::StatusCode;
+use awc::http::{Method, StatusCode};
 use jjj_registry::domain::exchange::Sheet;
 use jjj_registry::formats::read_xlsx;
 use jjj_registry::storage::DatabaseUrl;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, TestDatabase, both_backends};
+use crate::proposals::voted;
 use crate::tokens::Signer;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -93,8 +94,14 @@ async fn round_trip_into(app: &TestApp, backend: Backend) {
             "{name}: the command line's export after import differs"
         );
         let copy = TestApp::spawn_on(target).await;
-        assert!(export(&copy, "format=json").await == json_export, "{name}: JSON differs");
-        assert!(export(&copy, "format=xlsx").await == xlsx_export, "{name}: XLSX differs");
+        assert!(
+            export(&copy, "format=json").await == json_export,
+            "{name}: JSON differs"
+        );
+        assert!(
+            export(&copy, "format=xlsx").await == xlsx_export,
+            "{name}: XLSX differs"
+        );
         assert!(
             export(&copy, "format=csv&sheet=standard_local_parts").await == csv_export,
             "{name}: CSV differs"
@@ -279,4 +286,261 @@ fn a_csv_file_names_its_sheet_or_is_refused() {
     std::fs::write(&pdf, "%PDF").unwrap();
     let output = registry(&db.url, &["import", pdf.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("must end in .csv, .xlsx or .json"));
+}
+
+/// A bad import: what it is, its token, query, media type and body, and its status.
+type BadImport<'a> = (&'a str, Option<&'a str>, &'a str, &'a str, Vec<u8>, u16);
+
+async fn import(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> crate::helpers::TestResponse {
+    app.write(
+        Method::POST,
+        &format!("/api/v1/import{query}"),
+        token,
+        None,
+        Some((content_type, bytes)),
+    )
+    .await
+}
+
+/// A CSV export with `edit` applied to its rows (header left alone), written back as
+/// the export writes it.
+fn edited_csv(export: &[u8], edit: impl Fn(&mut Vec<Vec<String>>)) -> Vec<u8> {
+    let text = std::str::from_utf8(&export[3..]).unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    let header = rows.remove(0);
+    edit(&mut rows);
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(b"\xEF\xBB\xBF".to_vec());
+    writer.write_record(&header).unwrap();
+    for row in &rows {
+        writer.write_record(row).unwrap();
+    }
+    writer.into_inner().unwrap()
+}
+
+/// Sets the accepting department (the fifth column) of `region`'s side of `code`.
+fn set_contact(rows: &mut [Vec<String>], code: &str, region: &str, department: &str) {
+    let row = rows
+        .iter_mut()
+        .find(|r| r[0] == code && r[1] == region)
+        .unwrap();
+    row[4] = department.to_owned();
+}
+
+fn path_of(code: &str) -> String {
+    format!("/api/v1/recognition-items/{code}")
+}
+
+/// The entries a result says change.
+fn changed_entries(result: &Value) -> Vec<Value> {
+    result["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] != "unchanged")
+        .cloned()
+        .collect()
+}
+
+async fn feed_length(app: &TestApp) -> usize {
+    app.get_json("/api/v1/changes?after=0&limit=1000").await["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+const SIDES: &str = "?sheet=recognition_local_parts";
+const TJ_SIDE: &str = "/api/v1/recognition-items/RI-CON-002/local-parts/TJ";
+
+both_backends! {
+    async fn a_region_imports_its_own_sides_at_once_and_a_second_import_changes_nothing(app) {
+        let token = Signer::Tianjin.token(&["editor"]);
+        let sides = export(&app, "format=csv&sheet=recognition_local_parts").await;
+        let file = edited_csv(&sides, |rows| set_contact(rows, "RI-CON-002", "TJ", "天津市政务服务办公室"));
+        let feed_before = feed_length(&app).await;
+
+        let checked = import(&app, Some(&token), &format!("{SIDES}&dry_run=true"), "text/csv", file.clone()).await;
+        assert_eq!(checked.status, StatusCode::OK, "{}", String::from_utf8_lossy(&checked.body));
+        let checked = checked.json();
+        let expected_entries = json!([{"kind": "recognition_items", "code": "RI-CON-002", "outcome": "changed",
+            "shared_changed": false, "local_parts_changed": ["TJ"]}]);
+        assert_eq!(checked["dry_run"], true);
+        assert_eq!(Value::Array(changed_entries(&checked)), expected_entries);
+        assert_eq!(checked["local_parts"], json!([{"kind": "recognition_items", "code": "RI-CON-002", "region": "TJ"}]));
+        assert_eq!(checked["proposal"], Value::Null);
+        assert_eq!(checked["problems"], json!([]));
+        assert_eq!(app.get(TJ_SIDE).await.header("etag").as_deref(), Some("\"RI-CON-002.TJ.1\""), "a dry run writes nothing");
+        assert_eq!(feed_length(&app).await, feed_before);
+
+        let imported = import(&app, Some(&token), SIDES, "text/csv", file.clone()).await;
+        assert_eq!(imported.status, StatusCode::OK, "{}", String::from_utf8_lossy(&imported.body));
+        let imported = imported.json();
+        let mut expected = checked.clone();
+        expected["dry_run"] = json!(false);
+        assert_eq!(imported, expected);
+        let side = app.get(TJ_SIDE).await;
+        assert_eq!(side.header("etag").as_deref(), Some("\"RI-CON-002.TJ.2\""));
+        assert_eq!(side.json()["accepting_department"], "天津市政务服务办公室");
+        let status = app.get_json("/api/v1/recognition-status?item=RI-CON-002&issued_in=HE&used_in=TJ&on=2025-06-01").await;
+        assert_eq!(status["accepting_department"], "天津市政务服务办公室", "the read model has it when the import returns");
+        let feed = app.get_json("/api/v1/changes?after=0&limit=1000").await;
+        let items = feed["items"].as_array().unwrap();
+        assert_eq!(items.len(), feed_before + 1);
+        let last = items.last().unwrap();
+        assert_eq!((last["kind"].as_str(), last["entry_code"].as_str(), last["region"].as_str()),
+            (Some("local_part_changed"), Some("RI-CON-002"), Some("TJ")));
+
+        // The same file again: every entry unchanged, nothing written.
+        let again = import(&app, Some(&token), SIDES, "text/csv", file).await;
+        assert_eq!(again.status, StatusCode::OK);
+        let again = again.json();
+        assert_eq!(changed_entries(&again), Vec::<Value>::new());
+        assert_eq!(again["local_parts"], json!([]));
+        assert_eq!(feed_length(&app).await, feed_before + 1);
+
+        // The whole catalog exported and imported again: nothing to do, whatever order
+        // the database keeps an item's regions in.
+        for format in ["json", "xlsx"] {
+            let whole = export(&app, &format!("format={format}")).await;
+            let media = if format == "json" { "application/json" } else { XLSX };
+            let again = import(&app, Some(&token), "", media, whole).await;
+            assert_eq!(again.status, StatusCode::OK, "{}", String::from_utf8_lossy(&again.body));
+            let again = again.json();
+            assert_eq!(changed_entries(&again), Vec::<Value>::new(), "{format}");
+            assert_eq!(again["entries"].as_array().unwrap().len(), 150);
+            assert_eq!(again["proposal"], Value::Null);
+        }
+        assert_eq!(feed_length(&app).await, feed_before + 1);
+    }
+
+    async fn shared_changes_of_an_import_become_one_proposal_applied_by_every_region(app) {
+        let mut document: Value = serde_json::from_slice(&export(&app, "format=json").await).unwrap();
+        let mut item = document["recognition_items"].as_array().unwrap().iter()
+            .find(|i| i["code"] == "RI-CON-002").unwrap().clone();
+        let legal_basis_before = item["legal_basis"].clone();
+        item["legal_basis"] = json!("《注册建造师管理规定》（2026年修订）");
+        document = json!({"recognition_items": [item]});
+        let token = Signer::Tianjin.token(&["editor"]);
+        let response = import(&app, Some(&token), "", "application/json", document.to_string().into_bytes()).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", String::from_utf8_lossy(&response.body));
+        let result = response.json();
+        assert_eq!(Value::Array(changed_entries(&result)), json!([{"kind": "recognition_items", "code": "RI-CON-002",
+            "outcome": "changed", "shared_changed": true, "local_parts_changed": []}]));
+        assert_eq!(result["local_parts"], json!([]));
+        let proposal = &result["proposal"];
+        assert_eq!(proposal["changes"], 1);
+        let id = proposal["id"].as_i64().unwrap();
+        let participants: Vec<String> = proposal["participants"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect();
+        assert_eq!(participants, ["BJ", "TJ", "HE"]);
+
+        let open = app.get_json(&format!("/api/v1/proposals/{id}")).await;
+        assert_eq!(open["state"], "open");
+        assert_eq!(open["proposer"]["region"], "TJ");
+        assert_eq!(open["title"], "Bulk import of 1 shared change(s) from a json file");
+        assert_eq!(open["rationale"], "Imported by tester@TJ of TJ.");
+        let item_before = app.get_json(path_of("RI-CON-002").as_str()).await;
+        assert_eq!(open["changes"], json!([{
+            "action": "update", "kind": "recognition_item", "code": "RI-CON-002",
+            "base_version": item_before["version"],
+            "diff": [{"path": "legal_basis", "before": legal_basis_before, "after": "《注册建造师管理规定》（2026年修订）"}],
+            "added_local_parts": [],
+        }]));
+        let path = "/api/v1/recognition-items/RI-CON-002";
+        assert_eq!(app.get_json(path).await["legal_basis"], legal_basis_before, "nothing shared changes before approval");
+        for signer in [Signer::Beijing, Signer::Tianjin] {
+            assert_eq!(voted(&app, id, signer, "approve").await["state"], "open");
+            assert_eq!(app.get_json(path).await["legal_basis"], legal_basis_before);
+        }
+        assert_eq!(voted(&app, id, Signer::Hebei, "approve").await["state"], "applied");
+        assert_eq!(app.get_json(path).await["legal_basis"], "《注册建造师管理规定》（2026年修订）");
+    }
+
+    async fn an_import_touching_another_regions_side_is_refused_whole(app) {
+        let token = Signer::Tianjin.token(&["editor"]);
+        let sides = export(&app, "format=csv&sheet=recognition_local_parts").await;
+        let file = edited_csv(&sides, |rows| {
+            set_contact(rows, "RI-CON-002", "TJ", "天津市政务服务办公室");
+            set_contact(rows, "RI-CON-002", "BJ", "北京市政务服务中心");
+        });
+        let before = export(&app, "format=json").await;
+        let feed_before = feed_length(&app).await;
+        let refused = import(&app, Some(&token), SIDES, "text/csv", file.clone()).await;
+        let problem = refused.problem(403);
+        assert_eq!(problem["detail"], "recognition_items: BJ's side of RI-CON-002 is BJ's to change; a token of TJ imports only TJ's sides (found `RI-CON-002`)");
+        assert!(export(&app, "format=json").await == before, "not even Tianjin's own side changed");
+        assert_eq!(feed_length(&app).await, feed_before);
+
+        let checked = import(&app, Some(&token), &format!("{SIDES}&dry_run=true"), "text/csv", file).await;
+        assert_eq!(checked.status, StatusCode::OK);
+        assert_eq!(checked.json()["problems"], json!([{"sheet": "recognition_items", "row": null, "column": null,
+            "value": "RI-CON-002", "problem": "BJ's side of RI-CON-002 is BJ's to change; a token of TJ imports only TJ's sides"}]));
+
+        let admin = Signer::Beijing.token(&["admin"]);
+        let audit = app.write(Method::GET, "/api/v1/audit?limit=500", Some(&admin), None, None).await.json();
+        let last = audit["items"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!((last["action"].as_str(), last["outcome"].as_str(), last["status"].as_u64()),
+            (Some("import"), Some("refused"), Some(403)), "{last}");
+    }
+
+    async fn bad_imports_get_a_clear_error_and_change_nothing(app) {
+        let before = export(&app, "format=json").await;
+        let feed_before = feed_length(&app).await;
+        let sides = export(&app, "format=csv&sheet=recognition_local_parts").await;
+        let editor = Signer::Tianjin.token(&["editor"]);
+        let mut expired_claims = Signer::Tianjin.claims(&["editor"]);
+        expired_claims["exp"] = json!(chrono::Utc::now().timestamp() - 3600);
+        let expired = crate::tokens::sign(&Signer::Tianjin.header(), &expired_claims, Signer::Tianjin);
+        let mut forged = editor.clone();
+        let claims_end = forged.rfind('.').unwrap();
+        forged.replace_range(claims_end - 2..claims_end - 1, "A");
+        let approver = Signer::Tianjin.token(&["approver"]);
+        let mut not_utf8 = b"\xEF\xBB\xBF".to_vec();
+        not_utf8.extend(b"\xFF\xFE,\r\n");
+        let mut oversized = sides.clone();
+        oversized.resize(4 * 1024 * 1024 + 1, b' ');
+        let unknown_field = json!({"targets": [{"code": "TG-X", "colour": "red"}]}).to_string().into_bytes();
+        // (case, token, query, media type, body, status)
+        let cases: Vec<BadImport> = vec![
+            ("no token", None, SIDES, "text/csv", sides.clone(), 401),
+            ("expired token", Some(&expired), SIDES, "text/csv", sides.clone(), 401),
+            ("forged token", Some(&forged), SIDES, "text/csv", sides.clone(), 401),
+            ("no editor role", Some(&approver), SIDES, "text/csv", sides.clone(), 403),
+            ("plain text", Some(&editor), SIDES, "text/plain", sides.clone(), 415),
+            ("over the limit", Some(&editor), SIDES, "text/csv", oversized, 413),
+            ("not UTF-8", Some(&editor), SIDES, "text/csv", not_utf8, 400),
+            ("CSV without its sheet", Some(&editor), "", "text/csv", sides.clone(), 400),
+            ("JSON with a sheet", Some(&editor), SIDES, "application/json", b"{}".to_vec(), 400),
+            ("unknown parameter", Some(&editor), "?sheet=arrangements&force=1", "text/csv", sides.clone(), 400),
+            ("dry_run neither true nor false", Some(&editor), "?sheet=arrangements&dry_run=maybe", "text/csv", sides.clone(), 400),
+            ("malformed JSON", Some(&editor), "", "application/json", b"{\"targets\": [".to_vec(), 400),
+            ("unknown field", Some(&editor), "", "application/json", unknown_field, 400),
+            ("not a workbook", Some(&editor), "", XLSX, b"PK not really".to_vec(), 400),
+        ];
+        for (case, token, query, content_type, bytes, status) in cases {
+            let response = import(&app, token, query, content_type, bytes).await;
+            let problem = response.problem(status);
+            assert!(!problem["detail"].as_str().unwrap_or_default().is_empty(), "{case}: {problem}");
+            if status == 401 {
+                assert!(response.header("www-authenticate").unwrap().starts_with("Bearer"), "{case}");
+            }
+        }
+        let unknown = import(&app, Some(&editor), "", "application/json",
+            json!({"targets": [{"code": "TG-X", "colour": "red"}]}).to_string().into_bytes()).await.problem(400);
+        assert!(unknown["detail"].as_str().unwrap().contains("unknown field `colour`"), "{unknown}");
+        assert!(export(&app, "format=json").await == before, "nothing changed");
+        assert_eq!(feed_length(&app).await, feed_before);
+    }
 }

@@ -235,6 +235,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         sample_catalog: SampleCatalogPolicy::Never,
         refresh_interval: Duration::from_millis(200),
         max_body_bytes: 64 * 1024,
+        max_import_bytes: 4 * 1024 * 1024,
         log_format: LogFormat::Compact,
         log_filter: "warn".into(),
         issuers_file: Some(fixture("auth/issuers.json")),
