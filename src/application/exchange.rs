@@ -280,10 +280,11 @@ pub struct ImportRequest {
     pub request_id: String,
     /// Every `Authorization` header value sent.
     pub authorization: Vec<Vec<u8>>,
+    /// Whether to write (`false`: only check and report), or why the path or query
+    /// cannot be taken; refused (and audited) like any other bad request.
+    pub dry_run: Result<bool, UseCaseError>,
     /// The file, or why its body could not be read.
     pub file: Result<ImportFile, (BodyProblem, String)>,
-    /// Only check and report; write nothing.
-    pub dry_run: bool,
 }
 
 /// The proposal an import makes of its shared changes.
@@ -407,31 +408,39 @@ impl UseCases {
             body: Ok(Value::Null),
         };
         let audit = self.audit_entry(&write, action::IMPORT, None, None);
-        let check = || -> Result<(Principal, ImportFile), UseCaseError> {
-            let principal = self.authenticate(&request.authorization)?;
+        let ImportRequest { dry_run, file, .. } = request;
+        let authorization = write.authorization.clone();
+        let check = move || -> Result<(Principal, ImportFile, bool), UseCaseError> {
+            let principal = self.authenticate(&authorization)?;
+            let dry_run = dry_run?;
             require_role(&principal, Role::Editor)?;
-            let file = request
-                .file
-                .clone()
-                .map_err(|(problem, message)| UseCaseError::Body(problem, message))?;
-            Ok((principal, file))
+            let file = file.map_err(|(problem, message)| UseCaseError::Body(problem, message))?;
+            Ok((principal, file, dry_run))
         };
-        if request.dry_run {
-            let (principal, file) = check()?;
+        let checked = match check() {
+            Ok(checked) => checked,
+            Err(error) => return Err(self.refused(audit, error).await),
+        };
+        if checked.2 {
+            let (principal, file, _) = checked;
             return self
                 .registry
                 .database()
-                .run(move |conn| dry_run(conn, &principal, &file))
+                .run(move |conn| dry_run_import(conn, &principal, &file))
                 .await;
         }
-        self.carry_out(audit, check, move |conn, (principal, file), accepted| {
-            import_file(conn, &principal, &file, accepted)
-        })
+        self.carry_out(
+            audit,
+            || Ok(checked),
+            move |conn, (principal, file, _), accepted| {
+                import_file(conn, &principal, &file, accepted)
+            },
+        )
         .await
     }
 }
 
-fn dry_run(
+fn dry_run_import(
     conn: &mut DbConnection,
     principal: &Principal,
     file: &ImportFile,

@@ -56,7 +56,7 @@ The bundled catalog is a SAMPLE (示例数据), not the official list.",
         super::problem::FieldError,
         crate::domain::deviation::Aspect,
         crate::domain::catalog::ItemKind,
-        crate::domain::exchange::FileFormat,
+        super::exchange::DocumentFormat,
         crate::domain::exchange::Sheet,
         crate::domain::catalog::EntryStatus,
         crate::domain::catalog::StandardItemType,
@@ -214,7 +214,41 @@ pub fn document() -> Value {
             }
         }
     }
+    add_exchanged_entries(&mut doc);
     doc
+}
+
+/// The entries of the JSON export travel without their server-owned fields: each kind
+/// gets a schema of its own (`ExchangedRecognitionItem`…), the entry's without them.
+fn add_exchanged_entries(doc: &mut Value) {
+    const SERVER_OWNED: [&str; 3] = ["version", "updated_at", "suspensions"];
+    for name in ["RecognitionItem", "StandardItem", "Scenario", "Target"] {
+        let mut schema = doc["components"]["schemas"][name].clone();
+        if let Some(properties) = schema["properties"].as_object_mut() {
+            for field in SERVER_OWNED {
+                properties.shift_remove(field);
+            }
+        }
+        if let Some(required) = schema["required"].as_array_mut() {
+            required.retain(|field| !SERVER_OWNED.iter().any(|owned| field == owned));
+        }
+        let description = schema["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        schema["description"] = json!(format!(
+            "{description}\n\nAs exported and imported: without `version`, `updated_at` and `suspensions`."
+        ));
+        let exchanged = format!("Exchanged{name}");
+        doc["components"]["schemas"][&exchanged] = schema;
+        let reference = json!({"$ref": format!("#/components/schemas/{exchanged}")});
+        let document = &mut doc["components"]["schemas"]["ExportDocument"]["properties"];
+        for (_, array) in document.as_object_mut().into_iter().flatten() {
+            if array["items"]["$ref"] == format!("#/components/schemas/{name}") {
+                array["items"] = reference.clone();
+            }
+        }
+    }
 }
 
 /// The document as committed in `openapi/openapi.json` (pretty, trailing newline).

@@ -45,8 +45,15 @@ fn succeeded(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// `GET /api/v1/export?{query}`, or of the path `query` names when it starts with `/`
+/// (`/sheets/arrangements?…`), expecting 200.
 async fn export(app: &TestApp, query: &str) -> Vec<u8> {
-    let response = app.get(&format!("/api/v1/export?{query}")).await;
+    let path = if query.starts_with('/') {
+        format!("/api/v1/export{query}")
+    } else {
+        format!("/api/v1/export?{query}")
+    };
+    let response = app.get(&path).await;
     assert_eq!(
         response.status,
         StatusCode::OK,
@@ -70,7 +77,7 @@ async fn round_trip_into(app: &TestApp, backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let json_export = export(app, "format=json").await;
     let xlsx_export = export(app, "format=xlsx").await;
-    let csv_export = export(app, "format=csv&sheet=standard_local_parts").await;
+    let csv_export = export(app, "/sheets/standard_local_parts").await;
     for (name, bytes) in [
         ("catalog.json", &json_export),
         ("catalog.xlsx", &xlsx_export),
@@ -103,7 +110,7 @@ async fn round_trip_into(app: &TestApp, backend: Backend) {
             "{name}: XLSX differs"
         );
         assert!(
-            export(&copy, "format=csv&sheet=standard_local_parts").await == csv_export,
+            export(&copy, "/sheets/standard_local_parts").await == csv_export,
             "{name}: CSV differs"
         );
     }
@@ -121,7 +128,7 @@ both_backends! {
     }
 
     async fn a_csv_export_is_one_sheet_with_a_bom_chinese_headers_and_the_filters_applied(app) {
-        let response = app.get("/api/v1/export?format=csv&sheet=recognition_items&sector=construction&region=TJ").await;
+        let response = app.get("/api/v1/export/sheets/recognition_items?sector=construction&region=TJ").await;
         assert_eq!(response.status, StatusCode::OK);
         assert_eq!(response.header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
         assert_eq!(
@@ -152,9 +159,9 @@ both_backends! {
 
         // The same export again is not modified; the tag names this catalog and query.
         let etag = response.header("etag").unwrap();
-        let again = app.get_with("/api/v1/export?format=csv&sheet=recognition_items&sector=construction&region=TJ", &[("if-none-match", &etag)]).await;
+        let again = app.get_with("/api/v1/export/sheets/recognition_items?sector=construction&region=TJ", &[("if-none-match", &etag)]).await;
         assert_eq!(again.status, StatusCode::NOT_MODIFIED);
-        let other_sheet = app.get("/api/v1/export?format=csv&sheet=arrangements&sector=construction&region=TJ").await;
+        let other_sheet = app.get("/api/v1/export/sheets/arrangements?sector=construction&region=TJ").await;
         assert_ne!(other_sheet.header("etag"), Some(etag));
     }
 
@@ -181,26 +188,27 @@ both_backends! {
     }
 
     async fn export_parameters_are_checked(app) {
-        for (query, field) in [
-            ("format=pdf", "format"),
-            ("format=csv", "sheet"),
-            ("format=xlsx&sheet=arrangements", "sheet"),
-            ("format=json&sheet=arrangements", "sheet"),
-            ("format=csv&sheet=suspensions", "sheet"),
-            ("sector=", "sector"),
-            ("sector=astrology", "sector"),
-            ("region=XX", "region"),
-            ("as_known_at=yesterday", "as_known_at"),
-            ("limit=10", "limit"),
+        for (path, field) in [
+            ("/api/v1/export?format=pdf", "format"),
+            ("/api/v1/export?format=csv", "format"),
+            ("/api/v1/export?sheet=arrangements", "sheet"),
+            ("/api/v1/export?sector=", "sector"),
+            ("/api/v1/export?sector=astrology", "sector"),
+            ("/api/v1/export?region=XX", "region"),
+            ("/api/v1/export?as_known_at=yesterday", "as_known_at"),
+            ("/api/v1/export?limit=10", "limit"),
+            ("/api/v1/export/sheets/arrangements?format=csv", "format"),
+            ("/api/v1/export/sheets/arrangements?region=X", "region"),
+            ("/api/v1/export/template?sheet=targets", "sheet"),
+            ("/api/v1/export/template/targets?format=csv", "format"),
         ] {
-            let response = app.get(&format!("/api/v1/export?{query}")).await;
+            let response = app.get(path).await;
+            assert_eq!(response.status, StatusCode::BAD_REQUEST, "{path}");
             response.problem_naming(field);
-            assert_eq!(response.status, StatusCode::BAD_REQUEST, "{query}");
         }
-        for (query, field) in [("format=json", "format"), ("format=csv", "sheet"), ("format=xlsx&sheet=targets", "sheet")] {
-            let response = app.get(&format!("/api/v1/export/template?{query}")).await;
-            assert_eq!(response.status, StatusCode::BAD_REQUEST, "{query}");
-            response.problem_naming(field);
+        for path in ["/api/v1/export/sheets/suspensions", "/api/v1/export/template/suspensions"] {
+            let problem = app.get(path).await.problem(404);
+            assert!(problem["detail"].as_str().unwrap().starts_with("No sheet `suspensions`; the sheets are batches, recognition_items"), "{problem}");
         }
     }
 
@@ -214,7 +222,7 @@ both_backends! {
             assert_eq!(table.header, table.sheet.headers());
             assert!(table.rows.is_empty());
         }
-        let csv = app.get("/api/v1/export/template?format=csv&sheet=recognition_local_parts").await;
+        let csv = app.get("/api/v1/export/template/recognition_local_parts").await;
         assert_eq!(csv.status, StatusCode::OK);
         let mut expected = b"\xEF\xBB\xBF".to_vec();
         expected.extend(Sheet::RecognitionLocalParts.headers().join(",").as_bytes());
@@ -224,7 +232,7 @@ both_backends! {
 
     async fn the_command_line_checks_a_file_and_never_loads_over_a_catalog(app) {
         let dir = tempfile::tempdir().unwrap();
-        let materials = export(&app, "format=csv&sheet=materials").await;
+        let materials = export(&app, "/sheets/materials").await;
         let file = dir.path().join("jjj-registry-materials.csv");
         std::fs::write(&file, &materials).unwrap();
         // A dry run against the catalog it came from: every item unchanged.
@@ -355,6 +363,13 @@ fn changed_entries(result: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// How many refused imports the audit log holds.
+async fn refused_imports(app: &TestApp) -> usize {
+    let admin = Signer::Beijing.token(&["admin"]);
+    let page = app.write(Method::GET, "/api/v1/audit?limit=500", Some(&admin), None, None).await.json();
+    page["items"].as_array().unwrap().iter().filter(|r| r["action"] == "import" && r["outcome"] == "refused").count()
+}
+
 async fn feed_length(app: &TestApp) -> usize {
     app.get_json("/api/v1/changes?after=0&limit=1000").await["items"]
         .as_array()
@@ -362,17 +377,17 @@ async fn feed_length(app: &TestApp) -> usize {
         .len()
 }
 
-const SIDES: &str = "?sheet=recognition_local_parts";
+const SIDES: &str = "/sheets/recognition_local_parts";
 const TJ_SIDE: &str = "/api/v1/recognition-items/RI-CON-002/local-parts/TJ";
 
 both_backends! {
     async fn a_region_imports_its_own_sides_at_once_and_a_second_import_changes_nothing(app) {
         let token = Signer::Tianjin.token(&["editor"]);
-        let sides = export(&app, "format=csv&sheet=recognition_local_parts").await;
+        let sides = export(&app, "/sheets/recognition_local_parts").await;
         let file = edited_csv(&sides, |rows| set_contact(rows, "RI-CON-002", "TJ", "天津市政务服务办公室"));
         let feed_before = feed_length(&app).await;
 
-        let checked = import(&app, Some(&token), &format!("{SIDES}&dry_run=true"), "text/csv", file.clone()).await;
+        let checked = import(&app, Some(&token), &format!("{SIDES}?dry_run=true"), "text/csv", file.clone()).await;
         assert_eq!(checked.status, StatusCode::OK, "{}", String::from_utf8_lossy(&checked.body));
         let checked = checked.json();
         let expected_entries = json!([{"kind": "recognition_items", "code": "RI-CON-002", "outcome": "changed",
@@ -470,7 +485,7 @@ both_backends! {
 
     async fn an_import_touching_another_regions_side_is_refused_whole(app) {
         let token = Signer::Tianjin.token(&["editor"]);
-        let sides = export(&app, "format=csv&sheet=recognition_local_parts").await;
+        let sides = export(&app, "/sheets/recognition_local_parts").await;
         let file = edited_csv(&sides, |rows| {
             set_contact(rows, "RI-CON-002", "TJ", "天津市政务服务办公室");
             set_contact(rows, "RI-CON-002", "BJ", "北京市政务服务中心");
@@ -483,7 +498,7 @@ both_backends! {
         assert!(export(&app, "format=json").await == before, "not even Tianjin's own side changed");
         assert_eq!(feed_length(&app).await, feed_before);
 
-        let checked = import(&app, Some(&token), &format!("{SIDES}&dry_run=true"), "text/csv", file).await;
+        let checked = import(&app, Some(&token), &format!("{SIDES}?dry_run=true"), "text/csv", file).await;
         assert_eq!(checked.status, StatusCode::OK);
         assert_eq!(checked.json()["problems"], json!([{"sheet": "recognition_items", "row": null, "column": null,
             "value": "RI-CON-002", "problem": "BJ's side of RI-CON-002 is BJ's to change; a token of TJ imports only TJ's sides"}]));
@@ -498,7 +513,7 @@ both_backends! {
     async fn bad_imports_get_a_clear_error_and_change_nothing(app) {
         let before = export(&app, "format=json").await;
         let feed_before = feed_length(&app).await;
-        let sides = export(&app, "format=csv&sheet=recognition_local_parts").await;
+        let sides = export(&app, "/sheets/recognition_local_parts").await;
         let editor = Signer::Tianjin.token(&["editor"]);
         let mut expired_claims = Signer::Tianjin.claims(&["editor"]);
         expired_claims["exp"] = json!(chrono::Utc::now().timestamp() - 3600);
@@ -512,6 +527,7 @@ both_backends! {
         let mut oversized = sides.clone();
         oversized.resize(4 * 1024 * 1024 + 1, b' ');
         let unknown_field = json!({"targets": [{"code": "TG-X", "colour": "red"}]}).to_string().into_bytes();
+        let imports_audited = refused_imports(&app).await;
         // (case, token, query, media type, body, status)
         let cases: Vec<BadImport> = vec![
             ("no token", None, SIDES, "text/csv", sides.clone(), 401),
@@ -521,14 +537,16 @@ both_backends! {
             ("plain text", Some(&editor), SIDES, "text/plain", sides.clone(), 415),
             ("over the limit", Some(&editor), SIDES, "text/csv", oversized, 413),
             ("not UTF-8", Some(&editor), SIDES, "text/csv", not_utf8, 400),
-            ("CSV without its sheet", Some(&editor), "", "text/csv", sides.clone(), 400),
-            ("JSON with a sheet", Some(&editor), SIDES, "application/json", b"{}".to_vec(), 400),
-            ("unknown parameter", Some(&editor), "?sheet=arrangements&force=1", "text/csv", sides.clone(), 400),
-            ("dry_run neither true nor false", Some(&editor), "?sheet=arrangements&dry_run=maybe", "text/csv", sides.clone(), 400),
+            ("CSV as a whole file", Some(&editor), "", "text/csv", sides.clone(), 415),
+            ("JSON as a sheet", Some(&editor), SIDES, "application/json", b"{}".to_vec(), 415),
+            ("no such sheet", Some(&editor), "/sheets/suspensions", "text/csv", sides.clone(), 404),
+            ("unknown parameter", Some(&editor), "/sheets/arrangements?force=1", "text/csv", sides.clone(), 400),
+            ("dry_run neither true nor false", Some(&editor), "/sheets/arrangements?dry_run=maybe", "text/csv", sides.clone(), 400),
             ("malformed JSON", Some(&editor), "", "application/json", b"{\"targets\": [".to_vec(), 400),
             ("unknown field", Some(&editor), "", "application/json", unknown_field, 400),
             ("not a workbook", Some(&editor), "", XLSX, b"PK not really".to_vec(), 400),
         ];
+        let attempts = cases.len();
         for (case, token, query, content_type, bytes, status) in cases {
             let response = import(&app, token, query, content_type, bytes).await;
             let problem = response.problem(status);
@@ -540,6 +558,8 @@ both_backends! {
         let unknown = import(&app, Some(&editor), "", "application/json",
             json!({"targets": [{"code": "TG-X", "colour": "red"}]}).to_string().into_bytes()).await.problem(400);
         assert!(unknown["detail"].as_str().unwrap().contains("unknown field `colour`"), "{unknown}");
+        // Every refused attempt is in the audit log, whatever refused it.
+        assert_eq!(refused_imports(&app).await, imports_audited + attempts + 1);
         assert!(export(&app, "format=json").await == before, "nothing changed");
         assert_eq!(feed_length(&app).await, feed_before);
     }
