@@ -304,10 +304,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 Ok(report) => {
                     print_import_report(&report);
                     println!(
-                        "{} {} entries from {}",
+                        "{} {} entries from {} ({} unchanged)",
                         if dry_run { "would import" } else { "imported" },
                         report.entries.len(),
-                        file.display()
+                        file.display(),
+                        report.unchanged
                     );
                     Ok(())
                 }

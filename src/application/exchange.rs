@@ -78,8 +78,11 @@ pub struct ImportedEntry {
 /// What an import file would do, or why it cannot be imported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ImportReport {
-    /// Every entry the file names, in the order of the export.
+    /// Every entry the file creates or changes, in the order of the export.
     pub entries: Vec<ImportedEntry>,
+    /// How many entries the file gives as the catalog has them.
+    #[schema(example = 75)]
+    pub unchanged: usize,
     /// Every problem found; the file can be imported only when there is none.
     pub problems: Vec<ImportProblem>,
 }
@@ -93,6 +96,7 @@ impl ImportReport {
     fn refused(problems: Vec<ImportProblem>) -> Self {
         Self {
             entries: Vec::new(),
+            unchanged: 0,
             problems,
         }
     }
@@ -115,13 +119,14 @@ pub fn check_import(
         let problems = problems.iter().map(|p| rows.place(p)).collect();
         return (ImportReport::refused(problems), None);
     }
-    let entries = named
+    let (entries, unchanged): (Vec<ImportedEntry>, Vec<ImportedEntry>) = named
         .iter()
         .map(|(owner, code)| imported_entry(base, &next, *owner, code))
-        .collect();
+        .partition(|entry| entry.outcome != ImportOutcome::Unchanged);
     (
         ImportReport {
             entries,
+            unchanged: unchanged.len(),
             problems: Vec::new(),
         },
         Some(next),
@@ -307,6 +312,7 @@ pub struct ImportProposal {
     "dry_run": true,
     "entries": [{"kind": "recognition_items", "code": "RI-CON-001", "outcome": "changed",
         "shared_changed": false, "local_parts_changed": ["TJ"]}],
+    "unchanged": 75,
     "local_parts": [{"kind": "recognition_items", "code": "RI-CON-001", "region": "TJ"}],
     "proposal": null,
     "problems": []
@@ -314,8 +320,11 @@ pub struct ImportProposal {
 pub struct ImportResult {
     /// Whether this was only a check.
     pub dry_run: bool,
-    /// Every entry the file names and what importing it does.
+    /// Every entry the file creates or changes, and how.
     pub entries: Vec<ImportedEntry>,
+    /// How many entries the file gives as the catalog has them.
+    #[schema(example = 75)]
+    pub unchanged: usize,
     /// The importing region's own sides changed directly (at once, or in a dry run
     /// when imported).
     pub local_parts: Vec<LocalPartImport>,
@@ -385,11 +394,8 @@ fn plan_file(
                 .map(|o| (o, e.code.clone()))
         })
         .collect();
-    let plan = plan_import(&base, &next, &named, region).map_err(|problems| {
-        // A side of another region is a question of who may, not of what was sent.
-        let forbidden = problems.iter().any(|p| p.problem.contains("'s to change"));
-        (problems, forbidden)
-    });
+    let plan = plan_import(&base, &next, &named, region)
+        .map_err(|refusal| (refusal.problems, refusal.forbidden));
     Ok((report, plan))
 }
 
@@ -449,6 +455,7 @@ fn dry_run_import(
     let mut result = ImportResult {
         dry_run: true,
         entries: report.entries,
+        unchanged: report.unchanged,
         local_parts: Vec::new(),
         proposal: None,
         problems: Vec::new(),
@@ -520,6 +527,7 @@ fn import_file(
             ImportResult {
                 dry_run: false,
                 entries: report.entries,
+                unchanged: report.unchanged,
                 local_parts: Vec::new(),
                 proposal: None,
                 problems: Vec::new(),
@@ -566,6 +574,7 @@ fn import_file(
     let result = ImportResult {
         dry_run: false,
         entries: report.entries,
+        unchanged: report.unchanged,
         local_parts: plan.local_parts,
         proposal,
         problems: Vec::new(),

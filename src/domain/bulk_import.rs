@@ -120,6 +120,16 @@ fn merge_patch(before: &Value, after: &Value) -> Value {
     Value::Object(patch)
 }
 
+/// Why an import cannot be planned: its problems, and whether one of them is a side
+/// of another region (a question of who may, answered 403, not of what was sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRefusal {
+    /// Every problem found.
+    pub problems: Vec<ImportProblem>,
+    /// Whether a problem is a side of another region.
+    pub forbidden: bool,
+}
+
 /// Splits what the file would make of the catalog (`next`, the entries `named`)
 /// into `region`'s own sides and the shared changes. A side of another region that
 /// already exists cannot be changed by this region's import, nor can a published batch
@@ -129,9 +139,10 @@ pub fn plan_import(
     next: &CatalogContent,
     named: &[(Owner, String)],
     region: &RegionCode,
-) -> Result<ImportPlan, Vec<ImportProblem>> {
+) -> Result<ImportPlan, ImportRefusal> {
     let mut plan = ImportPlan::default();
     let mut problems = Vec::new();
+    let mut forbidden = false;
     for (owner, code) in named {
         let problem = |text: String| ImportProblem {
             sheet: owner.json_key().to_owned(),
@@ -180,9 +191,12 @@ pub fn plan_import(
                         part: part.clone(),
                     });
                 }
-                Some(_) => problems.push(problem(format!(
-                    "{part_region}'s side of {code} is {part_region}'s to change; a token of {region} imports only {region}'s sides"
-                ))),
+                Some(_) => {
+                    forbidden = true;
+                    problems.push(problem(format!(
+                        "{part_region}'s side of {code} is {part_region}'s to change; a token of {region} imports only {region}'s sides"
+                    )));
+                }
             }
         }
         for (part_region, _) in &parts_before {
@@ -217,7 +231,10 @@ pub fn plan_import(
     if problems.is_empty() {
         Ok(plan)
     } else {
-        Err(problems)
+        Err(ImportRefusal {
+            problems,
+            forbidden,
+        })
     }
 }
 
@@ -258,13 +275,15 @@ mod tests {
         assert_eq!(plan.local_parts[0].region, region("TJ"));
         assert_eq!(plan.local_parts[0].part["contact"], "022-5555-0000");
         // Beijing's token cannot carry the same file.
-        let problems = plan_import(
+        let refusal = plan_import(
             &base,
             &next,
             &named(&next, Owner::RecognitionItem, &code),
             &region("BJ"),
         )
         .unwrap_err();
+        assert!(refusal.forbidden);
+        let problems = refusal.problems;
         assert_eq!(problems.len(), 1);
         assert_eq!(
             problems[0].problem,
@@ -321,7 +340,12 @@ mod tests {
             (Owner::Batch, base.batches[0].code.clone()),
             (Owner::RecognitionItem, code.clone()),
         ];
-        let problems = plan_import(&base, &next, &names, &region("BJ")).unwrap_err();
+        let refusal = plan_import(&base, &next, &names, &region("BJ")).unwrap_err();
+        assert!(
+            !refusal.forbidden,
+            "a batch and a missing side are not a question of who may"
+        );
+        let problems = refusal.problems;
         let texts: Vec<&str> = problems.iter().map(|p| p.problem.as_str()).collect();
         assert_eq!(
             texts,

@@ -51,11 +51,12 @@ crate::domain::text_enum! {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ExportFilterQuery {
-    /// Only items of this sector (batches, scenarios and targets are not narrowed).
-    #[param(example = "construction")]
+    /// Only items of this sector (a code from `/api/v1/sectors`; an unknown one is
+    /// refused). Batches, scenarios and targets are not narrowed.
+    #[param(min_length = 1, example = "construction")]
     pub sector: Option<String>,
     /// Only items and scenarios in which this region takes part.
-    #[param(example = "TJ")]
+    #[param(pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "TJ")]
     pub region: Option<String>,
     /// The catalog as the registry recorded it at this moment (RFC 3339 with an
     /// offset): an export of the past, consistent with that one moment.
@@ -71,11 +72,12 @@ pub struct ExportQuery {
     /// `json` (whole entries, the default) or `xlsx` (every sheet).
     #[param(value_type = Option<DocumentFormat>, example = "xlsx")]
     pub format: Option<String>,
-    /// Only items of this sector (batches, scenarios and targets are not narrowed).
-    #[param(example = "construction")]
+    /// Only items of this sector (a code from `/api/v1/sectors`; an unknown one is
+    /// refused). Batches, scenarios and targets are not narrowed.
+    #[param(min_length = 1, example = "construction")]
     pub sector: Option<String>,
     /// Only items and scenarios in which this region takes part.
-    #[param(example = "TJ")]
+    #[param(pattern = "^[A-Za-z][A-Za-z0-9_]{1,15}$", example = "TJ")]
     pub region: Option<String>,
     /// The catalog as the registry recorded it at this moment (RFC 3339 with an
     /// offset): an export of the past, consistent with that one moment.
