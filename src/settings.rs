@@ -74,7 +74,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     },
     SettingSpec {
         key: "REGISTRY_MAX_IMPORT_BYTES",
-        default: "33554432",
+        default: "67108864",
         description: "Largest file `POST /api/v1/import` accepts, in bytes (10,000 rows of XLSX or CSV take a few megabytes); larger files get 413.",
     },
     SettingSpec {
