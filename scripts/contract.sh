@@ -102,8 +102,10 @@ for backend in sqlite postgres; do
   for region in BJ TJ HE; do
     log "contract ($backend): Schemathesis on the writes, proposals, suspensions and the audit log with an editor, approver and admin token of $region"
     JJJ_TOKEN_REGION=$region SCHEMATHESIS_MAX_EXAMPLES="${SCHEMATHESIS_TOKEN_EXAMPLES:-25}" contract/schemathesis.sh "$spec" "$base" \
-      --include-tag editing --include-tag proposals --include-tag suspensions --include-tag audit -H "Authorization: Bearer $(token "$region" editor,approver,admin)"
+      --include-tag editing --include-tag proposals --include-tag suspensions --include-tag audit --include-tag exchange -H "Authorization: Bearer $(token "$region" editor,approver,admin)"
   done
+  log "contract ($backend): the export read by openpyxl and Python's csv module, resaved, and imported back unchanged"
+  contract/.venv/bin/python contract/exchange_check.py "$base" "$(token TJ editor)"
   log "contract ($backend): every accepted change in the audit log was made by the region it changed, or is a shared action"
   curl -sf "$base/api/v1/audit/verify" -H "Authorization: Bearer $(token BJ admin)" |
     python3 -c 'import json, sys; v = json.load(sys.stdin); assert v["intact"], v; print("audit chain intact:", v["records"], "records")'
