@@ -284,7 +284,21 @@ impl ExportChunks {
 impl Iterator for ExportChunks {
     type Item = Result<Vec<u8>, String>;
 
+    /// The next chunk, never an empty one: a transfer encoding may take an empty chunk
+    /// for the end of the body (a stretch of entries the filter leaves out makes none).
     fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.step() {
+                Some(Ok(bytes)) if bytes.is_empty() => continue,
+                other => return other,
+            }
+        }
+    }
+}
+
+impl ExportChunks {
+    /// The next piece of the export, possibly empty.
+    fn step(&mut self) -> Option<Result<Vec<u8>, String>> {
         let catalog = &*self.catalog;
         let filter = &self.filter;
         match &mut self.plan {
@@ -364,4 +378,111 @@ fn json_array_start(owner: Owner, first: bool) -> String {
 /// The end of the JSON document, after the last array (or `{}` when it has none).
 fn json_end(any_array: bool) -> &'static str {
     if any_array { "\n]\n}\n" } else { "{}\n" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::catalog::CatalogContent;
+    use crate::domain::test_support::sample;
+
+    /// The sample catalog with `copies` more recognition items (new codes and local
+    /// codes), so that an export spans many chunks.
+    fn large_catalog(copies: usize) -> Arc<Catalog> {
+        let mut content = sample();
+        let originals = content.recognition_items.clone();
+        for i in 0..copies {
+            let mut item = originals[i % originals.len()].clone();
+            item.code = format!("RI-GEN-{i:05}");
+            item.superseded_by = None;
+            for part in &mut item.local_parts {
+                if let Some(code) = &mut part.local_code {
+                    code.push_str(&format!("-G{i:05}"));
+                }
+            }
+            content.recognition_items.push(item);
+        }
+        Arc::new(Catalog::build(content).unwrap())
+    }
+
+    fn chunks_of(
+        catalog: &Arc<Catalog>,
+        format: FileFormat,
+        sheet: Option<Sheet>,
+        filter: ExportFilter,
+    ) -> Vec<Vec<u8>> {
+        ExportChunks::new(Arc::clone(catalog), format, sheet, filter)
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn a_filtered_export_spanning_many_chunks_is_whole_and_has_no_empty_chunk() {
+        let catalog = large_catalog(1000);
+        let sector = catalog.recognition_items()[0].sector.clone();
+        let filter = ExportFilter {
+            sector: Some(sector.clone()),
+            ..ExportFilter::default()
+        };
+        let expected: Vec<&str> = catalog
+            .recognition_items()
+            .iter()
+            .filter(|i| i.sector == sector)
+            .map(|i| i.code.as_str())
+            .collect();
+        assert!(expected.len() < catalog.recognition_items().len() / 2);
+
+        let json = chunks_of(&catalog, FileFormat::Json, None, filter.clone());
+        assert!(json.iter().all(|chunk| !chunk.is_empty()));
+        let document: serde_json::Value = serde_json::from_slice(&json.concat()).unwrap();
+        let codes: Vec<&str> = document["recognition_items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, expected);
+        assert_eq!(
+            document["batches"].as_array().unwrap().len(),
+            catalog.batches().len()
+        );
+
+        let csv = chunks_of(
+            &catalog,
+            FileFormat::Csv,
+            Some(Sheet::RecognitionItems),
+            filter,
+        );
+        assert!(csv.len() > 2 && csv.iter().all(|chunk| !chunk.is_empty()));
+        let table = read_csv(Sheet::RecognitionItems, &csv.concat()).unwrap();
+        assert_eq!(
+            table.rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(),
+            expected
+        );
+    }
+
+    #[test]
+    fn an_empty_catalog_exports_a_document_of_empty_arrays_and_a_header() {
+        let content = CatalogContent {
+            regions: sample().regions,
+            sectors: sample().sectors,
+            programmes: sample().programmes,
+            ..CatalogContent::default()
+        };
+        let catalog = Arc::new(Catalog::build(content).unwrap());
+        let json = chunks_of(&catalog, FileFormat::Json, None, ExportFilter::default());
+        assert!(json.iter().all(|chunk| !chunk.is_empty()));
+        let document: serde_json::Value = serde_json::from_slice(&json.concat()).unwrap();
+        assert_eq!(
+            document,
+            serde_json::json!({"batches": [], "recognition_items": [], "standard_items": [], "scenarios": [], "targets": []})
+        );
+        let csv = chunks_of(
+            &catalog,
+            FileFormat::Csv,
+            Some(Sheet::Targets),
+            ExportFilter::default(),
+        );
+        assert_eq!(csv, vec![csv_header(Sheet::Targets)]);
+    }
 }

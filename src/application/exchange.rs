@@ -15,12 +15,13 @@ use super::proposals::record_proposal_up_to;
 use super::{BodyProblem, ReadPart, ReplacePart, UseCaseError, UseCases, WriteRequest, action};
 use crate::domain::audit::{AuditEntry, Outcome};
 use crate::domain::bulk_import::{
-    ImportPlan, LocalPartImport, MAX_IMPORT_CHANGES, entry_of, plan_import, split_local_parts,
+    ImportPlan, LocalPartImport, MAX_IMPORT_CHANGES, plan_import, split_local_parts,
 };
 use crate::domain::catalog::{CatalogContent, validate_catalog};
 use crate::domain::change::{ChangeKind, ChangedEntryKind, NewChange};
 use crate::domain::exchange::{
-    Assembled, EntryRows, FileFormat, ImportProblem, Owner, Sheet, assemble_json, assemble_tables,
+    Assembled, EntryIndex, EntryRows, FileFormat, ImportProblem, Owner, Sheet, assemble_json,
+    assemble_tables,
 };
 use crate::domain::governance::{InvalidEdit, Principal, Role, require_role};
 use crate::domain::proposal::{ProposalDraft, plan_up_to};
@@ -85,6 +86,10 @@ pub struct ImportReport {
     pub unchanged: usize,
     /// Every problem found; the file can be imported only when there is none.
     pub problems: Vec<ImportProblem>,
+    /// Whether the problems are of the file as a whole (not a file of the layout),
+    /// which even a dry run refuses rather than reports.
+    #[serde(skip)]
+    pub unreadable: bool,
 }
 
 impl ImportReport {
@@ -98,6 +103,7 @@ impl ImportReport {
             entries: Vec::new(),
             unchanged: 0,
             problems,
+            unreadable: false,
         }
     }
 }
@@ -111,7 +117,11 @@ pub fn check_import(
 ) -> (ImportReport, Option<CatalogContent>) {
     let assembled = match read_file(base, file) {
         Ok(assembled) => assembled,
-        Err(problems) => return (ImportReport::refused(problems), None),
+        Err((problems, unreadable)) => {
+            let mut report = ImportReport::refused(problems);
+            report.unreadable = unreadable;
+            return (report, None);
+        }
     };
     let (Assembled { mut next, named }, rows) = assembled;
     in_region_order(&mut next);
@@ -119,25 +129,35 @@ pub fn check_import(
         let problems = problems.iter().map(|p| rows.place(p)).collect();
         return (ImportReport::refused(problems), None);
     }
+    let (in_base, in_next) = (EntryIndex::of(base), EntryIndex::of(&next));
     let (entries, unchanged): (Vec<ImportedEntry>, Vec<ImportedEntry>) = named
         .iter()
-        .map(|(owner, code)| imported_entry(base, &next, *owner, code))
+        .map(|(owner, code)| {
+            let before = in_base.entry(base, *owner, code).map(|(entry, _)| entry);
+            let after = in_next.entry(&next, *owner, code).map(|(entry, _)| entry);
+            imported_entry(before, after.unwrap_or_default(), *owner, code)
+        })
         .partition(|entry| entry.outcome != ImportOutcome::Unchanged);
     (
         ImportReport {
             entries,
             unchanged: unchanged.len(),
             problems: Vec::new(),
+            unreadable: false,
         },
         Some(next),
     )
 }
 
+/// Reads `file` against `base`. A problem is the file's as a whole (`true`: it is not a
+/// file of the layout at all: not CSV, XLSX or JSON, a wrong header, an unknown sheet)
+/// or its content's (a cell, a row, an entry).
 fn read_file(
     base: &CatalogContent,
     file: &ImportFile,
-) -> Result<(Assembled, EntryRows), Vec<ImportProblem>> {
-    match file.format {
+) -> Result<(Assembled, EntryRows), (Vec<ImportProblem>, bool)> {
+    let unreadable = |problems| (problems, true);
+    let assembled = match file.format {
         FileFormat::Csv => {
             let sheet = file.sheet.ok_or_else(|| {
                 vec![ImportProblem {
@@ -150,61 +170,70 @@ fn read_file(
                         Sheet::expected()
                     ),
                 }]
-            })?;
-            assemble_tables(base, &[read_csv(sheet, &file.bytes)?])
+            });
+            let table = sheet
+                .and_then(|sheet| read_csv(sheet, &file.bytes))
+                .map_err(unreadable)?;
+            assemble_tables(base, &[table])
         }
-        FileFormat::Xlsx => assemble_tables(base, &read_xlsx(file.bytes.clone())?),
+        FileFormat::Xlsx => {
+            assemble_tables(base, &read_xlsx(file.bytes.clone()).map_err(unreadable)?)
+        }
         FileFormat::Json => {
-            let document: Value = serde_json::from_slice(&file.bytes).map_err(|e| {
-                vec![ImportProblem {
-                    sheet: String::new(),
-                    row: Some(e.line()),
-                    column: None,
-                    value: None,
-                    problem: format!("not valid JSON: {e}"),
-                }]
-            })?;
-            assemble_json(base, &document)
+            let document: Value = serde_json::from_slice(&file.bytes)
+                .map_err(|e| {
+                    vec![ImportProblem {
+                        sheet: String::new(),
+                        row: Some(e.line()),
+                        column: None,
+                        value: None,
+                        problem: format!("not valid JSON: {e}"),
+                    }]
+                })
+                .map_err(unreadable)?;
+            return assemble_json(base, &document).map_err(|problems| {
+                // Problems of no one entry are the document's shape.
+                let whole = problems.iter().any(|p| p.row.is_none());
+                (problems, whole)
+            });
         }
-    }
+    };
+    // The header is row 1; problems of no row are of a sheet.
+    assembled.map_err(|problems| {
+        let whole = problems.iter().any(|p| p.row.is_none_or(|row| row < 2));
+        (problems, whole)
+    })
 }
 
-fn imported_entry(
-    base: &CatalogContent,
-    next: &CatalogContent,
-    owner: Owner,
-    code: &str,
-) -> ImportedEntry {
-    let after = entry_of(next, owner, code)
-        .map(|(entry, _)| entry)
-        .unwrap_or_default();
+/// What importing entry `code` does: `before` as the catalog has it (if it does),
+/// `after` as the file makes it, both as they travel.
+fn imported_entry(before: Option<Value>, after: Value, owner: Owner, code: &str) -> ImportedEntry {
     let (shared_after, parts_after) = split_local_parts(after);
-    let (outcome, shared_changed, local_parts_changed) =
-        match entry_of(base, owner, code).map(|(entry, _)| entry) {
-            None => (
-                ImportOutcome::Created,
-                true,
-                parts_after
-                    .iter()
-                    .map(|(region, _)| region.clone())
-                    .collect(),
-            ),
-            Some(before) => {
-                let (shared_before, parts_before) = split_local_parts(before);
-                let changed_regions: Vec<String> = parts_after
-                    .iter()
-                    .filter(|part| !parts_before.contains(part))
-                    .map(|(region, _)| region.clone())
-                    .collect();
-                let shared_changed = shared_before != shared_after;
-                let outcome = if shared_changed || !changed_regions.is_empty() {
-                    ImportOutcome::Changed
-                } else {
-                    ImportOutcome::Unchanged
-                };
-                (outcome, shared_changed, changed_regions)
-            }
-        };
+    let (outcome, shared_changed, local_parts_changed) = match before {
+        None => (
+            ImportOutcome::Created,
+            true,
+            parts_after
+                .iter()
+                .map(|(region, _)| region.clone())
+                .collect(),
+        ),
+        Some(before) => {
+            let (shared_before, parts_before) = split_local_parts(before);
+            let changed_regions: Vec<String> = parts_after
+                .iter()
+                .filter(|part| !parts_before.contains(part))
+                .map(|(region, _)| region.clone())
+                .collect();
+            let shared_changed = shared_before != shared_after;
+            let outcome = if shared_changed || !changed_regions.is_empty() {
+                ImportOutcome::Changed
+            } else {
+                ImportOutcome::Unchanged
+            };
+            (outcome, shared_changed, changed_regions)
+        }
+    };
     ImportedEntry {
         kind: owner.json_key(),
         code: code.to_owned(),
@@ -380,6 +409,11 @@ fn plan_file(
 ) -> Result<(ImportReport, Result<ImportPlan, Refused>), UseCaseError> {
     let base = canonical_catalog(conn)?;
     let (report, next) = check_import(&base, file);
+    if report.unreadable {
+        // Not a file of the layout: refused even in a dry run, whose report is about
+        // what a file of the layout would do.
+        return Err(refusal(&report.problems, false));
+    }
     let Some(next) = next else {
         let problems = report.problems.clone();
         return Ok((report, Err((problems, false))));
@@ -429,11 +463,16 @@ impl UseCases {
         };
         if checked.2 {
             let (principal, file, _) = checked;
-            return self
+            // A dry run writes nothing; its refusals are audited like any other.
+            return match self
                 .registry
                 .database()
                 .run(move |conn| dry_run_import(conn, &principal, &file))
-                .await;
+                .await
+            {
+                Ok(result) => Ok(result),
+                Err(error) => Err(self.refused(audit, error).await),
+            };
         }
         self.carry_out(
             audit,

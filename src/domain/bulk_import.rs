@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::catalog::{Batch, CatalogContent};
-use super::exchange::{ImportProblem, Owner, exchanged_entry};
+use super::exchange::{EntryIndex, ImportProblem, Owner};
 use super::proposal::{ChangeRequest, CreateChange, SharedEntryKind, UpdateChange};
 use super::region::RegionCode;
 
@@ -51,30 +51,6 @@ fn shared_kind(owner: Owner) -> Option<SharedEntryKind> {
         Owner::StandardItem => Some(SharedEntryKind::StandardItem),
         Owner::Scenario => Some(SharedEntryKind::Scenario),
         Owner::Target => Some(SharedEntryKind::Target),
-    }
-}
-
-/// The travelling JSON and version of entry `code` of kind `owner` in `content`.
-pub fn entry_of(content: &CatalogContent, owner: Owner, code: &str) -> Option<(Value, i64)> {
-    fn find<T: Serialize>(
-        entries: &[T],
-        code: &str,
-        code_of: impl Fn(&T) -> &str,
-        version_of: impl Fn(&T) -> i64,
-    ) -> Option<(Value, i64)> {
-        entries
-            .iter()
-            .find(|e| code_of(e) == code)
-            .map(|e| (exchanged_entry(e), version_of(e)))
-    }
-    match owner {
-        Owner::Batch => find(&content.batches, code, |b| &b.code, |_| 0),
-        Owner::RecognitionItem => {
-            find(&content.recognition_items, code, |i| &i.code, |i| i.version)
-        }
-        Owner::StandardItem => find(&content.standard_items, code, |i| &i.code, |i| i.version),
-        Owner::Scenario => find(&content.scenarios, code, |s| &s.code, |s| s.version),
-        Owner::Target => find(&content.targets, code, |t| &t.code, |t| t.version),
     }
 }
 
@@ -143,6 +119,7 @@ pub fn plan_import(
     let mut plan = ImportPlan::default();
     let mut problems = Vec::new();
     let mut forbidden = false;
+    let (in_base, in_next) = (EntryIndex::of(base), EntryIndex::of(next));
     for (owner, code) in named {
         let problem = |text: String| ImportProblem {
             sheet: owner.json_key().to_owned(),
@@ -151,10 +128,10 @@ pub fn plan_import(
             value: Some(code.clone()),
             problem: text,
         };
-        let Some((after, _)) = entry_of(next, *owner, code) else {
+        let Some((after, _)) = in_next.entry(next, *owner, code) else {
             continue;
         };
-        let before = entry_of(base, *owner, code);
+        let before = in_base.entry(base, *owner, code);
         let Some(kind) = shared_kind(*owner) else {
             match before {
                 None if plan.batch.is_none() => {
@@ -243,10 +220,15 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::domain::exchange::exchanged_entry;
     use crate::domain::test_support::{region, sample};
 
     fn named(content: &CatalogContent, owner: Owner, code: &str) -> Vec<(Owner, String)> {
-        assert!(entry_of(content, owner, code).is_some());
+        assert!(
+            EntryIndex::of(content)
+                .entry(content, owner, code)
+                .is_some()
+        );
         vec![(owner, code.to_owned())]
     }
 

@@ -600,6 +600,7 @@ impl EntryRows {
 }
 
 /// The entries of `content` of one kind, as they travel, by code.
+#[cfg(test)]
 fn exchanged_entries(content: &CatalogContent, owner: Owner) -> Vec<(String, Value)> {
     fn of<T: Serialize>(entries: &[T], code: impl Fn(&T) -> &str) -> Vec<(String, Value)> {
         entries
@@ -639,12 +640,7 @@ pub fn assemble_tables(
             ));
         }
     }
-    let mut current: HashMap<(Owner, String), Value> = HashMap::new();
-    for owner in Owner::ALL {
-        for (code, entry) in exchanged_entries(base, owner) {
-            current.insert((owner, code), entry);
-        }
-    }
+    let mut next = Building::from(base);
     let mut named: Vec<(Owner, String)> = Vec::new();
     let mut assembling: HashMap<(Owner, String), Assembling> = HashMap::new();
     let mut ordered: Vec<&Table> = tables.iter().collect();
@@ -682,7 +678,8 @@ pub fn assemble_tables(
                 }
                 // The entry's lists stay as the catalog has them until a list's rows
                 // replace them.
-                let lists = current.get(&key).and_then(Value::as_object);
+                let current = next.travelling(owner, &code);
+                let lists = current.as_ref().and_then(Value::as_object);
                 for field in owner.list_fields() {
                     let list = lists
                         .and_then(|fields| fields.get(*field))
@@ -704,7 +701,7 @@ pub fn assemble_tables(
                 continue;
             }
             if !assembling.contains_key(&key) {
-                let Some(Value::Object(entry)) = current.get(&key) else {
+                let Some(Value::Object(entry)) = next.travelling(owner, &code) else {
                     problems.push(place(
                         ITEM_CODE.key,
                         format!(
@@ -718,7 +715,7 @@ pub fn assemble_tables(
                 assembling.insert(
                     key.clone(),
                     Assembling {
-                        object: entry.clone(),
+                        object: entry,
                         origin: Origin::default(),
                     },
                 );
@@ -730,7 +727,6 @@ pub fn assemble_tables(
             }
         }
     }
-    let mut next = base.clone();
     let mut placed = EntryRows::default();
     named.sort_by_key(|(owner, _)| Owner::ALL.iter().position(|o| o == owner));
     for (owner, code) in &named {
@@ -742,57 +738,158 @@ pub fn assemble_tables(
                 .rows
                 .insert((*owner, code.clone()), (sheet.as_str().to_owned(), row));
         }
-        if let Err((path, message)) = replace_entry(&mut next, *owner, code, object) {
+        if let Err((path, message)) = next.put(*owner, code, object) {
             problems.push(place_type_error(*owner, &origin, &path, message));
         }
     }
     if problems.is_empty() {
+        let next = next.content;
         Ok((Assembled { next, named }, placed))
     } else {
         Err(problems)
     }
 }
 
-/// Puts `object` in `content` as the entry `code` of kind `owner` (replacing the one
-/// with that code, or added last), or says where it does not fit its type.
-fn replace_entry(
-    content: &mut CatalogContent,
-    owner: Owner,
-    code: &str,
-    object: Map<String, Value>,
-) -> Result<(), (String, String)> {
-    fn put<T: serde::de::DeserializeOwned>(
-        entries: &mut Vec<T>,
+/// Where each entry of a catalog is, by kind and code: finding an entry costs one
+/// lookup, however large the catalog.
+#[derive(Debug, Default)]
+pub struct EntryIndex {
+    positions: HashMap<(Owner, String), usize>,
+}
+
+impl EntryIndex {
+    /// The index of `content`.
+    pub fn of(content: &CatalogContent) -> Self {
+        let mut positions = HashMap::new();
+        let mut add = |owner: Owner, codes: Vec<&str>| {
+            for (position, code) in codes.into_iter().enumerate() {
+                positions.insert((owner, code.to_owned()), position);
+            }
+        };
+        add(
+            Owner::Batch,
+            content.batches.iter().map(|e| e.code.as_str()).collect(),
+        );
+        add(
+            Owner::RecognitionItem,
+            content
+                .recognition_items
+                .iter()
+                .map(|e| e.code.as_str())
+                .collect(),
+        );
+        add(
+            Owner::StandardItem,
+            content
+                .standard_items
+                .iter()
+                .map(|e| e.code.as_str())
+                .collect(),
+        );
+        add(
+            Owner::Scenario,
+            content.scenarios.iter().map(|e| e.code.as_str()).collect(),
+        );
+        add(
+            Owner::Target,
+            content.targets.iter().map(|e| e.code.as_str()).collect(),
+        );
+        Self { positions }
+    }
+
+    /// The travelling JSON and version of entry `code` of kind `owner` in `content`
+    /// (the catalog this index is of).
+    pub fn entry(
+        &self,
+        content: &CatalogContent,
+        owner: Owner,
         code: &str,
-        code_of: impl Fn(&T) -> &str,
+    ) -> Option<(Value, i64)> {
+        let &at = self.positions.get(&(owner, code.to_owned()))?;
+        Some(match owner {
+            Owner::Batch => (exchanged_entry(&content.batches[at]), 0),
+            Owner::RecognitionItem => {
+                let item = &content.recognition_items[at];
+                (exchanged_entry(item), item.version)
+            }
+            Owner::StandardItem => {
+                let item = &content.standard_items[at];
+                (exchanged_entry(item), item.version)
+            }
+            Owner::Scenario => {
+                let scenario = &content.scenarios[at];
+                (exchanged_entry(scenario), scenario.version)
+            }
+            Owner::Target => {
+                let target = &content.targets[at];
+                (exchanged_entry(target), target.version)
+            }
+        })
+    }
+}
+
+/// The catalog an import makes, and where each of its entries is.
+struct Building {
+    content: CatalogContent,
+    index: EntryIndex,
+}
+
+impl Building {
+    fn from(base: &CatalogContent) -> Self {
+        Self {
+            content: base.clone(),
+            index: EntryIndex::of(base),
+        }
+    }
+
+    /// The entry as it travels, as the catalog has it so far.
+    fn travelling(&self, owner: Owner, code: &str) -> Option<Value> {
+        self.index
+            .entry(&self.content, owner, code)
+            .map(|(entry, _)| entry)
+    }
+
+    /// Puts `object` in as the entry `code` of kind `owner` (replacing the one with that
+    /// code, or added last), or says where it does not fit its type.
+    fn put(
+        &mut self,
+        owner: Owner,
+        code: &str,
         object: Map<String, Value>,
     ) -> Result<(), (String, String)> {
-        let entry: T = serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
-            let path = e.path().to_string();
-            (path, e.into_inner().to_string())
-        })?;
-        match entries.iter_mut().find(|e| code_of(e) == code) {
-            Some(existing) => *existing = entry,
-            None => entries.push(entry),
+        fn put_in<T: serde::de::DeserializeOwned>(
+            entries: &mut Vec<T>,
+            at: Option<usize>,
+            object: Map<String, Value>,
+        ) -> Result<usize, (String, String)> {
+            let entry: T =
+                serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
+                    let path = e.path().to_string();
+                    (path, e.into_inner().to_string())
+                })?;
+            Ok(match at {
+                Some(at) => {
+                    entries[at] = entry;
+                    at
+                }
+                None => {
+                    entries.push(entry);
+                    entries.len() - 1
+                }
+            })
         }
+        let key = (owner, code.to_owned());
+        let at = self.index.positions.get(&key).copied();
+        let content = &mut self.content;
+        let position = match owner {
+            Owner::Batch => put_in(&mut content.batches, at, object),
+            Owner::RecognitionItem => put_in(&mut content.recognition_items, at, object),
+            Owner::StandardItem => put_in(&mut content.standard_items, at, object),
+            Owner::Scenario => put_in(&mut content.scenarios, at, object),
+            Owner::Target => put_in(&mut content.targets, at, object),
+        }?;
+        self.index.positions.insert(key, position);
         Ok(())
-    }
-    match owner {
-        Owner::Batch => put(&mut content.batches, code, |b: &Batch| &b.code, object),
-        Owner::RecognitionItem => put(
-            &mut content.recognition_items,
-            code,
-            |i: &RecognitionItem| &i.code,
-            object,
-        ),
-        Owner::StandardItem => put(
-            &mut content.standard_items,
-            code,
-            |i: &StandardItem| &i.code,
-            object,
-        ),
-        Owner::Scenario => put(&mut content.scenarios, code, |s: &Scenario| &s.code, object),
-        Owner::Target => put(&mut content.targets, code, |t: &Target| &t.code, object),
     }
 }
 
@@ -1116,7 +1213,7 @@ pub fn assemble_json(
         )]);
     };
     let mut problems = Vec::new();
-    let mut next = base.clone();
+    let mut next = Building::from(base);
     let mut named = Vec::new();
     let mut placed = EntryRows::default();
     for (key, entries) in arrays {
@@ -1168,13 +1265,14 @@ pub fn assemble_json(
                 continue;
             }
             named.push((owner, code.to_owned()));
-            if let Err((path, message)) = replace_entry(&mut next, owner, code, object.clone()) {
+            if let Err((path, message)) = next.put(owner, code, object.clone()) {
                 place(Some(path).filter(|p| !p.is_empty() && p != "."), message);
             }
         }
     }
     if problems.is_empty() {
         named.sort_by_key(|(owner, _)| Owner::ALL.iter().position(|o| o == owner));
+        let next = next.content;
         Ok((Assembled { next, named }, placed))
     } else {
         Err(problems)

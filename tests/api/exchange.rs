@@ -188,6 +188,9 @@ both_backends! {
         assert_eq!(side["contact"], "022-5555-0000");
         let then = export(&app, &format!("format=json&as_known_at={}", moment.replace('+', "%2B"))).await;
         assert!(then == before, "the export as known before the edit is the export of then");
+        // Before anything was recorded: a whole document of empty arrays.
+        let nothing: Value = serde_json::from_slice(&export(&app, "as_known_at=0873-11-19T01:02:33Z").await).unwrap();
+        assert_eq!(nothing, json!({"batches": [], "recognition_items": [], "standard_items": [], "scenarios": [], "targets": []}));
     }
 
     async fn export_parameters_are_checked(app) {
@@ -561,6 +564,8 @@ both_backends! {
             ("malformed JSON", Some(&editor), "", "application/json", b"{\"targets\": [".to_vec(), 400),
             ("unknown field", Some(&editor), "", "application/json", unknown_field, 400),
             ("not a workbook", Some(&editor), "", XLSX, b"PK not really".to_vec(), 400),
+            ("not a document, even in a dry run", Some(&editor), "?dry_run=true", "application/json", b"[null, null]".to_vec(), 400),
+            ("another header, even in a dry run", Some(&editor), "/sheets/recognition_local_parts?dry_run=true", "text/csv", b"{}".to_vec(), 400),
         ];
         let attempts = cases.len();
         for (case, token, query, content_type, bytes, status) in cases {
@@ -574,8 +579,17 @@ both_backends! {
         let unknown = import(&app, Some(&editor), "", "application/json",
             json!({"targets": [{"code": "TG-X", "colour": "red"}]}).to_string().into_bytes()).await.problem(400);
         assert!(unknown["detail"].as_str().unwrap().contains("unknown field `colour`"), "{unknown}");
+        // A file of the layout with a bad cell: a dry run reports it where it is.
+        let bad_cell = edited_csv(&sides, |rows| rows[2][8] = "fax".into());
+        let report = import(&app, Some(&editor), &format!("{SIDES}?dry_run=true"), "text/csv", bad_cell.clone()).await;
+        assert_eq!(report.status, StatusCode::OK);
+        assert_eq!(report.json()["problems"], json!([{"sheet": "recognition_local_parts", "row": 4, "column": "verification.method",
+            "value": null, "problem": "unknown variant `fax`, expected one of `e_licence_sharing`, `online_lookup`, `paper_original`, `platform_login`"}]));
+        let refused = import(&app, Some(&editor), SIDES, "text/csv", bad_cell).await.problem(400);
+        assert_eq!(refused["errors"], json!([{"field": "recognition_local_parts row 4 column verification.method",
+            "message": "unknown variant `fax`, expected one of `e_licence_sharing`, `online_lookup`, `paper_original`, `platform_login`"}]));
         // Every refused attempt is in the audit log, whatever refused it.
-        assert_eq!(refused_imports(&app).await, imports_audited + attempts + 1);
+        assert_eq!(refused_imports(&app).await, imports_audited + attempts + 2);
         assert!(export(&app, "format=json").await == before, "nothing changed");
         assert_eq!(feed_length(&app).await, feed_before);
     }
