@@ -793,17 +793,21 @@ fn uncacheable_headers() -> Value {
     })
 }
 
-/// An XLSX workbook is bytes (which utoipa would describe as an array of numbers); its
-/// example is a real workbook the API serves: the template, or the export.
+/// An XLSX workbook is bytes (which utoipa would describe as an array of numbers). Its
+/// example says where a real one comes from: an `externalValue` would be fetched (and
+/// refused as a missing file) by client generators that bundle the spec.
 fn describe_workbook(content: &mut Value, path: &str) {
     if let Some(workbook) = content.get_mut(crate::formats::XLSX_MEDIA_TYPE) {
-        let (summary, url) = if path.ends_with("/template") {
-            ("The empty template", "/api/v1/export/template?format=xlsx")
+        let source = if path.ends_with("/template") {
+            "GET /api/v1/export/template"
         } else {
-            ("The sample catalog exported", "/api/v1/export?format=xlsx")
+            "GET /api/v1/export?format=xlsx"
         };
         workbook["schema"] = json!({"type": "string", "format": "binary"});
-        workbook["examples"] = json!({"workbook": {"summary": summary, "externalValue": url}});
+        workbook["examples"] = json!({"workbook": {
+            "summary": format!("The bytes of an XLSX workbook, as {source} returns them"),
+            "value": format!("<the XLSX workbook of {source}>"),
+        }});
     }
 }
 
