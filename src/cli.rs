@@ -280,13 +280,18 @@ fn run(cli: Cli) -> Result<(), String> {
                 )),
                 None => Box::new(std::io::stdout().lock()),
             };
-            for chunk in chunks {
+            let (total, _) = chunks.progress();
+            let progress = Progress::counting(total as u64, "exporting");
+            let mut chunks = chunks;
+            while let Some(chunk) = chunks.next() {
                 out.write_all(&chunk?).map_err(|e| e.to_string())?;
+                progress.reached(chunks.progress().1 as u64);
             }
             out.flush().map_err(|e| e.to_string())?;
-            if let Some(path) = &output {
-                eprintln!("wrote {}", path.display());
-            }
+            progress.done(&match &output {
+                Some(path) => format!("exported {total} entries to {}", path.display()),
+                None => format!("exported {total} entries"),
+            });
             Ok(())
         }
         Command::Import {
@@ -294,12 +299,20 @@ fn run(cli: Cli) -> Result<(), String> {
             sheet,
             dry_run,
         } => {
+            let progress = Progress::stages();
+            progress.stage(&format!("reading {}", file.display()));
             let import = import_file(&file, sheet.as_deref())?;
             let database = Database::open(&settings.database_url, 1, settings.db_timeout)
                 .map_err(|e| e.to_string())?;
+            progress.stage(&format!(
+                "checking {} bytes against the catalog{}",
+                import.bytes.len(),
+                if dry_run { "" } else { " and loading it" }
+            ));
             let outcome = database
                 .run_here(|conn| Ok::<_, LoadError>(load_into_empty(conn, &import, dry_run)))
                 .map_err(|e| e.to_string())?;
+            progress.done("");
             match outcome {
                 Ok(report) => {
                     print_import_report(&report);
@@ -324,6 +337,88 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Openapi { .. } | Command::Healthcheck { .. } => Ok(()),
+    }
+}
+
+/// How a long command shows it is getting on: a bar (or spinner) on a terminal, plain
+/// lines on standard error otherwise (a log, a pipe), never on standard output, which
+/// carries the command's own output.
+enum Progress {
+    Bar(indicatif::ProgressBar),
+    Lines {
+        total: u64,
+        shown: std::cell::Cell<u64>,
+    },
+}
+
+impl Progress {
+    fn on_terminal() -> bool {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal()
+    }
+
+    /// Progress through `total` entries.
+    fn counting(total: u64, what: &str) -> Self {
+        if Self::on_terminal() {
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} entries")
+            {
+                bar.set_style(style);
+            }
+            bar.set_message(what.to_owned());
+            Self::Bar(bar)
+        } else {
+            eprintln!("{what}: {total} entries");
+            Self::Lines {
+                total,
+                shown: std::cell::Cell::new(0),
+            }
+        }
+    }
+
+    /// Progress through named stages.
+    fn stages() -> Self {
+        if Self::on_terminal() {
+            let spinner = indicatif::ProgressBar::new_spinner();
+            spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+            Self::Bar(spinner)
+        } else {
+            Self::Lines {
+                total: 0,
+                shown: std::cell::Cell::new(0),
+            }
+        }
+    }
+
+    fn stage(&self, message: &str) {
+        match self {
+            Self::Bar(bar) => bar.set_message(message.to_owned()),
+            Self::Lines { .. } => eprintln!("{message}"),
+        }
+    }
+
+    /// `done` entries so far; as lines, one each tenth of the way.
+    fn reached(&self, done: u64) {
+        match self {
+            Self::Bar(bar) => bar.set_position(done),
+            Self::Lines { total, shown } => {
+                let tenth = (*total / 10).max(1);
+                if done >= shown.get() + tenth && done < *total {
+                    shown.set(done);
+                    eprintln!("  {done}/{total}");
+                }
+            }
+        }
+    }
+
+    fn done(&self, message: &str) {
+        if let Self::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+        if !message.is_empty() {
+            eprintln!("{message}");
+        }
     }
 }
 

@@ -224,6 +224,8 @@ pub struct ExportChunks {
     catalog: Arc<Catalog>,
     filter: ExportFilter,
     plan: ExportPlan,
+    /// Entries looked at so far (exported or left out by the filter), for progress.
+    done: usize,
 }
 
 enum ExportPlan {
@@ -277,7 +279,21 @@ impl ExportChunks {
             catalog,
             filter,
             plan,
+            done: 0,
         }
+    }
+
+    /// How many entries the export looks at in all, and how many it has so far.
+    pub fn progress(&self) -> (usize, usize) {
+        let owners: Vec<Owner> = match &self.plan {
+            ExportPlan::Csv { sheet, .. } => vec![sheet.owner()],
+            _ => Owner::ALL
+                .into_iter()
+                .filter(|o| self.filter.exports(*o))
+                .collect(),
+        };
+        let total = owners.iter().map(|o| entry_count(&self.catalog, *o)).sum();
+        (total, self.done.min(total))
     }
 }
 
@@ -313,6 +329,7 @@ impl ExportChunks {
                 }
                 let end = (start + ENTRIES_PER_CHUNK).min(count);
                 *next = Some(end);
+                self.done += end - start;
                 let rows: Vec<Vec<String>> = (start..end)
                     .flat_map(|index| exported_rows(catalog, *sheet, index, filter))
                     .collect();
@@ -341,6 +358,7 @@ impl ExportChunks {
                 };
                 let count = entry_count(catalog, owner);
                 let end = (start + ENTRIES_PER_CHUNK).min(count);
+                self.done += end - start;
                 let mut bytes = Vec::new();
                 for index in start..end {
                     if let Some(entry) = exported_entry(catalog, owner, index, filter) {
@@ -362,6 +380,7 @@ impl ExportChunks {
                     return None;
                 }
                 *done = true;
+                self.done = usize::MAX;
                 Some(write_xlsx(&export_tables(catalog, filter)))
             }
         }

@@ -95,10 +95,20 @@ async fn round_trip_into(app: &TestApp, backend: Backend) {
         );
         let again = dir.path().join(format!("again-{name}"));
         let format = name.rsplit('.').next().unwrap();
-        succeeded(&registry(
+        let exported = registry(
             &target.url,
             &["export", "--format", format, "-o", again.to_str().unwrap()],
-        ));
+        );
+        succeeded(&exported);
+        let progress = String::from_utf8_lossy(&exported.stderr);
+        assert!(
+            progress.starts_with("exporting: 150 entries\n"),
+            "{progress}"
+        );
+        assert!(
+            progress.ends_with(&format!("exported 150 entries to {}\n", again.display())),
+            "{progress}"
+        );
         assert!(
             std::fs::read(&again).unwrap() == *bytes,
             "{name}: the command line's export after import differs"
@@ -242,7 +252,13 @@ both_backends! {
         let file = dir.path().join("jjj-registry-materials.csv");
         std::fs::write(&file, &materials).unwrap();
         // A dry run against the catalog it came from: every item unchanged.
-        let report = succeeded(&registry(&app.db.url, &["import", "--dry-run", file.to_str().unwrap()]));
+        let output = registry(&app.db.url, &["import", "--dry-run", file.to_str().unwrap()]);
+        let report = succeeded(&output);
+        // Off a terminal, progress is plain lines on standard error.
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            format!("reading {}\nchecking {} bytes against the catalog\n", file.display(), materials.len())
+        );
         assert_eq!(report, format!("would import 0 entries from {} (49 unchanged)\n", file.display()));
 
         // Two broken cells and an item the catalog lacks: each named where it is.
