@@ -34,3 +34,12 @@ def no_write_outside_the_token_region(ctx, response, case):
             f"a {TOKEN_REGION} token suspended acceptance in {used_in}: {case.method} {case.formatted_path} answered {response.status_code}"
         )
     return None
+
+
+@schemathesis.serializer("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+def workbook_serializer(ctx, value):
+    """A workbook body as the bytes generated for it (a binary string): the registry
+    reads it as XLSX and refuses what is not a workbook of the exchange layout."""
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode()

@@ -619,6 +619,8 @@ fn import_file(
         problems: Vec::new(),
     };
     audit.recorded_at = now;
+    // An import acts for its token's region: its own sides, and a proposal by it.
+    audit.target_region = Some(principal.region.to_string());
     audit.outcome = Outcome::Accepted;
     audit.status = 200;
     audit.change = Some((

@@ -441,6 +441,14 @@ both_backends! {
         let mut expected = checked.clone();
         expected["dry_run"] = json!(false);
         assert_eq!(imported, expected);
+        let admin = Signer::Beijing.token(&["admin"]);
+        let audit = app.write(Method::GET, "/api/v1/audit?limit=500", Some(&admin), None, None).await.json();
+        let record = audit["items"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            (record["action"].as_str(), record["outcome"].as_str(), record["region"].as_str(), record["target_region"].as_str()),
+            (Some("import"), Some("accepted"), Some("TJ"), Some("TJ")),
+            "an import acts for its token's region: {record}"
+        );
         let side = app.get(TJ_SIDE).await;
         assert_eq!(side.header("etag").as_deref(), Some("\"RI-CON-002.TJ.2\""));
         assert_eq!(side.json()["accepting_department"], "天津市政务服务办公室");
