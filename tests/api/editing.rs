@@ -19,7 +19,8 @@ fn tianjin_editor() -> String {
     Signer::Tianjin.token(&["editor"])
 }
 
-async fn audit_log(app: &TestApp) -> Vec<Value> {
+/// Every audit record (up to 500), as an admin reads them.
+pub(crate) async fn audit_log(app: &TestApp) -> Vec<Value> {
     let admin = Signer::Beijing.token(&["admin"]);
     let page = app
         .write(

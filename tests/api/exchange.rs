@@ -10,6 +10,7 @@ use jjj_registry::formats::read_xlsx;
 use jjj_registry::storage::DatabaseUrl;
 use serde_json::{Value, json};
 
+use crate::editing::audit_log;
 use crate::helpers::{Backend, TestApp, TestDatabase, both_backends};
 use crate::proposals::voted;
 use crate::tokens::Signer;
@@ -386,20 +387,8 @@ fn changed_entries(result: &Value) -> Vec<Value> {
 
 /// How many refused imports the audit log holds.
 async fn refused_imports(app: &TestApp) -> usize {
-    let admin = Signer::Beijing.token(&["admin"]);
-    let page = app
-        .write(
-            Method::GET,
-            "/api/v1/audit?limit=500",
-            Some(&admin),
-            None,
-            None,
-        )
+    audit_log(app)
         .await
-        .json();
-    page["items"]
-        .as_array()
-        .unwrap()
         .iter()
         .filter(|r| r["action"] == "import" && r["outcome"] == "refused")
         .count()
@@ -441,9 +430,7 @@ both_backends! {
         let mut expected = checked.clone();
         expected["dry_run"] = json!(false);
         assert_eq!(imported, expected);
-        let admin = Signer::Beijing.token(&["admin"]);
-        let audit = app.write(Method::GET, "/api/v1/audit?limit=500", Some(&admin), None, None).await.json();
-        let record = audit["items"].as_array().unwrap().last().unwrap().clone();
+        let record = audit_log(&app).await.last().unwrap().clone();
         assert_eq!(
             (record["action"].as_str(), record["outcome"].as_str(), record["region"].as_str(), record["target_region"].as_str()),
             (Some("import"), Some("accepted"), Some("TJ"), Some("TJ")),
@@ -546,9 +533,7 @@ both_backends! {
         assert_eq!(checked.json()["problems"], json!([{"sheet": "recognition_items", "row": null, "column": null,
             "value": "RI-CON-002", "problem": "BJ's side of RI-CON-002 is BJ's to change; a token of TJ imports only TJ's sides"}]));
 
-        let admin = Signer::Beijing.token(&["admin"]);
-        let audit = app.write(Method::GET, "/api/v1/audit?limit=500", Some(&admin), None, None).await.json();
-        let last = audit["items"].as_array().unwrap().last().unwrap().clone();
+        let last = audit_log(&app).await.last().unwrap().clone();
         assert_eq!((last["action"].as_str(), last["outcome"].as_str(), last["status"].as_u64()),
             (Some("import"), Some("refused"), Some(403)), "{last}");
     }
