@@ -1,9 +1,8 @@
 //! Bulk import (批量导入): a file read against the catalog, checked as a whole and
-//! reported row by row; loaded into a registry whose catalog is still empty.
-//!
-//! Importing into a catalog that already has entries changes shared content, which
-//! only a jointly approved proposal may do; that path (one proposal per import, the
-//! importing region's own sides edited directly) builds on [`check_import`]'s report.
+//! reported row by row, then carried out as the regions' rules allow: over HTTP, the
+//! importing region's own sides at once and every shared change as one proposal for
+//! joint approval ([`UseCases::import`]); from the command line, only into a catalog
+//! that is still empty ([`load_into_empty`]).
 
 use chrono::Utc;
 use diesel::Connection;
@@ -15,7 +14,7 @@ use super::proposals::record_proposal_up_to;
 use super::{BodyProblem, ReadPart, ReplacePart, UseCaseError, UseCases, WriteRequest, action};
 use crate::domain::audit::{AuditEntry, Outcome};
 use crate::domain::bulk_import::{
-    ImportPlan, LocalPartImport, MAX_IMPORT_CHANGES, plan_import, split_local_parts,
+    ImportPlan, ImportRefusal, LocalPartImport, MAX_IMPORT_CHANGES, plan_import, split_local_parts,
 };
 use crate::domain::catalog::{CatalogContent, validate_catalog};
 use crate::domain::change::{ChangeKind, ChangedEntryKind, NewChange};
@@ -77,27 +76,20 @@ pub struct ImportedEntry {
 }
 
 /// What an import file would do, or why it cannot be imported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportReport {
     /// Every entry the file creates or changes, in the order of the export.
     pub entries: Vec<ImportedEntry>,
     /// How many entries the file gives as the catalog has them.
-    #[schema(example = 75)]
     pub unchanged: usize,
     /// Every problem found; the file can be imported only when there is none.
     pub problems: Vec<ImportProblem>,
     /// Whether the problems are of the file as a whole (not a file of the layout),
     /// which even a dry run refuses rather than reports.
-    #[serde(skip)]
     pub unreadable: bool,
 }
 
 impl ImportReport {
-    /// Whether the file can be imported.
-    pub fn is_valid(&self) -> bool {
-        self.problems.is_empty()
-    }
-
     fn refused(problems: Vec<ImportProblem>) -> Self {
         Self {
             entries: Vec::new(),
@@ -396,17 +388,13 @@ fn refusal(problems: &[ImportProblem], forbidden: bool) -> UseCaseError {
     }
 }
 
-/// Why an import cannot be carried out: its problems, and whether they are a question
-/// of who may (another region's side) rather than of what was sent.
-type Refused = (Vec<ImportProblem>, bool);
-
 /// Reads and plans an import against the catalog as it is in `conn`: the report,
 /// the plan when the file is valid, and whether a refusal is one of region.
 fn plan_file(
     conn: &mut DbConnection,
     file: &ImportFile,
     region: &RegionCode,
-) -> Result<(ImportReport, Result<ImportPlan, Refused>), UseCaseError> {
+) -> Result<(ImportReport, Result<ImportPlan, ImportRefusal>), UseCaseError> {
     let base = canonical_catalog(conn)?;
     let (report, next) = check_import(&base, file);
     if report.unreadable {
@@ -416,7 +404,11 @@ fn plan_file(
     }
     let Some(next) = next else {
         let problems = report.problems.clone();
-        return Ok((report, Err((problems, false))));
+        let refusal = ImportRefusal {
+            problems,
+            forbidden: false,
+        };
+        return Ok((report, Err(refusal)));
     };
     let named: Vec<(Owner, String)> = report
         .entries
@@ -428,8 +420,7 @@ fn plan_file(
                 .map(|o| (o, e.code.clone()))
         })
         .collect();
-    let plan = plan_import(&base, &next, &named, region)
-        .map_err(|refusal| (refusal.problems, refusal.forbidden));
+    let plan = plan_import(&base, &next, &named, region);
     Ok((report, plan))
 }
 
@@ -500,7 +491,7 @@ fn dry_run_import(
         problems: Vec::new(),
     };
     match plan {
-        Err((problems, _)) => result.problems = problems,
+        Err(refused) => result.problems = refused.problems,
         Ok(plan) => {
             if !plan.changes.is_empty() {
                 let content = load_catalog(conn)?;
@@ -559,7 +550,7 @@ fn import_file(
 ) -> Result<(ImportResult, Option<i64>), UseCaseError> {
     lock_catalog_for_write(conn)?;
     let (report, plan) = plan_file(conn, file, &principal.region)?;
-    let plan = plan.map_err(|(problems, forbidden)| refusal(&problems, forbidden))?;
+    let plan = plan.map_err(|refused| refusal(&refused.problems, refused.forbidden))?;
     if plan.changes.is_empty() && plan.local_parts.is_empty() {
         // Idempotent: the file says what the catalog says.
         return Ok((
