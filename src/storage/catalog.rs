@@ -403,6 +403,38 @@ pub struct EntrySelection {
 }
 
 impl EntrySelection {
+    /// This selection split into selections of at most `size` codes of each kind (one,
+    /// possibly empty, when it is that small already).
+    fn in_parts(&self, size: usize) -> Vec<EntrySelection> {
+        let kinds = [
+            &self.batches,
+            &self.recognition_items,
+            &self.standard_items,
+            &self.scenarios,
+            &self.targets,
+        ];
+        let parts = kinds
+            .iter()
+            .map(|codes| codes.len().div_ceil(size))
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        (0..parts)
+            .map(|part| {
+                let slice = |codes: &Vec<String>| {
+                    codes.iter().skip(part * size).take(size).cloned().collect()
+                };
+                EntrySelection {
+                    batches: slice(&self.batches),
+                    recognition_items: slice(&self.recognition_items),
+                    standard_items: slice(&self.standard_items),
+                    scenarios: slice(&self.scenarios),
+                    targets: slice(&self.targets),
+                }
+            })
+            .collect()
+    }
+
     /// Adds the entry of kind `kind` with code `code` (proposals are no entries).
     pub fn add(&mut self, kind: ChangedEntryKind, code: &str) {
         let codes = match kind {
@@ -455,8 +487,21 @@ pub fn load_entries(
     conn: &mut DbConnection,
     selection: &EntrySelection,
 ) -> Result<CatalogContent, StorageError> {
-    load_content(conn, Some(selection))
+    let mut content = CatalogContent::default();
+    for part in selection.in_parts(CODES_PER_QUERY) {
+        let loaded = load_content(conn, Some(&part))?;
+        content.batches.extend(loaded.batches);
+        content.recognition_items.extend(loaded.recognition_items);
+        content.standard_items.extend(loaded.standard_items);
+        content.scenarios.extend(loaded.scenarios);
+        content.targets.extend(loaded.targets);
+    }
+    Ok(content)
 }
+
+/// Most codes one query names: SQLite takes at most 32,766 bound values in a statement
+/// (and a bulk import names every entry it loads).
+const CODES_PER_QUERY: usize = 5_000;
 
 fn load_content(
     conn: &mut DbConnection,

@@ -37,3 +37,31 @@ fn instances_starting_together_load_the_sample_exactly_once() {
         assert_eq!(loaded, 1, "{backend:?}: {outcomes:?}");
     }
 }
+
+/// A bulk import names every entry it loads: a selection of more codes than SQLite
+/// binds in one statement (32,766) still reads, and reads exactly the entries there are.
+#[test]
+fn a_selection_of_forty_thousand_codes_reads_the_entries_there_are() {
+    use jjj_registry::storage::catalog::{EntrySelection, load_entries};
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDatabase::create(backend);
+        let database = Database::open(&db.url, 1, Duration::from_secs(10)).expect("open");
+        let mut selection = EntrySelection::default();
+        selection.recognition_items = (0..40_000).map(|i| format!("RI-NONE-{i:05}")).collect();
+        selection.recognition_items.push("RI-CON-002".into());
+        selection.targets = (0..40_000).map(|i| format!("TG-NONE-{i:05}")).collect();
+        let content = database
+            .run_here(|conn| load_entries(conn, &selection))
+            .unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+        let codes: Vec<&str> = content
+            .recognition_items
+            .iter()
+            .map(|i| i.code.as_str())
+            .collect();
+        assert_eq!(codes, ["RI-CON-002"], "{backend:?}");
+        assert!(
+            content.targets.is_empty() && content.batches.is_empty(),
+            "{backend:?}"
+        );
+    }
+}
