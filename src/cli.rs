@@ -497,8 +497,14 @@ fn print_import_report(report: &ImportReport) {
             None => println!("{place}: {}", problem.problem),
         }
     }
+    // What changes, by kind and outcome (a file of ten thousand entries is not listed).
+    let mut counts: std::collections::BTreeMap<(&str, String), usize> = Default::default();
     for entry in &report.entries {
-        println!("{} {}: {:?}", entry.kind, entry.code, entry.outcome);
+        let outcome = format!("{:?}", entry.outcome).to_lowercase();
+        *counts.entry((entry.kind, outcome)).or_default() += 1;
+    }
+    for ((kind, outcome), count) in counts {
+        println!("{kind}: {count} {outcome}");
     }
 }
 

@@ -46,10 +46,14 @@ fn a_selection_of_forty_thousand_codes_reads_the_entries_there_are() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let db = TestDatabase::create(backend);
         let database = Database::open(&db.url, 1, Duration::from_secs(10)).expect("open");
-        let mut selection = EntrySelection::default();
-        selection.recognition_items = (0..40_000).map(|i| format!("RI-NONE-{i:05}")).collect();
-        selection.recognition_items.push("RI-CON-002".into());
-        selection.targets = (0..40_000).map(|i| format!("TG-NONE-{i:05}")).collect();
+        let mut recognition_items: Vec<String> =
+            (0..40_000).map(|i| format!("RI-NONE-{i:05}")).collect();
+        recognition_items.push("RI-CON-002".into());
+        let selection = EntrySelection {
+            recognition_items,
+            targets: (0..40_000).map(|i| format!("TG-NONE-{i:05}")).collect(),
+            ..EntrySelection::default()
+        };
         let content = database
             .run_here(|conn| load_entries(conn, &selection))
             .unwrap_or_else(|e| panic!("{backend:?}: {e}"));
