@@ -824,6 +824,14 @@ pub fn insert_catalog(
 ) -> Result<(), StorageError> {
     let now = now.naive_utc();
     conn.transaction(|conn| {
+        if matches!(conn, DbConnection::Postgresql(_)) {
+            // The foreign-key checks of each insert run plans PostgreSQL caches for the
+            // session; a generic plan made while the tables were still small scans them,
+            // so a bulk load of 6,000 items took 56 s instead of 19 s, growing with the
+            // square of its size (docs/BENCHMARKS.md). Plan each check for its values,
+            // for this transaction only.
+            diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(conn)?;
+        }
         for batch in &content.batches {
             insert_batch(conn, batch)?;
         }
