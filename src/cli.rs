@@ -485,17 +485,7 @@ fn import_file(path: &std::path::Path, sheet: Option<&str>) -> Result<ImportFile
 /// The report as plain lines: each problem where it is, then each entry that changes.
 fn print_import_report(report: &ImportReport) {
     for problem in &report.problems {
-        let mut place = problem.sheet.clone();
-        if let Some(row) = problem.row {
-            place.push_str(&format!(" row {row}"));
-        }
-        if let Some(column) = &problem.column {
-            place.push_str(&format!(" column {column}"));
-        }
-        match &problem.value {
-            Some(value) => println!("{place}: {} (found `{value}`)", problem.problem),
-            None => println!("{place}: {}", problem.problem),
-        }
+        println!("{}: {}", problem.place(), problem.description());
     }
     // What changes, by kind and outcome (a file of ten thousand entries is not listed).
     let mut counts: std::collections::BTreeMap<(&str, String), usize> = Default::default();

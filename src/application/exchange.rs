@@ -360,20 +360,7 @@ pub struct ImportResult {
 fn refusal(problems: &[ImportProblem], forbidden: bool) -> UseCaseError {
     let listed: Vec<(String, String)> = problems
         .iter()
-        .map(|p| {
-            let mut place = p.sheet.clone();
-            if let Some(row) = p.row {
-                place.push_str(&format!(" row {row}"));
-            }
-            if let Some(column) = &p.column {
-                place.push_str(&format!(" column {column}"));
-            }
-            let problem = match &p.value {
-                Some(value) => format!("{} (found `{value}`)", p.problem),
-                None => p.problem.clone(),
-            };
-            (place, problem)
-        })
+        .map(|p| (p.place(), p.description()))
         .collect();
     if forbidden {
         UseCaseError::NotAllowed(

@@ -527,6 +527,26 @@ pub struct ImportProblem {
 }
 
 impl ImportProblem {
+    /// Where the problem is, in words: `materials row 3 column copies`.
+    pub fn place(&self) -> String {
+        let mut place = self.sheet.clone();
+        if let Some(row) = self.row {
+            place.push_str(&format!(" row {row}"));
+        }
+        if let Some(column) = &self.column {
+            place.push_str(&format!(" column {column}"));
+        }
+        place
+    }
+
+    /// What is wrong, with the value found when one cell is at fault.
+    pub fn description(&self) -> String {
+        match &self.value {
+            Some(value) => format!("{} (found `{value}`)", self.problem),
+            None => self.problem.clone(),
+        }
+    }
+
     fn of_sheet(sheet: &str, problem: impl Into<String>) -> Self {
         Self {
             sheet: sheet.to_owned(),

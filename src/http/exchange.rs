@@ -100,10 +100,11 @@ pub struct ImportQuery {
     pub dry_run: Option<String>,
 }
 
-/// The sheet a path names; another name is no sheet (404).
-fn sheet_of(name: &str) -> Result<Sheet, ApiError> {
+/// The sheet a path names; another name is no sheet (404). A use-case error, so that
+/// an import's refusal is audited; the reads convert it like any other.
+fn sheet_of(name: &str) -> Result<Sheet, UseCaseError> {
     Sheet::parse(name).ok_or_else(|| {
-        ApiError::NotFound(format!(
+        UseCaseError::NotFound(format!(
             "No sheet `{name}`; the sheets are {}.",
             Sheet::expected()
         ))
@@ -527,12 +528,7 @@ pub async fn import_sheet(
     use_cases: web::Data<UseCases>,
     limit: web::Data<ImportLimit>,
 ) -> Result<HttpResponse, ApiError> {
-    let sheet = Sheet::parse(&sheet).map(Some).ok_or_else(|| {
-        UseCaseError::NotFound(format!(
-            "No sheet `{sheet}`; the sheets are {}.",
-            Sheet::expected()
-        ))
-    });
+    let sheet = sheet_of(&sheet).map(Some);
     let csv = CSV_MEDIA_TYPE.split(';').next().unwrap_or_default();
     import(
         &req,
