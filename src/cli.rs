@@ -263,12 +263,16 @@ fn run(cli: Cli) -> Result<(), String> {
             let database = Database::open(&settings.database_url, 1, settings.db_timeout)
                 .map_err(|e| e.to_string())?;
             let content = database
-                .run_here(|conn| match at {
-                    None => crate::storage::catalog::load_catalog(conn),
-                    Some(at) => {
-                        let seq = crate::storage::history::seq_known_at(conn, at)?;
-                        crate::storage::history::content_at(conn, seq)
-                    }
+                // One snapshot, as the server reads it: a write committed meanwhile is
+                // wholly in the export or wholly out of it.
+                .run_here(|conn| {
+                    crate::storage::connection::in_snapshot(conn, |conn| match at {
+                        None => crate::storage::catalog::load_catalog(conn),
+                        Some(at) => {
+                            let seq = crate::storage::history::seq_known_at(conn, at)?;
+                            crate::storage::history::content_at(conn, seq)
+                        }
+                    })
                 })
                 .map_err(|e: crate::storage::StorageError| e.to_string())?;
             let catalog = Catalog::build(content).map_err(|problems| problems.join("; "))?;
