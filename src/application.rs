@@ -19,6 +19,7 @@ use crate::domain::governance::{
 };
 use crate::domain::region::RegionCode;
 use crate::registry::Registry;
+use crate::settings::WebhookSettings;
 use crate::storage::catalog::{
     lock_catalog_for_write, recognition_local_part, replace_recognition_local_part,
     replace_standard_local_part, standard_local_part,
@@ -44,12 +45,19 @@ pub mod action {
     /// A region imported a file (its own sides directly, the shared changes as one
     /// proposal, recorded under `propose`).
     pub const IMPORT: &str = "import";
+    /// A region (or an administrator) subscribed a URL to changes.
+    pub const SUBSCRIBE_WEBHOOK: &str = "subscribe_webhook";
+    /// A subscription was made active again after failing.
+    pub const RESUME_WEBHOOK: &str = "resume_webhook";
+    /// A subscription was deleted.
+    pub const UNSUBSCRIBE_WEBHOOK: &str = "unsubscribe_webhook";
 }
 
 pub mod exchange;
 mod history;
 mod proposals;
 mod suspensions;
+pub mod webhooks;
 pub use proposals::{VoteBody, WithdrawalBody, proposal_etag};
 
 /// Why a request was not carried out. Each is answered with its own status; every one
@@ -151,6 +159,7 @@ impl UseCaseError {
 pub struct UseCases {
     registry: Arc<Registry>,
     authenticator: Arc<Authenticator>,
+    webhooks: WebhookSettings,
 }
 
 /// A request to change one region's side of an entry.
@@ -231,11 +240,17 @@ pub struct AuditVerification {
 }
 
 impl UseCases {
-    /// Use cases over `registry`, trusting `authenticator`'s issuers.
-    pub fn new(registry: Arc<Registry>, authenticator: Arc<Authenticator>) -> Self {
+    /// Use cases over `registry`, trusting `authenticator`'s issuers, subscribing
+    /// webhooks as `webhooks` allows.
+    pub fn new(
+        registry: Arc<Registry>,
+        authenticator: Arc<Authenticator>,
+        webhooks: WebhookSettings,
+    ) -> Self {
         Self {
             registry,
             authenticator,
+            webhooks,
         }
     }
 

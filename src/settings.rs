@@ -93,6 +93,26 @@ pub const SETTINGS: &[SettingSpec] = &[
         description: "Enables the development token issuer (HS256, at least 32 bytes; `jjj-registry token` mints its tokens). Never set it in production.",
     },
     SettingSpec {
+        key: "REGISTRY_WEBHOOK_HOSTS",
+        default: "",
+        description: "Comma-separated hosts (`host` or `host:port`) webhook deliveries may go to; no other address is ever called, and a subscription to any other is refused. Empty: webhooks are off.",
+    },
+    SettingSpec {
+        key: "REGISTRY_WEBHOOK_RETRY_MS",
+        default: "1000",
+        description: "Wait after a failed webhook delivery before the next attempt (milliseconds), doubled after each further failure up to an hour.",
+    },
+    SettingSpec {
+        key: "REGISTRY_WEBHOOK_MAX_FAILURES",
+        default: "12",
+        description: "Failed webhook deliveries in a row after which a subscription is marked `failing` and no longer tried until resumed (12 at the default wait: about 68 minutes of trying).",
+    },
+    SettingSpec {
+        key: "REGISTRY_WEBHOOK_TIMEOUT_MS",
+        default: "10000",
+        description: "How long one webhook delivery may take, connecting included, before it counts as failed (milliseconds).",
+    },
+    SettingSpec {
         key: "RUST_LOG",
         default: "info",
         description: "Log filter in `tracing` syntax, e.g. `info,jjj_registry=debug`.",
@@ -148,6 +168,21 @@ pub struct Settings {
     pub issuers_file: Option<PathBuf>,
     /// The development issuer's secret (`None`: development tokens are refused).
     pub dev_secret: Option<Secret>,
+    /// How webhooks are delivered.
+    pub webhooks: WebhookSettings,
+}
+
+/// Where and how webhook deliveries are made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// The hosts deliveries may go to.
+    pub allowed_hosts: crate::domain::webhook::HostAllowlist,
+    /// The wait after a first failure (doubled after each further one).
+    pub retry_delay: Duration,
+    /// Failures in a row after which a subscription stops.
+    pub max_failures: u32,
+    /// How long one delivery may take.
+    pub timeout: Duration,
 }
 
 /// A setting that could not be read or understood.
@@ -298,6 +333,38 @@ impl Settings {
                 })?),
             };
 
+        let webhooks = WebhookSettings {
+            allowed_hosts: crate::domain::webhook::HostAllowlist::parse(get(
+                "REGISTRY_WEBHOOK_HOSTS",
+            ))
+            .map_err(|reason| {
+                invalid(
+                    "REGISTRY_WEBHOOK_HOSTS",
+                    get("REGISTRY_WEBHOOK_HOSTS"),
+                    reason,
+                )
+            })?,
+            retry_delay: Duration::from_millis(parse_positive(
+                "REGISTRY_WEBHOOK_RETRY_MS",
+                get("REGISTRY_WEBHOOK_RETRY_MS"),
+            )? as u64),
+            max_failures: u32::try_from(parse_positive(
+                "REGISTRY_WEBHOOK_MAX_FAILURES",
+                get("REGISTRY_WEBHOOK_MAX_FAILURES"),
+            )?)
+            .map_err(|_| {
+                invalid(
+                    "REGISTRY_WEBHOOK_MAX_FAILURES",
+                    get("REGISTRY_WEBHOOK_MAX_FAILURES"),
+                    "too large".into(),
+                )
+            })?,
+            timeout: Duration::from_millis(parse_positive(
+                "REGISTRY_WEBHOOK_TIMEOUT_MS",
+                get("REGISTRY_WEBHOOK_TIMEOUT_MS"),
+            )? as u64),
+        };
+
         Ok(Self {
             database_url,
             bind,
@@ -312,6 +379,7 @@ impl Settings {
             log_filter,
             issuers_file,
             dev_secret,
+            webhooks,
         })
     }
 }

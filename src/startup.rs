@@ -79,7 +79,11 @@ impl Application {
         };
         let port = listener.local_addr().map_err(bind_error)?.port();
         let data = web::Data::from(registry.clone());
-        let use_cases = web::Data::new(UseCases::new(registry.clone(), authenticator));
+        let use_cases = web::Data::new(UseCases::new(
+            registry.clone(),
+            authenticator,
+            settings.webhooks.clone(),
+        ));
         let body_limit = web::Data::new(BodyLimit(settings.max_body_bytes));
         let import_limit = web::Data::new(ImportLimit(settings.max_import_bytes));
         let max_body_bytes = settings.max_body_bytes;
@@ -116,6 +120,11 @@ impl Application {
             server = server.workers(workers);
         }
         actix_web::rt::spawn(registry.clone().keep_fresh(settings.refresh_interval));
+        actix_web::rt::spawn(crate::application::webhooks::deliver_webhooks(
+            registry.clone(),
+            settings.webhooks.clone(),
+            settings.refresh_interval,
+        ));
         Ok(Self {
             server: server.run(),
             port,

@@ -16,6 +16,7 @@ pub mod recognition;
 pub mod region;
 pub mod search;
 pub mod suspension;
+pub mod webhook;
 
 /// Defines a closed vocabulary stored as text: serde names, `as_str`, `parse`, `ALL`.
 ///

@@ -20,6 +20,7 @@ pub mod recognition_status;
 pub mod regions;
 pub mod routes;
 pub mod suspensions;
+pub mod webhooks;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -82,6 +83,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(proposals::get_proposal)
                 .service(proposals::vote_on_proposal)
                 .service(proposals::withdraw_proposal)
+                .service(webhooks::list_webhook_subscriptions)
+                .service(webhooks::create_webhook_subscription)
+                .service(webhooks::get_webhook_subscription)
+                .service(webhooks::resume_webhook_subscription)
+                .service(webhooks::delete_webhook_subscription)
                 .service(editing::get_recognition_local_part)
                 .service(editing::put_recognition_local_part)
                 .service(editing::patch_recognition_local_part)

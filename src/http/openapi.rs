@@ -47,6 +47,7 @@ The bundled catalog is a SAMPLE (示例数据), not the official list.",
         (name = "suspensions", description = "The one unilateral act: an accepting region suspends, and lifts, its own acceptance of an item (暂停互认), at once and with a reason."),
         (name = "changes", description = "The change feed (变更流): every change in commit order, numbered without gaps, for keeping a copy in sync."),
         (name = "exchange", description = "Bulk exchange (批量导入导出): the catalog as CSV, XLSX or JSON in one layout that export writes and import reads, with a template to fill in."),
+        (name = "webhooks", description = "Webhooks (变更推送): changes of the feed posted to a subscriber's URL as they happen, signed with HMAC-SHA256, in feed order, retried until acknowledged."),
         (name = "audit", description = "The tamper-evident audit log of every write attempt, accepted or refused."),
         (name = "reference", description = "Regions, sectors and catalog statistics."),
         (name = "service", description = "Probes for orchestration.")
@@ -308,6 +309,11 @@ fn add_components(doc: &mut Value) {
             "required": true,
             "description": "Entity tag of this version of the local part; send it in `If-Match` to change it.",
             "schema": {"type": "string", "examples": ["\"RI-CON-002.TJ.2\""]},
+        },
+        "WebhookETag": {
+            "required": true,
+            "description": "Entity tag of this version of the subscription; a resumption or deletion names it in `If-Match`.",
+            "schema": {"type": "string", "examples": ["\"webhook.1.1\""]},
         },
         "ProposalETag": {
             "required": true,
@@ -862,6 +868,12 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
                     "Cache-Control": {"$ref": "#/components/headers/CacheControlNoCache"},
                     "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
                 })
+            } else if WEBHOOK_OPERATIONS.contains(&id.as_str()) {
+                json!({
+                    "ETag": {"$ref": "#/components/headers/WebhookETag"},
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoCache"},
+                    "X-Request-Id": {"$ref": "#/components/headers/XRequestId"},
+                })
             } else if PROPOSAL_OPERATIONS.contains(&id.as_str()) {
                 json!({
                     "ETag": {"$ref": "#/components/headers/ProposalETag"},
@@ -874,7 +886,9 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
             if status == "201" {
                 response["headers"]["Location"] = json!({"$ref": "#/components/headers/Location"});
             }
-            describe_workbook(&mut response["content"], path);
+            if let Some(content) = response.get_mut("content") {
+                describe_workbook(content, path);
+            }
             if let Some(example) = success_example(&id)
                 && let Some(media) = response["content"]["application/json"].as_object_mut()
             {
@@ -927,6 +941,14 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
         }
     }
 }
+
+/// The operations answering with one webhook subscription (its `ETag` is what a
+/// resumption or deletion names).
+const WEBHOOK_OPERATIONS: &[&str] = &[
+    "create_webhook_subscription",
+    "get_webhook_subscription",
+    "resume_webhook_subscription",
+];
 
 /// The operations answering with one proposal (its `ETag` is what votes name).
 const PROPOSAL_OPERATIONS: &[&str] = &[

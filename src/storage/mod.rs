@@ -17,5 +17,6 @@ pub mod proposals;
 pub mod regions;
 pub mod schema;
 pub mod suspensions;
+pub mod webhooks;
 
 pub use connection::{Database, DatabaseUrl, DbConnection, StorageError};

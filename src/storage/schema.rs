@@ -346,3 +346,28 @@ diesel::table! {
         content -> Text,
     }
 }
+
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> BigInt,
+        version -> BigInt,
+        region_code -> Text,
+        created_by -> Text,
+        url -> Text,
+        events -> Text,
+        regions -> Text,
+        sectors -> Text,
+        programmes -> Text,
+        description -> Text,
+        secret -> Text,
+        state -> Text,
+        delivered_through -> BigInt,
+        failures -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        last_delivered_at -> Nullable<Timestamp>,
+        lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

@@ -685,3 +685,101 @@ async fn two_processes_on_one_postgres_converge_after_a_write() {
     }
     drop((writer, follower));
 }
+
+#[actix_rt::test]
+async fn webhook_deliveries_survive_a_killed_instance_and_two_instances_send_each_change_once() {
+    use crate::helpers::TEST_DEV_SECRET;
+    use crate::receiver::Receiver;
+    use std::time::Duration;
+
+    let db = TestDatabase::create(Backend::Postgres);
+    let jjj_registry::storage::DatabaseUrl::Postgres(url) = &db.url else {
+        unreachable!()
+    };
+    let envs = [
+        ("DATABASE_URL", url.as_str()),
+        ("REGISTRY_DEV_SECRET", TEST_DEV_SECRET),
+        ("REGISTRY_REFRESH_MS", "100"),
+        ("REGISTRY_WEBHOOK_HOSTS", "127.0.0.1"),
+        ("REGISTRY_WEBHOOK_RETRY_MS", "100"),
+        ("REGISTRY_WEBHOOK_MAX_FAILURES", "1000"),
+        ("REGISTRY_WEBHOOK_TIMEOUT_MS", "1000"),
+    ];
+    let mut receiver = Receiver::down();
+    let (first, first_at) = start_server(&envs);
+    let (_second, second_at) = start_server(&envs);
+    let token = registry_command()
+        .env("REGISTRY_DEV_SECRET", TEST_DEV_SECRET)
+        .args(["token", "--region", "TJ", "--roles", "editor"])
+        .output()
+        .unwrap()
+        .stdout;
+    let bearer = format!("Bearer {}", String::from_utf8(token).unwrap().trim());
+    let client = awc::Client::default();
+    let made = client
+        .post(format!("http://{first_at}/api/v1/webhooks"))
+        .insert_header(("authorization", bearer.as_str()))
+        .send_json(&serde_json::json!({"url": receiver.url(), "secret": "x".repeat(32)}))
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let write = |at: String, version: i64| {
+        let request = client
+            .patch(format!(
+                "http://{at}/api/v1/recognition-items/RI-CON-002/local-parts/TJ"
+            ))
+            .insert_header(("authorization", bearer.as_str()))
+            .insert_header(("if-match", format!("\"RI-CON-002.TJ.{version}\"")))
+            .insert_header(("content-type", "application/merge-patch+json"));
+        async move {
+            let answer = request
+                .send_body(format!(r#"{{"notes": "write {version}"}}"#))
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200);
+        }
+    };
+    // Three writes acknowledged while the receiver is down; then the instance that
+    // made them dies without a chance to do anything more.
+    for version in 1..=3 {
+        write(first_at.clone(), version).await;
+    }
+    drop(first);
+    receiver.restart();
+    let events = |received: &[crate::receiver::Received]| -> Vec<(i64, i64)> {
+        received
+            .iter()
+            .flat_map(|d| d.json()["events"].as_array().unwrap().clone())
+            .map(|e| (e["seq"].as_i64().unwrap(), e["version"].as_i64().unwrap()))
+            .collect()
+    };
+    let received = receiver
+        .wait_for(Duration::from_secs(30), |r| events(r).len() >= 3)
+        .await;
+    let delivered = events(&received);
+    assert_eq!(
+        delivered.iter().map(|e| e.1).collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
+    assert!(
+        delivered.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+        "in feed order: {delivered:?}"
+    );
+
+    // Back to two instances, and a slow receiver: while one instance waits for its
+    // answer the other finds the same changes due, yet each reaches the receiver once.
+    let (_restarted, restarted_at) = start_server(&envs);
+    receiver.answer_after(Duration::from_millis(400));
+    write(second_at.clone(), 4).await;
+    write(restarted_at, 5).await;
+    let received = receiver
+        .wait_for(Duration::from_secs(30), |r| events(r).len() >= 5)
+        .await;
+    actix_rt::time::sleep(Duration::from_millis(1000)).await;
+    let delivered = events(&receiver.received());
+    assert_eq!(
+        delivered.iter().map(|e| e.1).collect::<Vec<_>>(),
+        vec![2, 3, 4, 5, 6],
+        "each change once: {received:?}"
+    );
+}

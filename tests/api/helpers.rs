@@ -14,8 +14,9 @@ use std::time::Duration;
 use awc::http::{Method, StatusCode};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use jjj_registry::auth::Secret;
+use jjj_registry::domain::webhook::HostAllowlist;
 use jjj_registry::registry::load_sample;
-use jjj_registry::settings::{LogFormat, SampleCatalogPolicy, Settings};
+use jjj_registry::settings::{LogFormat, SampleCatalogPolicy, Settings, WebhookSettings};
 use jjj_registry::startup::Application;
 use jjj_registry::storage::{Database, DatabaseUrl};
 use serde_json::Value;
@@ -240,6 +241,15 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         log_filter: "warn".into(),
         issuers_file: Some(fixture("auth/issuers.json")),
         dev_secret: Some(Secret::new(TEST_DEV_SECRET.to_owned()).expect("secret")),
+        // Receivers listen on loopback (and the documented example's host is allowed,
+        // as an operator would allow a real one); retries come quickly and give up
+        // after three.
+        webhooks: WebhookSettings {
+            allowed_hosts: HostAllowlist::parse("127.0.0.1, sync.tj.example").expect("allowlist"),
+            retry_delay: Duration::from_millis(100),
+            max_failures: 3,
+            timeout: Duration::from_secs(2),
+        },
     }
 }
 

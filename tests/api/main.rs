@@ -2,6 +2,7 @@
 
 mod helpers;
 mod jwks;
+mod receiver;
 
 mod auth;
 mod catalog;
@@ -20,3 +21,4 @@ mod service;
 mod storage;
 mod suspensions;
 mod tokens;
+mod webhooks;
