@@ -332,7 +332,7 @@ fn deliver_due(
     let applied = registry.applied();
     let due = registry
         .database()
-        .run_here(|conn| webhooks::due(conn, applied, Utc::now()))?;
+        .run_here(|conn| webhooks::due(conn, applied, now()))?;
     for id in due {
         if let Err(error) = deliver_one(registry, settings, agent, id, applied) {
             tracing::warn!(subscription = id, error = %error, "a webhook delivery could not be recorded");
@@ -356,9 +356,10 @@ fn deliver_one(
         return Ok(());
     };
     let from = subscription.delivered_through;
-    let now = Utc::now();
-    let taken = database
-        .run_here(|conn| webhooks::lease(conn, id, from, now, now + lease_length(settings)))?;
+    let started = now();
+    let taken = database.run_here(|conn| {
+        webhooks::lease(conn, id, from, started, started + lease_length(settings))
+    })?;
     if !taken {
         return Ok(());
     }
@@ -367,8 +368,7 @@ fn deliver_one(
     let (events, through) =
         database.run_here(|conn| wanted(conn, &catalog, &subscription, scanned))?;
     if events.is_empty() {
-        return database
-            .run_here(|conn| webhooks::advance(conn, id, from, through, None, Utc::now()));
+        return database.run_here(|conn| webhooks::advance(conn, id, from, through, None, now()));
     }
     let outcome = match settings.allowed_hosts.check(&subscription.url) {
         Ok(()) => post(
@@ -379,17 +379,16 @@ fn deliver_one(
         ),
         Err(refused) => Err(format!("not sent: {refused}")),
     };
-    let now = Utc::now();
+    let finished = now();
     match outcome {
-        Ok(()) => {
-            database.run_here(|conn| webhooks::advance(conn, id, from, through, Some(now), now))
-        }
+        Ok(()) => database
+            .run_here(|conn| webhooks::advance(conn, id, from, through, Some(finished), finished)),
         Err(error) => {
             let failures = subscription.failures.saturating_add(1);
             let count = u32::try_from(failures).unwrap_or(u32::MAX);
             let failure = Failure {
                 failures,
-                next_attempt_at: now
+                next_attempt_at: finished
                     + TimeDelta::from_std(retry_delay(settings.retry_delay, count))
                         .unwrap_or(TimeDelta::hours(1)),
                 error: printable(&error),
@@ -398,7 +397,7 @@ fn deliver_one(
             if failure.gives_up {
                 tracing::warn!(subscription = id, failures, error = %failure.error, "webhook subscription is failing; deliveries stop until it is resumed");
             }
-            database.run_here(|conn| webhooks::fail(conn, id, from, &failure, now))
+            database.run_here(|conn| webhooks::fail(conn, id, from, &failure, finished))
         }
     }
 }
