@@ -214,6 +214,27 @@ pub enum SettingsError {
         /// The key.
         key: String,
     },
+    /// A config file sets one key twice (the first or the last would silently win).
+    #[error("config file {path}, line {line}: {key} is already set on line {first}")]
+    DuplicateKey {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number of the second setting.
+        line: usize,
+        /// 1-based line number of the first.
+        first: usize,
+        /// The key.
+        key: String,
+    },
+    /// The environment names a `REGISTRY_` variable the registry does not know (a typo
+    /// would otherwise be silently ignored, as in a config file it is not).
+    #[error("unknown setting {key} in the environment{}", .suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
+    UnknownVariable {
+        /// The variable.
+        key: String,
+        /// The setting it most resembles, if one is close.
+        suggestion: Option<&'static str>,
+    },
     /// A value has the wrong form.
     #[error("setting {key}={value:?} is invalid: {reason}")]
     Invalid {
@@ -255,6 +276,12 @@ impl Settings {
         file: &HashMap<String, String>,
         env: &HashMap<String, String>,
     ) -> Result<Self, SettingsError> {
+        if let Some(unknown) = env.keys().filter(|key| is_unknown_variable(key)).min() {
+            return Err(SettingsError::UnknownVariable {
+                key: unknown.clone(),
+                suggestion: closest_setting(unknown),
+            });
+        }
         let mut values: HashMap<&'static str, String> = HashMap::new();
         for spec in SETTINGS {
             let value = env
@@ -273,12 +300,13 @@ impl Settings {
             get("REGISTRY_BIND"),
             "an address such as 127.0.0.1:8080",
         )?;
+        // actix-server refuses (by panicking) more than 512 workers.
         let workers = match get("REGISTRY_WORKERS").trim() {
             "" => None,
-            value => Some(parse_positive("REGISTRY_WORKERS", value)?),
+            value => Some(parse_in_range("REGISTRY_WORKERS", value, 512)? as usize),
         };
         let db_pool_size =
-            parse_positive("REGISTRY_DB_POOL_SIZE", get("REGISTRY_DB_POOL_SIZE"))? as u32;
+            parse_in_range("REGISTRY_DB_POOL_SIZE", get("REGISTRY_DB_POOL_SIZE"), 1000)?;
         let db_timeout = Duration::from_millis(parse_positive(
             "REGISTRY_DB_TIMEOUT_MS",
             get("REGISTRY_DB_TIMEOUT_MS"),
@@ -317,6 +345,9 @@ impl Settings {
             }
         };
         let log_filter = get("RUST_LOG").to_owned();
+        if let Err(error) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
+            return Err(invalid("RUST_LOG", &log_filter, error.to_string()));
+        }
         let issuers_file = match get("REGISTRY_ISSUERS_FILE").trim() {
             "" => None,
             path => Some(PathBuf::from(path)),
@@ -348,17 +379,11 @@ impl Settings {
                 "REGISTRY_WEBHOOK_RETRY_MS",
                 get("REGISTRY_WEBHOOK_RETRY_MS"),
             )? as u64),
-            max_failures: u32::try_from(parse_positive(
+            max_failures: parse_in_range(
                 "REGISTRY_WEBHOOK_MAX_FAILURES",
                 get("REGISTRY_WEBHOOK_MAX_FAILURES"),
-            )?)
-            .map_err(|_| {
-                invalid(
-                    "REGISTRY_WEBHOOK_MAX_FAILURES",
-                    get("REGISTRY_WEBHOOK_MAX_FAILURES"),
-                    "too large".into(),
-                )
-            })?,
+                1000,
+            )?,
             timeout: Duration::from_millis(parse_positive(
                 "REGISTRY_WEBHOOK_TIMEOUT_MS",
                 get("REGISTRY_WEBHOOK_TIMEOUT_MS"),
@@ -390,6 +415,9 @@ pub fn parse_config_file(
     text: &str,
 ) -> Result<HashMap<String, String>, SettingsError> {
     let mut values = HashMap::new();
+    let mut first_lines: HashMap<String, usize> = HashMap::new();
+    // An editor that saves "UTF-8 with BOM" puts U+FEFF before the first key.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -408,6 +436,15 @@ pub fn parse_config_file(
                 key: key.to_owned(),
             });
         }
+        if let Some(&first) = first_lines.get(key) {
+            return Err(SettingsError::DuplicateKey {
+                path: path.to_path_buf(),
+                line: line_no,
+                first,
+                key: key.to_owned(),
+            });
+        }
+        first_lines.insert(key.to_owned(), line_no);
         values.insert(key.to_owned(), unquote(value.trim()).to_owned());
     }
     Ok(values)
@@ -442,6 +479,35 @@ fn parse_with<T: std::str::FromStr>(
         .trim()
         .parse()
         .map_err(|_| invalid(key, value, format!("expected {expected}")))
+}
+
+/// A `REGISTRY_` variable that is neither a setting nor the config-file variable.
+fn is_unknown_variable(key: &str) -> bool {
+    key.starts_with("REGISTRY_")
+        && key != CONFIG_FILE_KEY
+        && !SETTINGS.iter().any(|spec| spec.key == key)
+}
+
+/// The setting whose name is closest to `key`, when it is close enough to be a typo.
+fn closest_setting(key: &str) -> Option<&'static str> {
+    SETTINGS
+        .iter()
+        .map(|spec| (strsim::damerau_levenshtein(key, spec.key), spec.key))
+        .filter(|(distance, _)| *distance <= 3)
+        .min()
+        .map(|(_, name)| name)
+}
+
+/// A whole number from 1 to `most`.
+fn parse_in_range(key: &'static str, value: &str, most: u32) -> Result<u32, SettingsError> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if (1..=most).contains(&n) => Ok(n),
+        _ => Err(invalid(
+            key,
+            value,
+            format!("expected a whole number from 1 to {most}"),
+        )),
+    }
 }
 
 fn parse_positive(key: &'static str, value: &str) -> Result<usize, SettingsError> {
@@ -560,6 +626,92 @@ mod tests {
             matches!(err, SettingsError::Syntax { line: 2, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_config_file_with_a_byte_order_mark_reads_like_one_without() {
+        let values = parse_config_file(Path::new("x.env"), "\u{feff}REGISTRY_WORKERS=2\n").unwrap();
+        assert_eq!(values["REGISTRY_WORKERS"], "2");
+    }
+
+    #[test]
+    fn a_key_set_twice_in_a_config_file_is_an_error_naming_both_lines() {
+        let err = parse_config_file(
+            Path::new("x.env"),
+            "REGISTRY_WORKERS=2\n# again\nexport REGISTRY_WORKERS=4\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config file x.env, line 3: REGISTRY_WORKERS is already set on line 1"
+        );
+    }
+
+    #[test]
+    fn an_unknown_registry_variable_in_the_environment_is_an_error_with_a_suggestion() {
+        let err = Settings::from_layers(&map(&[]), &map(&[("REGISTRY_WORKRES", "4")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown setting REGISTRY_WORKRES in the environment (did you mean REGISTRY_WORKERS?)"
+        );
+        let err =
+            Settings::from_layers(&map(&[]), &map(&[("REGISTRY_COLOUR", "blue")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown setting REGISTRY_COLOUR in the environment"
+        );
+        // Other programs' variables and the config-file variable are not settings.
+        assert!(
+            Settings::from_layers(
+                &map(&[]),
+                &map(&[("REGISTRY_CONFIG", "x.env"), ("HOME", "/root")])
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_unparsable_log_filter_is_an_error() {
+        let err = Settings::from_layers(&map(&[]), &map(&[("RUST_LOG", "info,jjj_registry=loud")]))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("setting RUST_LOG=\"info,jjj_registry=loud\" is invalid: "),
+            "{err}"
+        );
+        assert!(
+            Settings::from_layers(&map(&[]), &map(&[("RUST_LOG", "warn,jjj_registry=debug")]))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn worker_and_pool_counts_have_bounds() {
+        for (key, value, expected) in [
+            (
+                "REGISTRY_WORKERS",
+                "513",
+                "expected a whole number from 1 to 512",
+            ),
+            (
+                "REGISTRY_DB_POOL_SIZE",
+                "4294967297",
+                "expected a whole number from 1 to 1000",
+            ),
+            (
+                "REGISTRY_WEBHOOK_MAX_FAILURES",
+                "4294967297",
+                "expected a whole number from 1 to 1000",
+            ),
+        ] {
+            let err = Settings::from_layers(&map(&[]), &map(&[(key, value)])).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("setting {key}={value:?} is invalid: {expected}")
+            );
+        }
+        let most = Settings::from_layers(&map(&[]), &map(&[("REGISTRY_WORKERS", "512")])).unwrap();
+        assert_eq!(most.workers, Some(512));
     }
 
     #[test]

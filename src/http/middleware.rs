@@ -6,14 +6,16 @@
 use std::time::Instant;
 
 use actix_web::HttpMessage;
+use actix_web::ResponseError;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
+use percent_encoding::percent_decode_str;
 use tracing::Instrument;
 
-use super::problem::{PROBLEM_JSON, generic_problem, problem_response};
+use super::problem::{ApiError, PROBLEM_JSON, generic_problem, problem_response};
 
 /// Header carrying the request id, accepted from the client or generated.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -54,12 +56,16 @@ pub async fn observe(
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!("http.request", request_id = %request_id, method = %method, path = %req.path());
     let started = Instant::now();
+    let is_docs = req.path().starts_with("/docs");
 
-    let mut response = next
-        .call(req)
-        .instrument(span.clone())
-        .await?
-        .map_into_boxed_body();
+    let mut response = match refusal_before_routing(&req) {
+        Some(refusal) => req.into_response(refusal.error_response()),
+        None => next
+            .call(req)
+            .instrument(span.clone())
+            .await?
+            .map_into_boxed_body(),
+    };
     let status = response.status();
     if status.is_server_error() || (status.is_client_error() && !is_problem(&response)) {
         response = response.map_body(|head, _| {
@@ -74,6 +80,7 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    add_protective_headers(response.headers_mut(), status, is_docs);
     // Whole microseconds, so the log shows `0.06`, not `0.059942999999999996`.
     let duration_ms = started.elapsed().as_micros() as f64 / 1000.0;
     span.in_scope(|| {
@@ -85,6 +92,66 @@ pub async fn observe(
     });
     Ok(response)
 }
+
+/// What no handler should ever see: a query that is not UTF-8 once percent-decoded
+/// (silently replacing bytes would answer a question nobody asked), and a body in a
+/// `Content-Encoding` the registry does not decode (it would be read as plain JSON).
+fn refusal_before_routing(req: &ServiceRequest) -> Option<ApiError> {
+    let utf8 = req
+        .query_string()
+        .split(['&', '='])
+        .all(|part| percent_decode_str(part).decode_utf8().is_ok());
+    if !utf8 {
+        return Some(ApiError::parameter(
+            "query",
+            "the query string is not UTF-8 once percent-decoded",
+        ));
+    }
+    let encodings: Vec<&str> = req
+        .headers()
+        .get_all(header::CONTENT_ENCODING)
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let encoding = encodings.join(", ");
+    let identity = encoding
+        .split(',')
+        .all(|coding| coding.trim().eq_ignore_ascii_case("identity"));
+    if !encodings.is_empty() && !identity {
+        return Some(ApiError::UnsupportedMediaType(format!(
+            "Content-Encoding `{encoding}` is not supported; send the body uncompressed."
+        )));
+    }
+    None
+}
+
+/// Headers every answer carries: no content sniffing; on the documentation page a
+/// content security policy and no framing (it runs scripts); on 503 when to retry.
+fn add_protective_headers(headers: &mut header::HeaderMap, status: StatusCode, is_docs: bool) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if is_docs {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DOCS_CONTENT_SECURITY_POLICY),
+        );
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE && !headers.contains_key(header::RETRY_AFTER) {
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+    }
+}
+
+/// The documentation page loads its own scripts, styles and the spec from this origin
+/// only; Swagger UI's start-up script and styles are inline, its icons data URLs.
+const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// How long a client should wait after a 503 (the database away) before asking again.
+pub const RETRY_AFTER_SECONDS: &str = "2";
 
 fn is_problem(response: &ServiceResponse<BoxBody>) -> bool {
     response

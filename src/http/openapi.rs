@@ -310,6 +310,11 @@ fn add_components(doc: &mut Value) {
             "description": "Entity tag of this version of the local part; send it in `If-Match` to change it.",
             "schema": {"type": "string", "examples": ["\"RI-CON-002.TJ.2\""]},
         },
+        "RetryAfter": {
+            "required": true,
+            "description": "Seconds to wait before asking again.",
+            "schema": {"type": "string", "examples": [crate::http::middleware::RETRY_AFTER_SECONDS]},
+        },
         "WebhookETag": {
             "required": true,
             "description": "Entity tag of this version of the subscription; a resumption or deletion names it in `If-Match`.",
@@ -896,6 +901,10 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
             }
         } else {
             response["headers"] = uncacheable_headers();
+            if status == "503" {
+                response["headers"]["Retry-After"] =
+                    json!({"$ref": "#/components/headers/RetryAfter"});
+            }
         }
     }
     let mut add = |status: &str, name: &str| {

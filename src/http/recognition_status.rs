@@ -469,6 +469,7 @@ pub async fn get_recognition_status(
 )]
 #[post("/recognition-status/batch")]
 pub async fn post_recognition_status_batch(
+    _query: web::Query<super::catalog::NoParams>,
     body: web::Json<BatchStatusRequest>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {

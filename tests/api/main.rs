@@ -12,6 +12,7 @@ mod deployment;
 mod editing;
 mod exchange;
 mod golden;
+mod hardening;
 mod history;
 mod programme;
 mod proposals;

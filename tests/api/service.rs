@@ -146,7 +146,10 @@ async fn readyz_is_503_when_postgres_goes_away() {
     let mut app = TestApp::spawn(Backend::Postgres).await;
     assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
     app.db.make_unreachable();
-    let mut body = app.get("/readyz").await.problem(503);
+    let unready = app.get("/readyz").await;
+    // A client (or a load balancer) is told when to ask again.
+    assert_eq!(unready.header("retry-after").as_deref(), Some("2"));
+    let mut body = unready.problem(503);
     let text = body.to_string();
     // The documented 503 is the body a client really gets (its request id aside).
     let doc = app.get_json("/openapi.json").await;
