@@ -20,7 +20,7 @@ use crate::storage::catalog::{
     lock_catalog_for_write,
 };
 use crate::storage::connection::in_snapshot;
-use crate::storage::{Database, DbConnection, StorageError, changes, connection};
+use crate::storage::{Database, DatabaseUrl, DbConnection, StorageError, changes, connection};
 
 /// Beyond this many changes behind, an instance reloads the whole catalog instead of
 /// applying them one page at a time.
@@ -58,6 +58,8 @@ pub struct Registry {
     /// One rebuild at a time: writers that commit while a rebuild runs wait for it and
     /// the next one, instead of each rebuilding on its own.
     refresh_lock: tokio::sync::Mutex<()>,
+    /// How long the readiness probe waits for the database.
+    db_timeout: Duration,
     /// Read models of past moments (`as_known_at`), by the change they stand at; the
     /// most recently used last.
     past: std::sync::Mutex<Vec<(i64, Arc<Catalog>)>>,
@@ -97,6 +99,7 @@ impl Registry {
             applied: AtomicI64::new(head),
             refresh_failing: AtomicBool::new(false),
             refresh_lock: tokio::sync::Mutex::new(()),
+            db_timeout: settings.db_timeout,
             past: std::sync::Mutex::new(Vec::new()),
         })
     }
@@ -233,8 +236,31 @@ impl Registry {
         }
     }
 
-    /// Succeeds when the database answers.
+    /// Succeeds when the database answers, and for SQLite when its file is still where
+    /// it was opened (the open connections would go on using a deleted file, which a
+    /// restart would not find).
     pub async fn check_database(&self) -> Result<(), StorageError> {
+        // However the database fails to answer (a stopped process keeps connections open
+        // and answers nothing), the probe answers within the configured time.
+        actix_web::rt::time::timeout(self.db_timeout, self.ping_database())
+            .await
+            .unwrap_or_else(|_| {
+                Err(StorageError::Unavailable(format!(
+                    "the database did not answer within {} ms",
+                    self.db_timeout.as_millis()
+                )))
+            })
+    }
+
+    async fn ping_database(&self) -> Result<(), StorageError> {
+        if let DatabaseUrl::Sqlite(path) = self.database.url()
+            && !path.exists()
+        {
+            return Err(StorageError::Unavailable(format!(
+                "the SQLite database file {} is gone",
+                path.display()
+            )));
+        }
         self.database.run(connection::ping).await
     }
 }

@@ -309,20 +309,7 @@ mod tests {
 
     use super::*;
     use crate::domain::catalog::{Channel, IdentityCredential, VerificationMethod};
-    use crate::domain::test_support::sample;
-
-    fn region(code: &str) -> RegionCode {
-        RegionCode::parse(code).expect("region")
-    }
-
-    fn principal(code: &str, roles: &[Role]) -> Principal {
-        Principal {
-            issuer: "https://id.example".into(),
-            subject: "someone".into(),
-            region: region(code),
-            roles: roles.to_vec(),
-        }
-    }
+    use crate::domain::test_support::{principal, region, sample};
 
     /// The first side of a sample service item that `keep` accepts.
     fn service_side(keep: impl Fn(&StandardLocalPart) -> bool) -> StandardLocalPart {

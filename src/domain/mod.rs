@@ -72,6 +72,19 @@ pub(crate) mod test_support {
         RegionCode::parse(code).unwrap()
     }
 
+    /// A token's principal of region `code` with `roles`.
+    pub fn principal(
+        code: &str,
+        roles: &[super::governance::Role],
+    ) -> super::governance::Principal {
+        super::governance::Principal {
+            issuer: "https://id.example".into(),
+            subject: "someone".into(),
+            region: region(code),
+            roles: roles.to_vec(),
+        }
+    }
+
     /// A day written `YYYY-MM-DD` (panics on a malformed one).
     pub fn day(text: &str) -> chrono::NaiveDate {
         text.parse().unwrap()

@@ -609,20 +609,7 @@ mod tests {
 
     use super::*;
     use crate::domain::proposal::ProposalState;
-    use crate::domain::test_support::sample;
-
-    fn region(code: &str) -> RegionCode {
-        RegionCode::parse(code).expect("region")
-    }
-
-    fn principal(code: &str, roles: &[Role]) -> Principal {
-        Principal {
-            issuer: "https://id.example".into(),
-            subject: "someone".into(),
-            region: region(code),
-            roles: roles.to_vec(),
-        }
-    }
+    use crate::domain::test_support::{principal, region, sample};
 
     fn request(value: serde_json::Value) -> SubscriptionRequest {
         serde_json::from_value(value).expect("request")

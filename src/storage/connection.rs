@@ -156,15 +156,18 @@ impl StorageError {
     }
 }
 
-/// Opens one connection to the backend the URL names, configured for use.
-pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, StorageError> {
+/// Opens one connection to the backend the URL names, configured for use; a
+/// PostgreSQL server that does not complete the connection within `timeout` (about:
+/// libpq counts whole seconds, at least 2) is an error, not a hang.
+pub fn establish(url: &DatabaseUrl, timeout: Duration) -> Result<DbConnection, StorageError> {
     let connect_error = |source| StorageError::Connect {
         url: url.redacted(),
         source,
     };
     match url {
         DatabaseUrl::Postgres(raw) => Ok(DbConnection::Postgresql(
-            PgConnection::establish(raw).map_err(connect_error)?,
+            PgConnection::establish(&with_connection_limits(raw, timeout))
+                .map_err(connect_error)?,
         )),
         DatabaseUrl::Sqlite(path) => {
             let path_str = path.to_str().ok_or_else(|| {
@@ -184,10 +187,39 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, StorageError> {
     }
 }
 
+/// `raw` with libpq's connection time limit and TCP keepalives, unless the URL sets them
+/// itself: a server that accepts the connection and never answers, or a peer that
+/// vanished, then fails the connection instead of holding it forever.
+fn with_connection_limits(raw: &str, timeout: Duration) -> String {
+    let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+    let limits = [
+        ("connect_timeout", seconds.max(2).to_string()),
+        ("keepalives", "1".to_owned()),
+        ("keepalives_idle", "10".to_owned()),
+        ("keepalives_interval", "3".to_owned()),
+        ("keepalives_count", "3".to_owned()),
+    ];
+    let query = raw.split_once('?').map_or("", |(_, query)| query);
+    let given = |key: &str| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some(key))
+    };
+    let mut url = raw.to_owned();
+    for (key, value) in limits {
+        if !given(key) {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&format!("{key}={value}"));
+        }
+    }
+    url
+}
+
 /// r2d2 manager that connects by URL scheme (diesel's own would try every backend and
 /// hide the real error behind "invalid connection url").
 pub(crate) struct Manager {
     url: DatabaseUrl,
+    timeout: Duration,
 }
 
 impl ManageConnection for Manager {
@@ -195,7 +227,7 @@ impl ManageConnection for Manager {
     type Error = StorageError;
 
     fn connect(&self) -> Result<DbConnection, StorageError> {
-        establish(&self.url)
+        establish(&self.url, self.timeout)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StorageError> {
@@ -234,7 +266,7 @@ impl Database {
         if let DatabaseUrl::Sqlite(path) = url {
             create_parent_dir(path)?;
         }
-        let mut conn = establish(url)?;
+        let mut conn = establish(url, timeout)?;
         if let DbConnection::Sqlite(sqlite) = &mut conn {
             // WAL needs an exclusive lock: switch once, before connections open in parallel.
             sqlite.batch_execute("PRAGMA journal_mode = WAL;")?;
@@ -250,7 +282,10 @@ impl Database {
             // writes) and a ping per checkout is cheap insurance against connections that
             // died with a database restart.
             .test_on_check_out(true)
-            .build(Manager { url: url.clone() })
+            .build(Manager {
+                url: url.clone(),
+                timeout,
+            })
             .map_err(StorageError::Pool)?;
         Ok(Self {
             writes: GroupCommitter::start(pool.clone())?,
@@ -258,6 +293,11 @@ impl Database {
             url: url.clone(),
             applied_migrations,
         })
+    }
+
+    /// Where the database is.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
     }
 
     /// The migrations this `open` applied (empty when the schema was up to date).
@@ -408,6 +448,25 @@ mod tests {
         ));
         assert!(DatabaseUrl::parse("sqlite://").is_err());
         assert!(DatabaseUrl::parse("data/x.db").is_err());
+    }
+
+    #[test]
+    fn postgres_connections_get_a_time_limit_and_keepalives_unless_the_url_sets_them() {
+        assert_eq!(
+            with_connection_limits("postgres://u@h/db", Duration::from_millis(1500)),
+            "postgres://u@h/db?connect_timeout=2&keepalives=1&keepalives_idle=10&keepalives_interval=3&keepalives_count=3"
+        );
+        assert_eq!(
+            with_connection_limits(
+                "postgres://u@h/db?sslmode=disable&connect_timeout=9&keepalives_idle=60",
+                Duration::from_secs(3)
+            ),
+            "postgres://u@h/db?sslmode=disable&connect_timeout=9&keepalives_idle=60&keepalives=1&keepalives_interval=3&keepalives_count=3"
+        );
+        assert!(
+            with_connection_limits("postgres://u@h/db", Duration::from_millis(4001))
+                .contains("connect_timeout=5&")
+        );
     }
 
     #[test]

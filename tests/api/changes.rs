@@ -16,7 +16,7 @@ use crate::proposals::{legal_basis_change, proposed, voted};
 use crate::tokens::Signer;
 
 /// Every change after `after`, page by page.
-async fn feed_after(app: &TestApp, mut after: i64) -> Vec<Value> {
+pub(crate) async fn feed_after(app: &TestApp, mut after: i64) -> Vec<Value> {
     let mut changes = Vec::new();
     loop {
         let page = app

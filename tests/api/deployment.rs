@@ -783,3 +783,60 @@ async fn webhook_deliveries_survive_a_killed_instance_and_two_instances_send_eac
         "each change once: {received:?}"
     );
 }
+
+#[test]
+fn start_up_against_a_database_that_never_answers_fails_in_bounded_time() {
+    use std::time::{Duration, Instant};
+    // Accepts connections and never says a word, like a stopped database process.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        silent
+            .incoming()
+            .take(8)
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let started = Instant::now();
+    let mut child = registry_command()
+        .arg("serve")
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:{port}/registry"),
+        )
+        .env("REGISTRY_BIND", "127.0.0.1:0")
+        .env("REGISTRY_DB_TIMEOUT_MS", "2000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("start-up still hanging after 20 s against a silent database");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains(&format!(
+            "cannot connect to the database at postgres://postgres@127.0.0.1:{port}/registry"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("timeout") || stderr.contains("timed out"),
+        "{stderr}"
+    );
+    drop(held);
+}

@@ -16,6 +16,7 @@ mod hardening;
 mod history;
 mod programme;
 mod proposals;
+mod proxy;
 mod recognition_status;
 mod schema;
 mod service;

@@ -291,3 +291,64 @@ async fn a_catalog_loaded_by_another_process_is_served_within_the_refresh_interv
         }
     }
 }
+
+#[actix_rt::test]
+async fn readyz_is_503_when_the_sqlite_file_is_deleted_under_the_server() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+    let jjj_registry::storage::DatabaseUrl::Sqlite(path) = &app.db.url else {
+        unreachable!()
+    };
+    // The open connections still reach the unlinked file; a new instance would not.
+    std::fs::remove_file(path).unwrap();
+    let unready = app.get("/readyz").await;
+    assert_eq!(unready.header("retry-after").as_deref(), Some("2"));
+    unready.problem(503);
+}
+
+/// The test server's database, reached through a proxy that can freeze.
+async fn app_behind_a_freezing_proxy() -> (TestApp, crate::proxy::FreezingProxy) {
+    use jjj_registry::storage::DatabaseUrl;
+    let db = crate::helpers::TestDatabase::create(Backend::Postgres);
+    let DatabaseUrl::Postgres(url) = &db.url else {
+        unreachable!()
+    };
+    let proxy = crate::proxy::FreezingProxy::start("127.0.0.1:5432".parse().unwrap());
+    let proxied = url.replacen("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port), 1);
+    assert_ne!(&proxied, url, "the test database is on 127.0.0.1:5432");
+    let settings = crate::helpers::test_settings(DatabaseUrl::Postgres(proxied));
+    (TestApp::spawn_with(db, settings).await, proxy)
+}
+
+#[actix_rt::test]
+async fn readyz_answers_503_in_time_when_postgres_stops_answering_and_200_once_it_does() {
+    let (app, proxy) = app_behind_a_freezing_proxy().await;
+    assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+    proxy.freeze();
+    for _ in 0..3 {
+        let asked = std::time::Instant::now();
+        let unready = app.get("/readyz").await;
+        // REGISTRY_DB_TIMEOUT_MS is 1500 in the test settings.
+        assert!(
+            asked.elapsed() < std::time::Duration::from_millis(2500),
+            "{:?}",
+            asked.elapsed()
+        );
+        assert_eq!(unready.header("retry-after").as_deref(), Some("2"));
+        unready.problem(503);
+    }
+    // Reads are answered from the read model meanwhile.
+    assert_eq!(
+        app.get("/api/v1/recognition-items/RI-CON-002").await.status,
+        StatusCode::OK
+    );
+    proxy.thaw();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while app.get("/readyz").await.status != StatusCode::OK {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready again after the database came back"
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

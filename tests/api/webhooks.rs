@@ -10,6 +10,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use crate::changes::feed_after;
 use crate::editing::audit_log;
 use crate::helpers::{Backend, TestApp, TestDatabase, TestResponse, both_backends, test_settings};
 use crate::receiver::{Received, Receiver};
@@ -44,22 +45,6 @@ async fn read(app: &TestApp, token: &str, id: i64) -> TestResponse {
         None,
     )
     .await
-}
-
-/// Every change of the feed after `after`.
-async fn feed_after(app: &TestApp, mut after: i64) -> Vec<Value> {
-    let mut changes = Vec::new();
-    loop {
-        let page = app
-            .get_json(&format!("/api/v1/changes?after={after}&limit=1000"))
-            .await;
-        let items = page["items"].as_array().unwrap().clone();
-        after = page["next_after"].as_i64().unwrap();
-        if items.is_empty() {
-            return changes;
-        }
-        changes.extend(items);
-    }
 }
 
 async fn head(app: &TestApp) -> i64 {
