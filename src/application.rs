@@ -119,6 +119,8 @@ pub enum BodyProblem {
     UnsupportedMediaType,
     /// Not well-formed JSON (400).
     Malformed,
+    /// Not all there within the time allowed (408).
+    TimedOut,
 }
 
 impl UseCaseError {
@@ -131,6 +133,7 @@ impl UseCaseError {
             Self::Body(BodyProblem::TooLarge, _) => 413,
             Self::Body(BodyProblem::UnsupportedMediaType, _) => 415,
             Self::Body(BodyProblem::Malformed, _) => 400,
+            Self::Body(BodyProblem::TimedOut, _) => 408,
             Self::NotFound(_) => 404,
             Self::PreconditionRequired(_) => 428,
             Self::PreconditionFailed { .. } => 412,

@@ -78,6 +78,11 @@ pub const SETTINGS: &[SettingSpec] = &[
         description: "Largest file `POST /api/v1/import` accepts, in bytes (10,000 rows of XLSX or CSV take a few megabytes); larger files get 413.",
     },
     SettingSpec {
+        key: "REGISTRY_BODY_TIMEOUT_MS",
+        default: "10000",
+        description: "How long a request body may take to arrive, from the request's start (milliseconds); later: 408 and the connection is closed.",
+    },
+    SettingSpec {
         key: "REGISTRY_LOG_FORMAT",
         default: "compact",
         description: "Log line format: `compact` (human-readable) or `json` (one object per line, for production).",
@@ -160,6 +165,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Largest accepted import file.
     pub max_import_bytes: usize,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
     /// Log line format.
     pub log_format: LogFormat,
     /// `tracing` filter directives.
@@ -333,6 +340,10 @@ impl Settings {
             "REGISTRY_MAX_IMPORT_BYTES",
             get("REGISTRY_MAX_IMPORT_BYTES"),
         )?;
+        let body_timeout = Duration::from_millis(parse_positive(
+            "REGISTRY_BODY_TIMEOUT_MS",
+            get("REGISTRY_BODY_TIMEOUT_MS"),
+        )? as u64);
         let log_format = match get("REGISTRY_LOG_FORMAT").trim() {
             "compact" => LogFormat::Compact,
             "json" => LogFormat::Json,
@@ -400,6 +411,7 @@ impl Settings {
             refresh_interval,
             max_body_bytes,
             max_import_bytes,
+            body_timeout,
             log_format,
             log_filter,
             issuers_file,

@@ -11,6 +11,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::application::UseCases;
 use crate::auth::{AuthConfigError, Authenticator, DEV_ISSUER};
+use crate::http::body_deadline::BodyDeadline;
 use crate::http::docs::docs_index;
 use crate::http::editing::{BodyLimit, ImportLimit};
 use crate::http::middleware::observe;
@@ -86,6 +87,7 @@ impl Application {
         ));
         let body_limit = web::Data::new(BodyLimit(settings.max_body_bytes));
         let import_limit = web::Data::new(ImportLimit(settings.max_import_bytes));
+        let body_deadline = web::Data::new(BodyDeadline(settings.body_timeout));
         let max_body_bytes = settings.max_body_bytes;
         // Built once: the same document for every worker, the docs page and 404/405 answers.
         let spec = crate::http::openapi::document();
@@ -98,6 +100,7 @@ impl Application {
                 .app_data(use_cases.clone())
                 .app_data(body_limit.clone())
                 .app_data(import_limit.clone())
+                .app_data(body_deadline.clone())
                 .app_data(json)
                 .app_data(query)
                 .app_data(path)

@@ -121,6 +121,7 @@ impl From<UseCaseError> for ApiError {
             UseCaseError::Body(BodyProblem::Malformed, message) => {
                 Self::InvalidBody(message, Vec::new())
             }
+            UseCaseError::Body(BodyProblem::TimedOut, message) => Self::RequestTimeout(message),
             UseCaseError::InvalidChange(invalid) => {
                 let errors: Vec<FieldError> = invalid
                     .problems
@@ -200,6 +201,16 @@ pub(super) async fn read_body(
     }
     match payload.to_bytes_limited(limit).await {
         Err(_) => Err(too_large()),
+        Ok(Err(late))
+            if late
+                .as_error::<actix_web::error::PayloadError>()
+                .is_some_and(super::body_deadline::is_late) =>
+        {
+            Err((
+                BodyProblem::TimedOut,
+                super::problem::late_body().to_string(),
+            ))
+        }
         Ok(Err(e)) => Err((
             BodyProblem::Malformed,
             format!("The body could not be read: {e}"),

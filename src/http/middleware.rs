@@ -15,6 +15,7 @@ use actix_web::middleware::Next;
 use percent_encoding::percent_decode_str;
 use tracing::Instrument;
 
+use super::body_deadline::{BodyDeadline, with_deadline};
 use super::problem::{ApiError, PROBLEM_JSON, generic_problem, problem_response};
 
 /// Header carrying the request id, accepted from the client or generated.
@@ -57,6 +58,14 @@ pub async fn observe(
     let span = tracing::info_span!("http.request", request_id = %request_id, method = %method, path = %req.path());
     let started = Instant::now();
     let is_docs = req.path().starts_with("/docs");
+    if has_body(&req)
+        && let Some(deadline) = req
+            .app_data::<actix_web::web::Data<BodyDeadline>>()
+            .map(|d| d.0)
+    {
+        let payload = req.take_payload();
+        req.set_payload(with_deadline(payload, deadline));
+    }
 
     let mut response = match refusal_before_routing(&req) {
         Some(refusal) => req.into_response(refusal.error_response()),
@@ -91,6 +100,16 @@ pub async fn observe(
         }
     });
     Ok(response)
+}
+
+/// Whether the request declares a body (a length above zero, or chunks).
+fn has_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|length| length.trim() != "0")
 }
 
 /// What no handler should ever see: a query that is not UTF-8 once percent-decoded

@@ -2,6 +2,7 @@
 //! OpenAPI description. Handlers stay thin: parse into domain types, ask the read model
 //! or storage, map to a response.
 
+pub mod body_deadline;
 pub mod catalog;
 pub mod changes;
 pub mod conditional;

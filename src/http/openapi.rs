@@ -101,6 +101,11 @@ fn problem_responses() -> Vec<(&'static str, &'static str, ProblemDetails)> {
                 .problem(),
         ),
         (
+            "RequestTimeout",
+            "The body did not arrive within the time the server allows; the connection is closed.",
+            super::problem::late_body().problem(),
+        ),
+        (
             "UnsupportedMediaType",
             "The body is not sent as `application/json`.",
             ApiError::UnsupportedMediaType(
@@ -921,6 +926,7 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
         add("404", "NotFound");
     }
     if has_body {
+        add("408", "RequestTimeout");
         add("413", "PayloadTooLarge");
         add("415", "UnsupportedMediaType");
     }

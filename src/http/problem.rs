@@ -87,6 +87,9 @@ pub enum ApiError {
     /// The database cannot be reached.
     #[error("{0}")]
     Unavailable(String),
+    /// The body did not arrive within the configured time (408).
+    #[error("{0}")]
+    RequestTimeout(String),
     /// A bug or an unexpected failure; the cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -123,6 +126,7 @@ impl ApiError {
             Self::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             Self::PreconditionRequired(_) => ("precondition-required", "Precondition required"),
             Self::Unavailable(_) => ("service-unavailable", "Service unavailable"),
+            Self::RequestTimeout(_) => ("request-timeout", "Request timeout"),
             Self::Internal(_) => ("internal-error", "Internal server error"),
         }
     }
@@ -205,6 +209,7 @@ impl ResponseError for ApiError {
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -280,6 +285,14 @@ impl From<StorageError> for ApiError {
 
 /// Maps actix's JSON body errors (bad syntax, wrong type, unknown field, too large,
 /// wrong content type) to problems.
+/// The answer to a body that did not arrive in time.
+pub fn late_body() -> ApiError {
+    ApiError::RequestTimeout(
+        "The request body did not arrive within the time allowed (REGISTRY_BODY_TIMEOUT_MS)."
+            .into(),
+    )
+}
+
 pub fn json_error(err: error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     use error::JsonPayloadError as E;
     let api_error = match &err {
@@ -306,6 +319,7 @@ pub fn json_error(err: error::JsonPayloadError, _req: &HttpRequest) -> actix_web
                     .collect(),
             )
         }
+        E::Payload(late) if super::body_deadline::is_late(late) => late_body(),
         E::Payload(error::PayloadError::Overflow) => {
             ApiError::PayloadTooLarge("The body is larger than the limit.".into())
         }

@@ -128,3 +128,57 @@ async fn every_answer_forbids_sniffing_and_the_docs_page_cannot_be_framed() {
         "{policy}"
     );
 }
+
+/// Sends `head` and the first `sent` bytes of a body it declares longer, then waits for
+/// an answer; returns the status line and how long it took.
+fn slow_body(port: u16, head: &str, sent: &[u8]) -> (String, std::time::Duration) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(sent).unwrap();
+    let mut answer = Vec::new();
+    // The server answers and closes the connection; a timeout here is the bug.
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    (
+        text.lines().next().unwrap_or_default().to_owned(),
+        started.elapsed(),
+    )
+}
+
+#[actix_rt::test]
+async fn a_body_that_never_finishes_is_answered_408_and_its_connection_closed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
+    let token = Signer::Tianjin.token(&["editor"]);
+    let cases = [
+        "POST /api/v1/recognition-status/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n".to_owned(),
+        format!("PATCH /api/v1/recognition-items/RI-CON-002/local-parts/TJ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nIf-Match: \"RI-CON-002.TJ.1\"\r\nContent-Type: application/merge-patch+json\r\nContent-Length: 100\r\n\r\n"),
+    ];
+    for head in cases {
+        let (status, took) =
+            actix_web::rt::task::spawn_blocking(move || slow_body(port, &head, b"{"))
+                .await
+                .unwrap();
+        // REGISTRY_BODY_TIMEOUT_MS is 3000 in the test settings.
+        assert_eq!(status, "HTTP/1.1 408 Request Timeout");
+        assert!(
+            took >= std::time::Duration::from_millis(2900)
+                && took < std::time::Duration::from_secs(8),
+            "{took:?}"
+        );
+    }
+    assert_eq!(
+        app.get_json("/api/v1/recognition-items/RI-CON-002/local-parts/TJ")
+            .await["version"],
+        1
+    );
+    // The refused write is in the audit log as a refusal, with its status.
+    let log = crate::editing::audit_log(&app).await;
+    assert_eq!(log.last().unwrap()["status"], 408);
+    assert_eq!(log.last().unwrap()["outcome"], "refused");
+}

@@ -237,6 +237,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         refresh_interval: Duration::from_millis(200),
         max_body_bytes: 64 * 1024,
         max_import_bytes: 4 * 1024 * 1024,
+        body_timeout: Duration::from_secs(3),
         log_format: LogFormat::Compact,
         log_filter: "warn".into(),
         issuers_file: Some(fixture("auth/issuers.json")),
