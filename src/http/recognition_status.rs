@@ -136,7 +136,7 @@ pub struct RecognitionStatus<'a> {
 pub struct BatchStatusRequest {
     /// Up to 500 questions; each is answered on its own.
     #[schema(value_type = Vec<BatchQuestion>, max_items = 500)]
-    pub questions: Vec<serde_json::Value>,
+    pub questions: Vec<Box<serde_json::value::RawValue>>,
     /// Answer every question as the registry would have at this moment (RFC 3339 with
     /// an offset); questions without `on` then ask about that moment's day in China
     /// Standard Time. Default: now. Given here once for the whole batch, not per
@@ -494,8 +494,9 @@ pub async fn post_recognition_status_batch(
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            // Deserialising from `&Value` borrows the strings instead of copying them.
-            let outcome = StatusQuestion::deserialize(raw)
+            // Each question is read from its own JSON text, so that a field named twice
+            // is refused (a parsed map would keep the last) and strings are borrowed.
+            let outcome = serde_json::from_str::<StatusQuestion>(raw.get())
                 .map_err(|e| {
                     ApiError::InvalidBody(format!("question {index} is malformed: {e}"), Vec::new())
                 })

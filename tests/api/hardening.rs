@@ -182,3 +182,29 @@ async fn a_body_that_never_finishes_is_answered_408_and_its_connection_closed() 
     assert_eq!(log.last().unwrap()["status"], 408);
     assert_eq!(log.last().unwrap()["outcome"], "refused");
 }
+
+#[actix_rt::test]
+async fn a_batch_question_naming_a_field_twice_is_refused_not_last_wins() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let body = r#"{"questions": [
+        {"item": "RI-CON-002", "item": "RI-CON-001", "issued_in": "HE", "used_in": "TJ"},
+        {"item": "RI-CON-002", "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01"},
+        {"item": "RI-\u0043ON-002", "issued_in": "HE", "used_in": "TJ", "on": "2025-06-01"}
+    ]}"#;
+    let answer = app
+        .request(
+            Method::POST,
+            "/api/v1/recognition-status/batch",
+            &[],
+            Some(("application/json", body.as_bytes().to_vec())),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let results = answer.json()["results"].as_array().unwrap().clone();
+    assert_eq!(results[0]["status"], 400);
+    let detail = results[0]["problem"]["detail"].as_str().unwrap();
+    assert!(detail.contains("duplicate field `item`"), "{detail}");
+    // The others are answered, escapes in a code included.
+    assert_eq!(results[1]["status"], 200);
+    assert_eq!(results[2]["answer"], results[1]["answer"]);
+}
