@@ -840,3 +840,69 @@ fn start_up_against_a_database_that_never_answers_fails_in_bounded_time() {
     );
     drop(held);
 }
+
+#[test]
+fn malformed_requests_are_answered_without_flooding_the_log_with_errors() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::{Arc, Mutex};
+    let db = tempfile::tempdir().unwrap();
+    let mut child = registry_command()
+        .arg("serve")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", db.path().join("r.db").display()),
+        )
+        .env("REGISTRY_BIND", "127.0.0.1:0")
+        .env("REGISTRY_WORKERS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let server = Server(child);
+    let listening = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|line| line.contains("listening"))
+        .expect("a start-up line");
+    let authority = listening
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("http://")?.strip_suffix("/docs"))
+        .unwrap()
+        .to_owned();
+    let kept = Arc::clone(&log);
+    std::thread::spawn(move || {
+        lines
+            .map_while(Result::ok)
+            .for_each(|l| kept.lock().unwrap().push(l))
+    });
+    for garbage in [
+        "GARBAGE\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nBad\u{1}Header: y\r\n\r\n",
+    ] {
+        for _ in 0..10 {
+            let mut stream = std::net::TcpStream::connect(&authority).unwrap();
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
+            stream.write_all(garbage.as_bytes()).unwrap();
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let errors: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("ERROR"))
+        .cloned()
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "a client's malformed request is not the server's error: {errors:#?}"
+    );
+    drop(server);
+}
