@@ -568,6 +568,18 @@ impl Drop for Server {
 
 /// Starts `jjj-registry serve` with `envs` on a free port; returns it and its address.
 fn start_server(envs: &[(&str, &str)]) -> (Server, String) {
+    let (server, authority, _log) = start_server_logging(envs);
+    (server, authority)
+}
+
+/// Like [`start_server`], also keeping every line the server logs after start-up.
+fn start_server_logging(
+    envs: &[(&str, &str)],
+) -> (
+    Server,
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
     use std::io::{BufRead, BufReader};
     let mut server = registry_command()
         .arg("serve")
@@ -586,13 +598,19 @@ fn start_server(envs: &[(&str, &str)]) -> (Server, String) {
         .find(|line| line.contains("listening"))
         .expect("a start-up line");
     // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        lines
+            .map_while(Result::ok)
+            .for_each(|line| kept.lock().unwrap().push(line))
+    });
     let authority = listening
         .split_whitespace()
         .find_map(|word| word.strip_prefix("http://")?.strip_suffix("/docs"))
         .unwrap_or_else(|| panic!("no docs URL in: {listening}"))
         .to_owned();
-    (server, authority)
+    (server, authority, log)
 }
 
 #[actix_rt::test]
@@ -843,40 +861,10 @@ fn start_up_against_a_database_that_never_answers_fails_in_bounded_time() {
 
 #[test]
 fn malformed_requests_are_answered_without_flooding_the_log_with_errors() {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::sync::{Arc, Mutex};
+    use std::io::{Read, Write};
     let db = tempfile::tempdir().unwrap();
-    let mut child = registry_command()
-        .arg("serve")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", db.path().join("r.db").display()),
-        )
-        .env("REGISTRY_BIND", "127.0.0.1:0")
-        .env("REGISTRY_WORKERS", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = Arc::new(Mutex::new(Vec::<String>::new()));
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let server = Server(child);
-    let listening = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find(|line| line.contains("listening"))
-        .expect("a start-up line");
-    let authority = listening
-        .split_whitespace()
-        .find_map(|word| word.strip_prefix("http://")?.strip_suffix("/docs"))
-        .unwrap()
-        .to_owned();
-    let kept = Arc::clone(&log);
-    std::thread::spawn(move || {
-        lines
-            .map_while(Result::ok)
-            .for_each(|l| kept.lock().unwrap().push(l))
-    });
+    let url = format!("sqlite://{}", db.path().join("r.db").display());
+    let (server, authority, log) = start_server_logging(&[("DATABASE_URL", url.as_str())]);
     for garbage in [
         "GARBAGE\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: x\r\nBad\u{1}Header: y\r\n\r\n",
