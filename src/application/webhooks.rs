@@ -53,11 +53,7 @@ impl UseCases {
     /// region. Audited (without the secret).
     pub async fn subscribe(&self, request: WriteRequest) -> Result<Subscription, UseCaseError> {
         self.fresh_keys(&request.authorization).await;
-        let token_region = self
-            .authenticate(&request.authorization)
-            .ok()
-            .map(|p| p.region.to_string());
-        let audit = self.audit_entry(&request, action::SUBSCRIBE_WEBHOOK, None, token_region);
+        let audit = self.audit_entry_in_token_region(&request, action::SUBSCRIBE_WEBHOOK, None);
         let catalog = self.registry.catalog();
         let allowlist = &self.webhooks.allowed_hosts;
         let check = || -> Result<_, UseCaseError> {
@@ -146,16 +142,8 @@ impl UseCases {
             Act::Resume => action::RESUME_WEBHOOK,
             Act::Unsubscribe => action::UNSUBSCRIBE_WEBHOOK,
         };
-        let token_region = self
-            .authenticate(&request.authorization)
-            .ok()
-            .map(|p| p.region.to_string());
-        let audit = self.audit_entry(
-            &request,
-            name,
-            Some((AUDITED_KIND, printable(&id))),
-            token_region,
-        );
+        let audit =
+            self.audit_entry_in_token_region(&request, name, Some((AUDITED_KIND, printable(&id))));
         let check = || -> Result<_, UseCaseError> {
             let principal = self.admit(&request)?;
             let id = parse_id(&id)?;
@@ -206,6 +194,19 @@ impl UseCases {
             Ok((answer, None))
         })
         .await
+    }
+
+    /// The audit record of an attempt on the token's own region's subscriptions (the
+    /// subscription's region, once known, replaces it).
+    fn audit_entry_in_token_region(
+        &self,
+        request: &WriteRequest,
+        action: &'static str,
+        entry: Option<(&'static str, String)>,
+    ) -> AuditEntry {
+        let mut audit = self.audit_entry(request, action, entry, None);
+        audit.target_region = audit.actor.as_ref().map(|actor| actor.region.clone());
+        audit
     }
 
     /// The token of someone who may read subscriptions: an administrator or an editor.

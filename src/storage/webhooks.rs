@@ -137,15 +137,13 @@ pub fn find_with_secret(
     conn: &mut DbConnection,
     id: i64,
 ) -> Result<Option<(Subscription, String)>, StorageError> {
-    let secret: Option<String> = subs::table
+    subs::table
         .find(id)
-        .select(subs::secret)
-        .first(conn)
-        .optional()?;
-    match (secret, find(conn, id)?) {
-        (Some(secret), Some(subscription)) => Ok(Some((subscription, secret))),
-        _ => Ok(None),
-    }
+        .select((SubscriptionRow::as_select(), subs::secret))
+        .first::<(SubscriptionRow, String)>(conn)
+        .optional()?
+        .map(|(row, secret)| Ok((row.into_domain()?, secret)))
+        .transpose()
 }
 
 /// Deletes subscription `id` at `version`; false when it is not at that version.
