@@ -187,9 +187,11 @@ pub fn establish(url: &DatabaseUrl, timeout: Duration) -> Result<DbConnection, S
     }
 }
 
-/// `raw` with libpq's connection time limit and TCP keepalives, unless the URL sets them
-/// itself: a server that accepts the connection and never answers, or a peer that
-/// vanished, then fails the connection instead of holding it forever.
+/// `raw` with libpq's connection time limit and TCP keepalives, and the server-side
+/// limits of [`SESSION_LIMITS`], unless the URL sets them itself: a server that accepts
+/// the connection and never answers, or a peer that vanished, then fails the connection
+/// instead of holding it forever, and no statement or forgotten transaction holds a
+/// connection and its locks without end.
 fn with_connection_limits(raw: &str, timeout: Duration) -> String {
     let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
     let limits = [
@@ -198,6 +200,7 @@ fn with_connection_limits(raw: &str, timeout: Duration) -> String {
         ("keepalives_idle", "10".to_owned()),
         ("keepalives_interval", "3".to_owned()),
         ("keepalives_count", "3".to_owned()),
+        ("options", SESSION_LIMITS.to_owned()),
     ];
     let query = raw.split_once('?').map_or("", |(_, query)| query);
     let given = |key: &str| {
@@ -214,6 +217,14 @@ fn with_connection_limits(raw: &str, timeout: Duration) -> String {
     }
     url
 }
+
+/// PostgreSQL session settings every connection starts with (libpq `options`, URL
+/// encoded): a statement running longer than 30 s is cancelled (the longest legitimate
+/// one, a whole-catalog read for an export of 100,000 items, takes a few seconds), and
+/// a session idle inside a transaction for a minute is ended. A `DATABASE_URL` that sets
+/// `options` itself keeps its own.
+const SESSION_LIMITS: &str =
+    "-c%20statement_timeout%3D30000%20-c%20idle_in_transaction_session_timeout%3D60000";
 
 /// r2d2 manager that connects by URL scheme (diesel's own would try every backend and
 /// hide the real error behind "invalid connection url").
@@ -293,6 +304,12 @@ impl Database {
             url: url.clone(),
             applied_migrations,
         })
+    }
+
+    /// Connections the pool holds, and how many of them are idle.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
     }
 
     /// Where the database is.
@@ -454,14 +471,16 @@ mod tests {
     fn postgres_connections_get_a_time_limit_and_keepalives_unless_the_url_sets_them() {
         assert_eq!(
             with_connection_limits("postgres://u@h/db", Duration::from_millis(1500)),
-            "postgres://u@h/db?connect_timeout=2&keepalives=1&keepalives_idle=10&keepalives_interval=3&keepalives_count=3"
+            format!(
+                "postgres://u@h/db?connect_timeout=2&keepalives=1&keepalives_idle=10&keepalives_interval=3&keepalives_count=3&options={SESSION_LIMITS}"
+            )
         );
         assert_eq!(
             with_connection_limits(
-                "postgres://u@h/db?sslmode=disable&connect_timeout=9&keepalives_idle=60",
+                "postgres://u@h/db?sslmode=disable&connect_timeout=9&keepalives_idle=60&options=-c%20statement_timeout%3D0",
                 Duration::from_secs(3)
             ),
-            "postgres://u@h/db?sslmode=disable&connect_timeout=9&keepalives_idle=60&keepalives=1&keepalives_interval=3&keepalives_count=3"
+            "postgres://u@h/db?sslmode=disable&connect_timeout=9&keepalives_idle=60&options=-c%20statement_timeout%3D0&keepalives=1&keepalives_interval=3&keepalives_count=3"
         );
         assert!(
             with_connection_limits("postgres://u@h/db", Duration::from_millis(4001))

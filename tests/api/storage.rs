@@ -69,3 +69,32 @@ fn a_selection_of_forty_thousand_codes_reads_the_entries_there_are() {
         );
     }
 }
+
+/// Every PostgreSQL connection of the pool cancels a runaway statement and ends a
+/// transaction left idle, so neither holds a connection and its locks for ever.
+#[test]
+fn postgres_sessions_carry_a_statement_timeout() {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::Text;
+
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = Text)]
+        value: String,
+    }
+
+    let db = TestDatabase::create(Backend::Postgres);
+    let database = Database::open(&db.url, 1, Duration::from_secs(10)).expect("open");
+    let show = |name: &'static str| {
+        database
+            .run_here(move |conn| {
+                diesel::sql_query(format!("SELECT current_setting('{name}') AS value"))
+                    .get_result::<Setting>(conn)
+                    .map_err(jjj_registry::storage::StorageError::from)
+            })
+            .expect("setting")
+            .value
+    };
+    assert_eq!(show("statement_timeout"), "30s");
+    assert_eq!(show("idle_in_transaction_session_timeout"), "1min");
+}
