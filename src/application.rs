@@ -55,6 +55,7 @@ pub mod action {
 
 pub mod exchange;
 mod history;
+pub mod operations;
 mod proposals;
 mod suspensions;
 pub mod webhooks;

@@ -4,7 +4,7 @@
 //! entries it names.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use arc_swap::{ArcSwap, Guard};
@@ -53,8 +53,6 @@ pub struct Registry {
     catalog: ArcSwap<Catalog>,
     /// The sequence number of the last change in the read model.
     applied: AtomicI64,
-    /// Whether the last refresh check failed (to log transitions, not every tick).
-    refresh_failing: AtomicBool,
     /// One rebuild at a time: writers that commit while a rebuild runs wait for it and
     /// the next one, instead of each rebuilding on its own.
     refresh_lock: tokio::sync::Mutex<()>,
@@ -97,7 +95,6 @@ impl Registry {
             database,
             catalog: ArcSwap::from_pointee(catalog),
             applied: AtomicI64::new(head),
-            refresh_failing: AtomicBool::new(false),
             refresh_lock: tokio::sync::Mutex::new(()),
             db_timeout: settings.db_timeout,
             past: std::sync::Mutex::new(Vec::new()),
@@ -159,6 +156,11 @@ impl Registry {
         Some(catalog)
     }
 
+    /// How long a probe of the database may take.
+    pub fn db_timeout(&self) -> Duration {
+        self.db_timeout
+    }
+
     /// The sequence number of the last change the read model includes.
     pub fn applied(&self) -> i64 {
         self.applied.load(Ordering::Acquire)
@@ -176,7 +178,7 @@ impl Registry {
         let applied = self.applied();
         match self
             .database
-            .run(move |conn| changes_since(conn, applied))
+            .run_probing(move |conn| changes_since(conn, applied))
             .await?
         {
             CatchUp::Current => Ok(false),
@@ -221,19 +223,36 @@ impl Registry {
         let mut ticks = actix_web::rt::time::interval(interval);
         loop {
             ticks.tick().await;
-            match self.refresh_if_changed().await {
-                Ok(_) => {
-                    if self.refresh_failing.swap(false, Ordering::Relaxed) {
-                        tracing::info!("catalog refresh works again");
+            // A database that stops answering (a stopped process, a frozen network)
+            // would hold the catching-up for as long as TCP keepalive takes to notice:
+            // it counts as unreachable after the database timeout.
+            let refreshed =
+                actix_web::rt::time::timeout(self.db_timeout, self.refresh_if_changed()).await;
+            match refreshed {
+                Ok(Ok(_)) => {
+                    if self.database.mark_reachable() {
+                        tracing::info!("the database answers again; catalog refresh works again");
                     }
                 }
-                Err(error) => {
-                    if !self.refresh_failing.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(error = %error, "catalog refresh failed; serving the last read model");
-                    }
-                }
+                Ok(Err(error)) => self.mark_unreachable(&error.to_string()),
+                Err(_) => self.mark_unreachable("no answer within REGISTRY_DB_TIMEOUT_MS"),
             }
         }
+    }
+
+    fn mark_unreachable(&self, error: &str) {
+        if self.database.mark_unreachable(Utc::now()) {
+            tracing::warn!(
+                error,
+                "catalog refresh failed; serving the last read model and refusing writes until the database answers"
+            );
+        }
+    }
+
+    /// Since when the database has not answered this instance's catching-up, if it has
+    /// not: reads are then served from a read model that may miss later changes.
+    pub fn unreachable_since(&self) -> Option<chrono::DateTime<Utc>> {
+        self.database.unreachable_since()
     }
 
     /// Succeeds when the database answers, and for SQLite when its file is still where
@@ -261,7 +280,7 @@ impl Registry {
                 path.display()
             )));
         }
-        self.database.run(connection::ping).await
+        self.database.run_probing(connection::ping).await
     }
 }
 

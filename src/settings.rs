@@ -118,6 +118,36 @@ pub const SETTINGS: &[SettingSpec] = &[
         description: "How long one webhook delivery may take, connecting included, before it counts as failed (milliseconds).",
     },
     SettingSpec {
+        key: "REGISTRY_CORS_READ_ORIGINS",
+        default: "*",
+        description: "Browser origins (`https://app.example`, comma-separated) whose pages may read the API (GET and HEAD, no credentials); `*`: any origin; empty: none.",
+    },
+    SettingSpec {
+        key: "REGISTRY_CORS_WRITE_ORIGINS",
+        default: "",
+        description: "Browser origins whose pages may also write (POST, PUT, PATCH, DELETE with a bearer token); `*` is refused here. Empty: no browser page writes.",
+    },
+    SettingSpec {
+        key: "REGISTRY_READ_RATE_LIMIT",
+        default: "100",
+        description: "Reads a second allowed to one client address (anonymous) or one token subject, in bursts of as many; beyond it 429 with `Retry-After`. `0` turns the limit off.",
+    },
+    SettingSpec {
+        key: "REGISTRY_WRITE_RATE_LIMIT",
+        default: "20",
+        description: "Writes a second allowed to one token subject (to one client address when the token is missing or refused), in bursts of as many; beyond it 429 with `Retry-After`. `0` turns the limit off.",
+    },
+    SettingSpec {
+        key: "REGISTRY_TRUSTED_PROXIES",
+        default: "",
+        description: "Addresses or networks (`10.0.0.0/8`, comma-separated) of reverse proxies whose `X-Forwarded-For` names the client for rate limiting; from any other peer the header is ignored.",
+    },
+    SettingSpec {
+        key: "REGISTRY_METRICS_FROM",
+        default: "127.0.0.0/8, ::1/128",
+        description: "Addresses or networks allowed to read `/metrics` (Prometheus text format); any other client gets 403.",
+    },
+    SettingSpec {
         key: "RUST_LOG",
         default: "info",
         description: "Log filter in `tracing` syntax, e.g. `info,jjj_registry=debug`.",
@@ -177,6 +207,111 @@ pub struct Settings {
     pub dev_secret: Option<Secret>,
     /// How webhooks are delivered.
     pub webhooks: WebhookSettings,
+    /// Who may call from where, and how often.
+    pub access: AccessSettings,
+}
+
+/// Browser origins, request rates and the networks trusted for forwarding and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessSettings {
+    /// Origins whose pages may read.
+    pub read_origins: Origins,
+    /// Origins whose pages may write.
+    pub write_origins: Origins,
+    /// Reads a second per client (0: unlimited).
+    pub read_rate: u32,
+    /// Writes a second per token subject (0: unlimited).
+    pub write_rate: u32,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Networks,
+    /// Peers that may read `/metrics`.
+    pub metrics_from: Networks,
+}
+
+impl AccessSettings {
+    /// No browser writes, no rate limits, metrics from loopback: what tests start from.
+    pub fn unlimited() -> Self {
+        Self {
+            read_origins: Origins::Any,
+            write_origins: Origins::Listed(Vec::new()),
+            read_rate: 0,
+            write_rate: 0,
+            trusted_proxies: Networks::default(),
+            metrics_from: Networks::parse("127.0.0.0/8, ::1/128").expect("loopback"),
+        }
+    }
+}
+
+/// Browser origins allowed by a CORS rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origins {
+    /// Any origin.
+    Any,
+    /// Exactly these (`scheme://host[:port]`, lower case).
+    Listed(Vec<String>),
+}
+
+impl Origins {
+    /// Parses `*` or comma-separated `http(s)://host[:port]` origins (empty: none).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.trim() == "*" {
+            return Ok(Self::Any);
+        }
+        let mut origins = Vec::new();
+        for origin in text.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            let valid = rest.is_some_and(|host| {
+                !host.is_empty()
+                    && host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+            });
+            if !valid {
+                return Err(format!(
+                    "`{origin}` is not an origin such as https://app.example or http://localhost:3000 (scheme and host, no path)"
+                ));
+            }
+            origins.push(origin.to_ascii_lowercase());
+        }
+        Ok(Self::Listed(origins))
+    }
+
+    /// Whether a request's `Origin` value is allowed.
+    pub fn allows(&self, origin: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Listed(origins) => origins.iter().any(|o| o.eq_ignore_ascii_case(origin)),
+        }
+    }
+}
+
+/// IP networks (a bare address is a network of one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Networks(Vec<ipnet::IpNet>);
+
+impl Networks {
+    /// Parses comma-separated addresses and CIDR networks (empty: none).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                n.parse::<ipnet::IpNet>()
+                    .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("`{n}` is not an IP address or network such as 10.0.0.0/8")
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// Whether `address` is in one of the networks.
+    pub fn contains(&self, address: &std::net::IpAddr) -> bool {
+        self.0.iter().any(|network| network.contains(address))
+    }
 }
 
 /// Where and how webhook deliveries are made.
@@ -401,6 +536,37 @@ impl Settings {
             )? as u64),
         };
 
+        let origins = |key: &'static str| {
+            Origins::parse(get(key)).map_err(|reason| invalid(key, get(key), reason))
+        };
+        let networks = |key: &'static str| {
+            Networks::parse(get(key)).map_err(|reason| invalid(key, get(key), reason))
+        };
+        let rate = |key: &'static str| {
+            parse_with::<u32>(
+                key,
+                get(key),
+                "a whole number of requests a second (0: no limit)",
+            )
+        };
+        let access = AccessSettings {
+            read_origins: origins("REGISTRY_CORS_READ_ORIGINS")?,
+            write_origins: match origins("REGISTRY_CORS_WRITE_ORIGINS")? {
+                Origins::Any => {
+                    return Err(invalid(
+                        "REGISTRY_CORS_WRITE_ORIGINS",
+                        "*",
+                        "name the origins allowed to write; any origin may not".into(),
+                    ));
+                }
+                listed => listed,
+            },
+            read_rate: rate("REGISTRY_READ_RATE_LIMIT")?,
+            write_rate: rate("REGISTRY_WRITE_RATE_LIMIT")?,
+            trusted_proxies: networks("REGISTRY_TRUSTED_PROXIES")?,
+            metrics_from: networks("REGISTRY_METRICS_FROM")?,
+        };
+
         Ok(Self {
             database_url,
             bind,
@@ -417,6 +583,7 @@ impl Settings {
             issuers_file,
             dev_secret,
             webhooks,
+            access,
         })
     }
 }

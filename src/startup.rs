@@ -12,10 +12,13 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::application::UseCases;
 use crate::auth::{AuthConfigError, Authenticator, DEV_ISSUER};
 use crate::http::body_deadline::BodyDeadline;
+use crate::http::cors::OriginPolicy;
 use crate::http::docs::docs_index;
 use crate::http::editing::{BodyLimit, ImportLimit};
+use crate::http::metrics::Metrics;
 use crate::http::middleware::observe;
 use crate::http::problem::extractor_config;
+use crate::http::rate_limit::RateLimits;
 use crate::http::routes::{KnownRoutes, no_route};
 use crate::registry::{Registry, RegistryError};
 use crate::settings::Settings;
@@ -89,6 +92,10 @@ impl Application {
         let import_limit = web::Data::new(ImportLimit(settings.max_import_bytes));
         let body_deadline = web::Data::new(BodyDeadline(settings.body_timeout));
         let max_body_bytes = settings.max_body_bytes;
+        let rate_limits = Arc::new(RateLimits::new(&settings.access));
+        let rate_limits_data = web::Data::from(rate_limits.clone());
+        let origin_policy = web::Data::new(OriginPolicy::new(&settings.access));
+        let metrics = web::Data::new(Metrics::new(settings.access.metrics_from.clone()));
         // Built once: the same document for every worker, the docs page and 404/405 answers.
         let spec = crate::http::openapi::document();
         let known_routes = web::Data::new(KnownRoutes::from_openapi(&spec));
@@ -101,6 +108,9 @@ impl Application {
                 .app_data(body_limit.clone())
                 .app_data(import_limit.clone())
                 .app_data(body_deadline.clone())
+                .app_data(rate_limits_data.clone())
+                .app_data(metrics.clone())
+                .app_data(origin_policy.clone())
                 .app_data(json)
                 .app_data(query)
                 .app_data(path)
@@ -115,6 +125,7 @@ impl Application {
                         .external_url_unchecked("/openapi.json", spec.clone()),
                 )
                 .default_service(web::to(no_route))
+                .wrap(origin_policy.middleware())
                 .wrap(from_fn(observe))
         })
         .listen(listener)
@@ -123,6 +134,9 @@ impl Application {
             server = server.workers(workers);
         }
         actix_web::rt::spawn(registry.clone().keep_fresh(settings.refresh_interval));
+        if rate_limits.is_on() {
+            actix_web::rt::spawn(forget_idle_callers(rate_limits));
+        }
         actix_web::rt::spawn(crate::application::webhooks::deliver_webhooks(
             registry.clone(),
             settings.webhooks.clone(),
@@ -142,5 +156,15 @@ impl Application {
     /// Serves until the process is stopped (SIGINT/SIGTERM shut down gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Every minute, drops the rate limiters' memory of callers that have been quiet long
+/// enough to have their whole allowance back.
+async fn forget_idle_callers(rate_limits: Arc<RateLimits>) {
+    let mut every_minute = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every_minute.tick().await;
+        rate_limits.forget_idle_callers();
     }
 }

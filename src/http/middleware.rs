@@ -16,10 +16,20 @@ use percent_encoding::percent_decode_str;
 use tracing::Instrument;
 
 use super::body_deadline::{BodyDeadline, with_deadline};
+use super::cors::OriginPolicy;
+use super::metrics::Metrics;
 use super::problem::{ApiError, PROBLEM_JSON, generic_problem, problem_response};
+use super::rate_limit::{Caller, Limit, RateLimits};
+use crate::application::UseCases;
+use crate::domain::governance::Principal;
+use crate::registry::Registry;
 
 /// Header carrying the request id, accepted from the client or generated.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Present on reads while the database does not answer: since when. The answer comes
+/// from the instance's read model, which may miss changes made meanwhile elsewhere.
+pub const STALE_SINCE_HEADER: HeaderName = HeaderName::from_static("x-registry-stale-since");
 
 /// The id of the request being served, available from request extensions.
 #[derive(Debug, Clone)]
@@ -67,7 +77,27 @@ pub async fn observe(
         req.set_payload(with_deadline(payload, deadline));
     }
 
-    let mut response = match refusal_before_routing(&req) {
+    let limit = if method == Method::GET || method == Method::HEAD {
+        Limit::Read
+    } else {
+        Limit::Write
+    };
+    let principal = principal_for(&req, limit);
+    let metrics = req.app_data::<actix_web::web::Data<Metrics>>().cloned();
+    let stale_since = (limit == Limit::Read && req.path().starts_with("/api/"))
+        .then(|| req.app_data::<actix_web::web::Data<Registry>>())
+        .flatten()
+        .and_then(|registry| registry.unreachable_since());
+    let refusal = refusal_before_routing(&req)
+        .or_else(|| {
+            req.app_data::<actix_web::web::Data<OriginPolicy>>()
+                .and_then(|policy| policy.refusal(req.head()))
+        })
+        .or_else(|| over_rate_limit(&req, limit, principal.as_ref()));
+    if let (Some(ApiError::TooManyRequests { .. }), Some(metrics)) = (&refusal, &metrics) {
+        metrics.rate_limited(limit);
+    }
+    let mut response = match refusal {
         Some(refusal) => req.into_response(refusal.error_response()),
         None => next
             .call(req)
@@ -75,6 +105,7 @@ pub async fn observe(
             .await?
             .map_into_boxed_body(),
     };
+    let route = response.request().match_pattern();
     let status = response.status();
     if status.is_server_error() || (status.is_client_error() && !is_problem(&response)) {
         response = response.map_body(|head, _| {
@@ -90,16 +121,115 @@ pub async fn observe(
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     add_protective_headers(response.headers_mut(), status, is_docs);
+    if let Some(since) = stale_since
+        && (status.is_success() || status == StatusCode::NOT_MODIFIED)
+        && let Ok(value) =
+            HeaderValue::from_str(&since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    {
+        response.headers_mut().insert(STALE_SINCE_HEADER, value);
+    }
+    let took = started.elapsed();
+    if let Some(metrics) = &metrics {
+        metrics.observe(route.as_deref(), &method, status.as_u16(), took);
+    }
     // Whole microseconds, so the log shows `0.06`, not `0.059942999999999996`.
-    let duration_ms = started.elapsed().as_micros() as f64 / 1000.0;
+    let duration_ms = took.as_micros() as f64 / 1000.0;
+    // Writes name who asked (a verified token's subject and region), never the token.
+    let actor = principal
+        .as_ref()
+        .filter(|_| limit == Limit::Write)
+        .map(|p| format!("{} ({})", p.subject, p.region));
+    let route = route.as_deref().unwrap_or("-");
     span.in_scope(|| {
         if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), duration_ms, "request served");
+            tracing::warn!(
+                status = status.as_u16(),
+                duration_ms,
+                route,
+                actor = actor.as_deref(),
+                "request served"
+            );
         } else {
-            tracing::info!(status = status.as_u16(), duration_ms, "request served");
+            tracing::info!(
+                status = status.as_u16(),
+                duration_ms,
+                route,
+                actor = actor.as_deref(),
+                "request served"
+            );
         }
     });
     Ok(response)
+}
+
+/// The verified principal of a request's bearer token, when one is needed here: on
+/// writes (the log names the actor; the write limit counts per subject) and on reads
+/// while the read limit is on. The handler verifies the token again for itself: this
+/// one only names and counts.
+fn principal_for(req: &ServiceRequest, limit: Limit) -> Option<Principal> {
+    if !req.headers().contains_key(header::AUTHORIZATION) {
+        return None;
+    }
+    if limit == Limit::Read
+        && !req
+            .app_data::<actix_web::web::Data<RateLimits>>()
+            .is_some_and(|limits| limits.is_on())
+    {
+        return None;
+    }
+    let use_cases = req.app_data::<actix_web::web::Data<UseCases>>()?;
+    let authorization: Vec<Vec<u8>> = req
+        .headers()
+        .get_all(header::AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec())
+        .collect();
+    use_cases.authenticate(&authorization).ok()
+}
+
+/// 429 when the caller has used up its allowance. Only the API is limited: probes,
+/// metrics and the documentation are not.
+fn over_rate_limit(
+    req: &ServiceRequest,
+    limit: Limit,
+    principal: Option<&Principal>,
+) -> Option<ApiError> {
+    if !req.path().starts_with("/api/") || req.method() == Method::OPTIONS {
+        return None;
+    }
+    let limits = req.app_data::<actix_web::web::Data<RateLimits>>()?;
+    let caller = match principal {
+        Some(p) => Caller::Subject {
+            issuer: p.issuer.clone(),
+            subject: p.subject.clone(),
+        },
+        None => {
+            let peer = req
+                .peer_addr()
+                .map(|a| a.ip())
+                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+            let forwarded: Vec<&str> = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            Caller::Address(limits.client_address(peer, &forwarded))
+        }
+    };
+    let exceeded = limits.check(limit, &caller).err()?;
+    let who = match caller {
+        Caller::Address(address) => format!("client address {address}"),
+        Caller::Subject { subject, .. } => format!("token subject `{subject}`"),
+    };
+    tracing::info!(limit = exceeded.limit.as_str(), who, "rate limit exceeded");
+    Some(ApiError::TooManyRequests {
+        detail: format!(
+            "More than {} {}s a second from {who}; ask again in {} s.",
+            exceeded.per_second,
+            exceeded.limit.as_str(),
+            exceeded.retry_after_seconds()
+        ),
+        retry_after: exceeded.retry_after_seconds(),
+    })
 }
 
 /// Whether the request declares a body (a length above zero, or chunks).

@@ -6,17 +6,20 @@ pub mod body_deadline;
 pub mod catalog;
 pub mod changes;
 pub mod conditional;
+pub mod cors;
 pub mod docs;
 pub mod editing;
 pub mod exchange;
 pub mod health;
 pub mod history;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod programme;
 pub mod proposals;
+pub mod rate_limit;
 pub mod recognition_status;
 pub mod regions;
 pub mod routes;
@@ -35,6 +38,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(metrics::get_metrics)
         .service(
             scope::scope("/api/v1")
                 .service(recognition_status::get_recognition_status)

@@ -148,6 +148,23 @@ fn problem_responses() -> Vec<(&'static str, &'static str, ProblemDetails)> {
             .problem(),
         ),
         (
+            "TooManyRequests",
+            "The caller's rate limit is used up (reads per client address or token subject, writes per token subject): wait `Retry-After` seconds. Nothing changed.",
+            ApiError::TooManyRequests {
+                detail: "More than 100 reads a second from client address 203.0.113.9; ask again in 1 s.".into(),
+                retry_after: 1,
+            }
+            .problem(),
+        ),
+        (
+            "ServiceUnavailable",
+            "The database does not answer (or did not within `REGISTRY_DB_TIMEOUT_MS`): nothing was changed; ask again after `Retry-After` seconds. Reads of the current catalog go on being answered from memory meanwhile (with `X-Registry-Stale-Since`).",
+            generic_problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "5f0c6d1e-2b7a-4c1e-9a53-8d2f0e6b7c41",
+            ),
+        ),
+        (
             "InternalError",
             "An unexpected failure; the body never describes internals, only the request id.",
             generic_problem(
@@ -279,6 +296,10 @@ fn add_components(doc: &mut Value) {
             }},
         });
     }
+    for limited in ["TooManyRequests", "ServiceUnavailable"] {
+        components["responses"][limited]["headers"]["Retry-After"] =
+            json!({"$ref": "#/components/headers/RetryAfter"});
+    }
     components["responses"]["Unauthorized"]["headers"]["WWW-Authenticate"] = json!({
         "required": true,
         "description": "The bearer challenge (RFC 6750), naming the problem.",
@@ -344,6 +365,11 @@ fn add_components(doc: &mut Value) {
             "required": true,
             "description": "Editors must always see the current version: revalidate before every use.",
             "schema": {"type": "string", "examples": ["no-cache"]},
+        },
+        "StaleSince": {
+            "required": false,
+            "description": "Sent only while this instance cannot reach its database: since when (RFC 3339). The answer comes from the instance's in-memory read model, current as of that moment; changes made since through other instances may be missing. Writes are answered 503 meanwhile.",
+            "schema": {"type": "string", "format": "date-time", "examples": ["2026-12-02T08:15:00Z"]},
         },
         "XRequestId": {
             "required": true,
@@ -896,6 +922,10 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
             if status == "201" {
                 response["headers"]["Location"] = json!({"$ref": "#/components/headers/Location"});
             }
+            if method == "get" && path.starts_with("/api/") {
+                response["headers"]["X-Registry-Stale-Since"] =
+                    json!({"$ref": "#/components/headers/StaleSince"});
+            }
             if let Some(content) = response.get_mut("content") {
                 describe_workbook(content, path);
             }
@@ -945,6 +975,14 @@ fn complete_operation(path: &str, method: &str, operation: &mut Value) {
     if takes_if_match {
         add("412", "PreconditionFailed");
         add("428", "PreconditionRequired");
+    }
+    if path.starts_with("/api/") {
+        add("429", "TooManyRequests");
+    }
+    // Writes need the database; so do the reads that are not answered from the read
+    // model (history, the change feed, the audit log, subscriptions, imports).
+    if path.starts_with("/api/") {
+        add("503", "ServiceUnavailable");
     }
     add("500", "InternalError");
 

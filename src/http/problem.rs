@@ -90,6 +90,14 @@ pub enum ApiError {
     /// The body did not arrive within the configured time (408).
     #[error("{0}")]
     RequestTimeout(String),
+    /// The caller's rate limit is used up (429); it may ask again after `retry_after` seconds.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// What was exceeded.
+        detail: String,
+        /// Whole seconds to wait, at least 1.
+        retry_after: u64,
+    },
     /// A bug or an unexpected failure; the cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -127,6 +135,7 @@ impl ApiError {
             Self::PreconditionRequired(_) => ("precondition-required", "Precondition required"),
             Self::Unavailable(_) => ("service-unavailable", "Service unavailable"),
             Self::RequestTimeout(_) => ("request-timeout", "Request timeout"),
+            Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::Internal(_) => ("internal-error", "Internal server error"),
         }
     }
@@ -210,6 +219,7 @@ impl ResponseError for ApiError {
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -223,6 +233,11 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut response = problem_response(&self.problem());
+        if let Self::TooManyRequests { retry_after, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if let Self::Unauthorized(detail) = self {
             // RFC 6750 §3: the challenge names the problem; quotes in the description
             // would end the quoted string, so they are dropped.

@@ -2,6 +2,8 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -256,6 +258,10 @@ impl ManageConnection for Manager {
 pub struct Database {
     pool: r2d2::Pool<Manager>,
     writes: GroupCommitter,
+    /// Since when (Unix milliseconds) the database has not answered the instance's
+    /// catching-up; 0 while it answers. Writes are refused at once meanwhile, instead
+    /// of each waiting on a connection that will not answer.
+    unreachable_since: Arc<AtomicI64>,
     url: DatabaseUrl,
     applied_migrations: Vec<String>,
 }
@@ -300,6 +306,7 @@ impl Database {
             .map_err(StorageError::Pool)?;
         Ok(Self {
             writes: GroupCommitter::start(pool.clone())?,
+            unreachable_since: Arc::new(AtomicI64::new(0)),
             pool,
             url: url.clone(),
             applied_migrations,
@@ -323,8 +330,22 @@ impl Database {
     }
 
     /// Runs blocking database work on actix's blocking pool with a pooled connection,
-    /// carrying the caller's tracing span.
+    /// carrying the caller's tracing span; fails at once while the database is known
+    /// not to answer.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        self.refuse_while_unreachable()?;
+        self.run_probing(work).await
+    }
+
+    /// [`Self::run`], even while the database is known not to answer: for the
+    /// catching-up and the readiness probe, which find out when it answers again (their
+    /// callers bound the wait).
+    pub async fn run_probing<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -349,7 +370,41 @@ impl Database {
         T: Send + 'static,
         E: From<StorageError> + From<diesel::result::Error> + Send + 'static,
     {
+        self.refuse_while_unreachable()?;
         self.writes.run(work).await
+    }
+
+    /// 503 at once, instead of each request waiting on a connection that will not
+    /// answer (a stopped or frozen server holds it until TCP gives up, if ever).
+    fn refuse_while_unreachable(&self) -> Result<(), StorageError> {
+        match self.unreachable_since() {
+            None => Ok(()),
+            Some(since) => Err(StorageError::Unavailable(format!(
+                "the database has not answered since {}; nothing was read or changed",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ))),
+        }
+    }
+
+    /// Records that the database stopped answering at `now`; true when it was answering.
+    pub fn mark_unreachable(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        let millis = now.timestamp_millis().max(1);
+        self.unreachable_since
+            .compare_exchange(0, millis, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Records that the database answers; true when it was not.
+    pub fn mark_reachable(&self) -> bool {
+        self.unreachable_since.swap(0, Ordering::AcqRel) != 0
+    }
+
+    /// Since when the database has not answered, if it has not.
+    pub fn unreachable_since(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self.unreachable_since.load(Ordering::Acquire) {
+            0 => None,
+            millis => chrono::DateTime::from_timestamp_millis(millis),
+        }
     }
 
     /// Runs blocking work on the current thread (CLI commands and start-up only).

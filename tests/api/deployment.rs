@@ -606,8 +606,10 @@ fn start_server_logging(
             .for_each(|line| kept.lock().unwrap().push(line))
     });
     let authority = listening
-        .split_whitespace()
-        .find_map(|word| word.strip_prefix("http://")?.strip_suffix("/docs"))
+        .split("http://")
+        .skip(1)
+        .find_map(|rest| Some(rest.split_once("/docs")?.0))
+        .filter(|authority| !authority.contains(' '))
         .unwrap_or_else(|| panic!("no docs URL in: {listening}"))
         .to_owned();
     (server, authority, log)
@@ -893,4 +895,149 @@ fn malformed_requests_are_answered_without_flooding_the_log_with_errors() {
         "a client's malformed request is not the server's error: {errors:#?}"
     );
     drop(server);
+}
+
+/// Sends one HTTP/1.1 request and returns the whole answer.
+fn send(authority: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+#[test]
+fn json_logs_name_the_route_status_and_the_writer_but_never_the_token() {
+    let db = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", db.path().join("r.db").display());
+    let (server, authority, log) = start_server_logging(&[
+        ("DATABASE_URL", url.as_str()),
+        ("REGISTRY_LOG_FORMAT", "json"),
+        ("REGISTRY_DEV_SECRET", crate::helpers::TEST_DEV_SECRET),
+    ]);
+    let path = "/api/v1/recognition-items/RI-CON-002/local-parts/TJ";
+    let read = send(
+        &authority,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    );
+    let etag = read
+        .lines()
+        .find_map(|line| line.strip_prefix("etag: "))
+        .unwrap_or_else(|| panic!("no ETag in {read}"))
+        .trim()
+        .to_owned();
+    let token = crate::tokens::dev_token("TJ", &["editor"]);
+    let body = r#"{"notes":"日志测试"}"#;
+    let written = send(
+        &authority,
+        &format!(
+            "PATCH {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nIf-Match: {etag}\r\nX-Request-Id: log-test-1\r\nContent-Type: application/merge-patch+json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(written.starts_with("HTTP/1.1 200"), "{written}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let lines = log.lock().unwrap().clone();
+    drop(server);
+    let records: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let served = records
+        .iter()
+        .find(|r| r["message"] == "request served" && r["span"]["request_id"] == "log-test-1")
+        .unwrap_or_else(|| panic!("no access record of the write in {lines:#?}"));
+    assert_eq!(served["level"], "INFO");
+    assert_eq!(served["status"], 200);
+    assert_eq!(
+        served["route"],
+        "/api/v1/recognition-items/{code}/local-parts/{region}"
+    );
+    assert_eq!(served["actor"], "dev@TJ (TJ)");
+    assert_eq!(served["span"]["method"], "PATCH");
+    assert!(served["duration_ms"].as_f64().is_some(), "{served}");
+    // The read names no actor; no line carries the token or the body.
+    let read_served = records
+        .iter()
+        .find(|r| {
+            r["message"] == "request served"
+                && r["span"]["method"] == "GET"
+                && r["route"] != "/readyz"
+        })
+        .expect("the read's record");
+    assert!(read_served.get("actor").is_none(), "{read_served}");
+    let signature = token.rsplit('.').next().unwrap();
+    for line in &lines {
+        assert!(!line.contains(signature), "the token is in the log: {line}");
+        assert!(!line.contains("日志测试"), "the body is in the log: {line}");
+    }
+}
+
+/// SIGTERM (what `docker stop` and Kubernetes send) stops taking new connections at once,
+/// lets the request in flight finish and be answered, then exits 0; what it wrote is
+/// there after a restart.
+#[test]
+fn sigterm_finishes_the_request_in_flight_and_refuses_new_ones() {
+    use std::io::{Read, Write};
+    let db = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", db.path().join("r.db").display());
+    let envs = [
+        ("DATABASE_URL", url.as_str()),
+        ("REGISTRY_DEV_SECRET", crate::helpers::TEST_DEV_SECRET),
+    ];
+    let (mut server, authority, _log) = start_server_logging(&envs);
+    let path = "/api/v1/recognition-items/RI-CON-002/local-parts/TJ";
+    let read = send(
+        &authority,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    );
+    let etag = read
+        .lines()
+        .find_map(|line| line.strip_prefix("etag: "))
+        .unwrap_or_else(|| panic!("no ETag in {read}"))
+        .trim()
+        .to_owned();
+    let token = crate::tokens::dev_token("TJ", &["editor"]);
+    let body = r#"{"notes":"停机前的最后一次修改"}"#;
+    let mut in_flight = std::net::TcpStream::connect(&authority).unwrap();
+    in_flight
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        in_flight,
+        "PATCH {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nIf-Match: {etag}\r\nContent-Type: application/merge-patch+json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    in_flight.write_all(&body.as_bytes()[..5]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    // SAFETY: a plain signal to our own child process.
+    assert_eq!(
+        unsafe { libc::kill(server.0.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        std::net::TcpStream::connect(&authority).is_err(),
+        "a stopping server must not take new connections"
+    );
+    in_flight.write_all(&body.as_bytes()[5..]).unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    drop(server);
+
+    let (_restarted, authority) = start_server(&envs);
+    let after = send(
+        &authority,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    );
+    assert!(after.contains("停机前的最后一次修改"), "{after}");
 }

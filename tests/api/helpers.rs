@@ -16,7 +16,9 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use jjj_registry::auth::Secret;
 use jjj_registry::domain::webhook::HostAllowlist;
 use jjj_registry::registry::load_sample;
-use jjj_registry::settings::{LogFormat, SampleCatalogPolicy, Settings, WebhookSettings};
+use jjj_registry::settings::{
+    AccessSettings, LogFormat, SampleCatalogPolicy, Settings, WebhookSettings,
+};
 use jjj_registry::startup::Application;
 use jjj_registry::storage::{Database, DatabaseUrl};
 use serde_json::Value;
@@ -251,6 +253,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
             max_failures: 3,
             timeout: Duration::from_secs(2),
         },
+        access: AccessSettings::unlimited(),
     }
 }
 

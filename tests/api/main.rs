@@ -4,6 +4,7 @@ mod helpers;
 mod jwks;
 mod receiver;
 
+mod access;
 mod auth;
 mod catalog;
 mod changes;

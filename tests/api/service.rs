@@ -352,3 +352,103 @@ async fn readyz_answers_503_in_time_when_postgres_stops_answering_and_200_once_i
         actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// While PostgreSQL does not answer, reads go on from the read model and say since when
+/// it is stale; writes are answered 503 at once and change nothing; once it answers
+/// again, both are back without a restart.
+#[actix_rt::test]
+async fn while_postgres_is_frozen_reads_say_they_are_stale_and_writes_get_503_at_once() {
+    let (app, proxy) = app_behind_a_freezing_proxy().await;
+    let path = "/api/v1/recognition-items/RI-CON-002/local-parts/TJ";
+    // Served from the read model, not the database.
+    let item = "/api/v1/recognition-items/RI-CON-002";
+    let token = crate::tokens::Signer::Tianjin.token(&["editor"]);
+    let fresh = app.get(path).await;
+    assert_eq!(fresh.header("x-registry-stale-since"), None);
+    let tag = fresh.header("etag").unwrap();
+
+    proxy.freeze();
+    let frozen_at = chrono::Utc::now();
+    // The catching-up (every 200 ms here) gives up after REGISTRY_DB_TIMEOUT_MS (1.5 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let stale = loop {
+        let read = app.get(item).await;
+        assert_eq!(read.status, StatusCode::OK);
+        if read.header("x-registry-stale-since").is_some() {
+            break read;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reads never said they were stale"
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let since =
+        chrono::DateTime::parse_from_rfc3339(&stale.header("x-registry-stale-since").unwrap())
+            .expect("an RFC 3339 time");
+    assert!(
+        since >= frozen_at - chrono::Duration::seconds(1),
+        "{since} before {frozen_at}"
+    );
+    assert_eq!(stale.json(), app.get(item).await.json());
+    // A read that needs the database (one region's side, with its version) is 503 at
+    // once too, rather than waiting on a database that does not answer.
+    let side = app.get(path).await;
+    assert_eq!(side.problem(503)["status"], 503);
+
+    let asked = std::time::Instant::now();
+    let refused = app
+        .patch(path, &token, &tag, &json!({"notes": "数据库冻结时的修改"}))
+        .await;
+    assert!(
+        asked.elapsed() < std::time::Duration::from_millis(500),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(refused.header("retry-after").as_deref(), Some("2"));
+    assert_eq!(
+        refused.problem(503)["type"],
+        "urn:jjj-registry:problem:service-unavailable"
+    );
+
+    proxy.thaw();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while app
+        .get(path)
+        .await
+        .header("x-registry-stale-since")
+        .is_some()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still stale after the database came back"
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Nothing was written while frozen; now the write goes through. (A catching-up
+    // that gave up just before the thaw may mark the database unreachable once more,
+    // until the next one: wait for reads that need it to be answered.)
+    let side = loop {
+        let side = app.get(path).await;
+        if side.status == StatusCode::OK {
+            break side;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            String::from_utf8_lossy(&side.body)
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(side.json(), fresh.json());
+    let written = app
+        .patch(path, &token, &tag, &json!({"notes": "数据库恢复后的修改"}))
+        .await;
+    assert_eq!(
+        written.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&written.body)
+    );
+    assert_eq!(written.json()["notes"], "数据库恢复后的修改");
+}
