@@ -16,6 +16,7 @@ mod golden;
 mod hardening;
 mod history;
 mod programme;
+mod properties;
 mod proposals;
 mod proxy;
 mod recognition_status;
