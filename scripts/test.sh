@@ -24,6 +24,9 @@ need_package() { # need_package <check-command> <package>...
 need_package "pkg-config --exists libpq || test -f /usr/include/postgresql/libpq-fe.h" libpq-dev
 need_package "test -x ${CHROMIUM:-/usr/bin/chromium}" chromium
 need_package "command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl" postgresql
+# The documented backup tools, which the backup-and-restore test runs.
+need_package "command -v sqlite3" sqlite3
+need_package "command -v pg_dump && command -v pg_restore" postgresql-client
 # Node.js and npm for the OpenAPI linters and the generated TypeScript client.
 need_package "command -v node && command -v npm" nodejs npm
 # Redocly's CLI needs Node.js 20.19 or newer; an older one (Debian 12's own is 18) would
