@@ -221,31 +221,47 @@ impl Registry {
     /// instance can serve a catalog older than the database's.
     pub async fn keep_fresh(self: Arc<Self>, interval: Duration) {
         let mut ticks = actix_web::rt::time::interval(interval);
+        let mut failing = false;
         loop {
             ticks.tick().await;
-            // A database that stops answering (a stopped process, a frozen network)
-            // would hold the catching-up for as long as TCP keepalive takes to notice:
-            // it counts as unreachable after the database timeout.
-            let refreshed =
-                actix_web::rt::time::timeout(self.db_timeout, self.refresh_if_changed()).await;
-            match refreshed {
-                Ok(Ok(_)) => {
-                    if self.database.mark_reachable() {
-                        tracing::info!("the database answers again; catalog refresh works again");
+            match self.refresh_if_changed().await {
+                Ok(_) => {
+                    if std::mem::replace(&mut failing, false) {
+                        tracing::info!("catalog refresh works again");
                     }
                 }
-                Ok(Err(error)) => self.mark_unreachable(&error.to_string()),
-                Err(_) => self.mark_unreachable("no answer within REGISTRY_DB_TIMEOUT_MS"),
+                Err(error) => {
+                    if !std::mem::replace(&mut failing, true) {
+                        tracing::warn!(error = %error, "catalog refresh failed; serving the last read model");
+                    }
+                }
             }
         }
     }
 
-    fn mark_unreachable(&self, error: &str) {
-        if self.database.mark_unreachable(Utc::now()) {
-            tracing::warn!(
-                error,
-                "catalog refresh failed; serving the last read model and refusing writes until the database answers"
-            );
+    /// Asks the database every `interval` whether it answers within the database
+    /// timeout, forever, and marks it reachable or not. Separate from the catching-up,
+    /// which may legitimately take longer (a large import to apply) and which a frozen
+    /// database holds for as long as TCP takes to notice.
+    pub async fn watch_database(self: Arc<Self>, interval: Duration) {
+        let mut ticks = actix_web::rt::time::interval(interval);
+        loop {
+            ticks.tick().await;
+            match self.check_database().await {
+                Ok(()) => {
+                    if self.database.mark_reachable() {
+                        tracing::info!("the database answers again; writes are accepted again");
+                    }
+                }
+                Err(error) => {
+                    if self.database.mark_unreachable(Utc::now()) {
+                        tracing::warn!(
+                            error = %error,
+                            "the database does not answer; serving reads from the read model and refusing what needs the database"
+                        );
+                    }
+                }
+            }
         }
     }
 

@@ -134,6 +134,7 @@ impl Application {
             server = server.workers(workers);
         }
         actix_web::rt::spawn(registry.clone().keep_fresh(settings.refresh_interval));
+        actix_web::rt::spawn(registry.clone().watch_database(settings.refresh_interval));
         if rate_limits.is_on() {
             actix_web::rt::spawn(forget_idle_callers(rate_limits));
         }
