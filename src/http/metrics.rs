@@ -146,18 +146,22 @@ impl Metrics {
     /// Counts one answered request. `route` is the matched template (bounded in number),
     /// never the raw path.
     pub fn observe(&self, route: Option<&str>, method: &Method, status: u16, took: Duration) {
-        let route = route.unwrap_or("unmatched").to_owned();
         let method = method_label(method);
+        let mut labels = RouteLabels {
+            route: route.unwrap_or("unmatched").to_owned(),
+            method,
+        };
+        self.latency
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+        let route = std::mem::take(&mut labels.route);
         self.requests
             .get_or_create(&RequestLabels {
-                route: route.clone(),
+                route,
                 method,
                 status,
             })
             .inc();
-        self.latency
-            .get_or_create(&RouteLabels { route, method })
-            .observe(took.as_secs_f64());
     }
 
     /// Counts one request refused by a rate limit.

@@ -173,7 +173,7 @@ fn principal_for(req: &ServiceRequest, limit: Limit) -> Option<Principal> {
     if limit == Limit::Read
         && !req
             .app_data::<actix_web::web::Data<RateLimits>>()
-            .is_some_and(|limits| limits.is_on())
+            .is_some_and(|limits| limits.limits(Limit::Read))
     {
         return None;
     }
@@ -196,7 +196,9 @@ fn over_rate_limit(
     if !req.path().starts_with("/api/") || req.method() == Method::OPTIONS {
         return None;
     }
-    let limits = req.app_data::<actix_web::web::Data<RateLimits>>()?;
+    let limits = req
+        .app_data::<actix_web::web::Data<RateLimits>>()
+        .filter(|limits| limits.limits(limit))?;
     let caller = match principal {
         Some(p) => Caller::Subject {
             issuer: p.issuer.clone(),

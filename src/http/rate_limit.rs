@@ -92,6 +92,14 @@ impl RateLimits {
         self.reads.is_some() || self.writes.is_some()
     }
 
+    /// Whether `limit` is on.
+    pub fn limits(&self, limit: Limit) -> bool {
+        match limit {
+            Limit::Read => self.reads.is_some(),
+            Limit::Write => self.writes.is_some(),
+        }
+    }
+
     /// Counts one request of `caller` under `limit`; `Err` when it must be refused.
     pub fn check(&self, limit: Limit, caller: &Caller) -> Result<(), Exceeded> {
         let chosen = match limit {
