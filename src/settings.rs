@@ -865,6 +865,116 @@ mod tests {
     }
 
     #[test]
+    fn origins_networks_and_rates_are_checked_and_name_the_setting() {
+        let defaults = Settings::from_layers(&map(&[]), &map(&[])).unwrap();
+        assert_eq!(defaults.access.read_origins, Origins::Any);
+        assert_eq!(defaults.access.write_origins, Origins::Listed(Vec::new()));
+        assert_eq!(
+            (defaults.access.read_rate, defaults.access.write_rate),
+            (100, 20)
+        );
+        assert!(
+            defaults
+                .access
+                .metrics_from
+                .contains(&"127.0.0.1".parse().unwrap())
+        );
+        assert!(
+            defaults
+                .access
+                .metrics_from
+                .contains(&"::1".parse().unwrap())
+        );
+        assert!(
+            !defaults
+                .access
+                .metrics_from
+                .contains(&"10.0.0.1".parse().unwrap())
+        );
+
+        let listed = Settings::from_layers(
+            &map(&[]),
+            &map(&[
+                (
+                    "REGISTRY_CORS_WRITE_ORIGINS",
+                    "https://App.TJ.example, http://localhost:3000",
+                ),
+                (
+                    "REGISTRY_TRUSTED_PROXIES",
+                    "10.0.0.0/8, 192.0.2.1, 2001:db8::/32",
+                ),
+                ("REGISTRY_READ_RATE_LIMIT", "0"),
+            ]),
+        )
+        .unwrap();
+        assert!(listed.access.write_origins.allows("https://app.tj.example"));
+        assert!(listed.access.write_origins.allows("http://localhost:3000"));
+        assert!(!listed.access.write_origins.allows("http://localhost:3001"));
+        assert!(
+            listed
+                .access
+                .trusted_proxies
+                .contains(&"10.9.8.7".parse().unwrap())
+        );
+        assert!(
+            listed
+                .access
+                .trusted_proxies
+                .contains(&"192.0.2.1".parse().unwrap())
+        );
+        assert!(
+            !listed
+                .access
+                .trusted_proxies
+                .contains(&"192.0.2.2".parse().unwrap())
+        );
+        assert!(
+            listed
+                .access
+                .trusted_proxies
+                .contains(&"2001:db8::9".parse().unwrap())
+        );
+        assert_eq!(listed.access.read_rate, 0);
+
+        for (key, value, reason) in [
+            (
+                "REGISTRY_CORS_WRITE_ORIGINS",
+                "*",
+                "name the origins allowed to write",
+            ),
+            (
+                "REGISTRY_CORS_READ_ORIGINS",
+                "https://app.example/path",
+                "no path",
+            ),
+            (
+                "REGISTRY_CORS_READ_ORIGINS",
+                "app.example",
+                "scheme and host",
+            ),
+            (
+                "REGISTRY_TRUSTED_PROXIES",
+                "10.0.0.0/33",
+                "not an IP address or network",
+            ),
+            (
+                "REGISTRY_METRICS_FROM",
+                "localhost",
+                "not an IP address or network",
+            ),
+            ("REGISTRY_WRITE_RATE_LIMIT", "-1", "requests a second"),
+        ] {
+            let error = Settings::from_layers(&map(&[]), &map(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(key) && error.contains(reason),
+                "{key}={value}: {error}"
+            );
+        }
+    }
+
+    #[test]
     fn worker_and_pool_counts_have_bounds() {
         for (key, value, expected) in [
             (

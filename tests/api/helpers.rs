@@ -58,9 +58,21 @@ pub(crate) use both_backends;
 
 /// The PostgreSQL server tests use (maintenance database); `scripts/test.sh` makes
 /// sure it runs.
+///
+/// Without TLS unless the URL asks for it: on loopback it protects nothing, and libpq's
+/// OpenSSL state would otherwise be torn down at the process's exit while threads of
+/// finished tests' pools may still be connecting (the suite once aborted at exit with a
+/// corrupted heap, after every test had passed).
 pub fn postgres_admin_url() -> String {
-    std::env::var("JJJ_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    let url = std::env::var("JJJ_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    if url.contains("sslmode=") {
+        url
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
+    }
 }
 
 fn run_id() -> &'static str {
@@ -94,8 +106,10 @@ fn admin_connection() -> PgConnection {
 
 fn with_postgres_db(name: &str) -> String {
     let admin = postgres_admin_url();
-    match admin.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
+    let (address, query) = admin.split_once('?').unwrap_or((admin.as_str(), ""));
+    match address.rsplit_once('/') {
+        Some((server, _)) if query.is_empty() => format!("{server}/{name}"),
+        Some((server, _)) => format!("{server}/{name}?{query}"),
         None => panic!("JJJ_TEST_POSTGRES_URL must end with /<database>"),
     }
 }
