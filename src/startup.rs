@@ -125,8 +125,10 @@ impl Application {
                         .external_url_unchecked("/openapi.json", spec.clone()),
                 )
                 .default_service(web::to(no_route))
-                .wrap(origin_policy.middleware())
                 .wrap(from_fn(observe))
+                // Outermost, so that the answers `observe` gives itself (429, 415, …)
+                // reach a page too: without CORS headers its browser would hide them.
+                .wrap(origin_policy.middleware())
         })
         .listen(listener)
         .map_err(bind_error)?;
